@@ -1,0 +1,286 @@
+"""Offline plan: run the real Pulumi program under Pulumi's mock runtime.
+
+No credentials, no Pulumi CLI, no network: `recipes.build(spec)` runs exactly
+as in a deploy, but every resource registration and data-source call is
+answered here. We record each resource's type, name, parent, provider,
+dependencies, options and inputs (secrets masked), and the stack outputs.
+The tests use the same runner, so `recipe plan` shows what the tests assert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from recipes.outputs import MASK
+from recipes.spec import StackSpec
+
+PROJECT = "stack-recipes"
+FAKE_ACCOUNT = "123456789012"
+
+
+@dataclass
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    provider: str | None
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    custom: bool
+    retain_on_delete: bool = False
+    protect: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    secret_inputs: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "dependencies": self.dependencies,
+            "inputs": self.inputs,
+            "retain_on_delete": self.retain_on_delete,
+        }
+
+
+@dataclass
+class Plan:
+    spec: StackSpec
+    resources: list[PlannedResource]
+    outputs: dict[str, Any]  # secrets masked
+    secret_outputs: list[str]  # "component.field" paths that were Pulumi secrets
+    raw_outputs: dict[str, Any] = field(repr=False, default_factory=dict)  # unmasked, for tests
+
+    def by_type(self, type_: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> PlannedResource:
+        found = [r for r in self.by_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {type_} {name or ''}, found {[r.name for r in found]}")
+        return found[0]
+
+    def get(self, urn: str) -> PlannedResource:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise LookupError(urn)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.spec.name,
+            "provider": self.spec.provider,
+            "region": self.spec.region,
+            "components": list(self.spec.components),
+            "resources": [r.to_json() for r in self.resources],
+            "outputs": self.outputs,
+        }
+
+
+# --------------------------------------------------------------------------
+# Mock answers: plausible, deterministic values for what the programs read back.
+
+def _fake_id(type_: str, name: str) -> str:
+    return f"{name}-{hashlib.sha1(f'{type_}/{name}'.encode()).hexdigest()[:8]}"
+
+
+def _aws_computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    arn = f"arn:aws:{type_.split(':')[1].split('/')[0]}:{region}:{FAKE_ACCOUNT}:{name}"
+    out: dict[str, Any] = {"arn": arn}
+    if type_ == "aws:eks/cluster:Cluster":
+        cluster = inputs.get("name", name)
+        out.update(
+            endpoint=f"https://{hashlib.sha1(cluster.encode()).hexdigest()[:16].upper()}.gr7.{region}.eks.amazonaws.com",
+            certificateAuthority={"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1PQ0sKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="},
+            identities=[{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/MOCK"}]}],
+            arn=f"arn:aws:eks:{region}:{FAKE_ACCOUNT}:cluster/{cluster}",
+        )
+    elif type_ == "aws:ecr/repository:Repository":
+        repo = inputs.get("name", name)
+        out.update(
+            repositoryUrl=f"{FAKE_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repo}",
+            registryId=FAKE_ACCOUNT,
+            arn=f"arn:aws:ecr:{region}:{FAKE_ACCOUNT}:repository/{repo}",
+        )
+    elif type_ == "aws:s3/bucket:Bucket":
+        bucket = inputs.get("bucket", name)
+        out.update(arn=f"arn:aws:s3:::{bucket}", bucket=bucket,
+                   bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com")
+    elif type_ == "aws:iam/role:Role":
+        out.update(arn=f"arn:aws:iam::{FAKE_ACCOUNT}:role/{inputs.get('name', name)}")
+    elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
+        out.update(latestVersion=1, defaultVersion=1)
+    return out
+
+
+def _k8s_computed(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    if type_ == "kubernetes:core/v1:Service" and (inputs.get("spec") or {}).get("type") == "LoadBalancer":
+        digest = hashlib.sha1(name.encode()).hexdigest()
+        return {
+            "status": {
+                "loadBalancer": {
+                    "ingress": [
+                        {
+                            "hostname": f"a{digest[:24]}-{digest[24:34]}.elb.amazonaws.com",
+                            "ip": f"203.0.113.{int(digest[:2], 16) % 250 + 1}",
+                        }
+                    ]
+                }
+            }
+        }
+    if type_ == "kubernetes:helm.sh/v3:Release":
+        return {"status": {"name": inputs.get("name", name), "namespace": inputs.get("namespace"), "status": "deployed"}}
+    return {}
+
+
+def _random_computed(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    length = int(inputs.get("length") or 16)
+    value = (hashlib.sha256(f"{type_}/{name}".encode()).hexdigest() * 4)[:length]
+    if type_ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
+        return {"result": value}
+    if type_ == "random:index/randomId:RandomId":
+        return {"hex": value, "b64Url": value, "dec": str(int(value, 16))}
+    return {}
+
+
+def _call(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
+    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        return {"names": [f"{region}a", f"{region}b", f"{region}c"],
+                "zoneIds": [f"{region[:3]}-az1", f"{region[:3]}-az2", f"{region[:3]}-az3"], "id": region}
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {"accountId": FAKE_ACCOUNT, "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/plan", "userId": "PLAN", "id": FAKE_ACCOUNT}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+    raise NotImplementedError(f"the plan has no mock answer for data source {token}")
+
+
+# --------------------------------------------------------------------------
+# Running
+
+def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None) -> Plan:
+    """Run `program(spec)` (default: `recipes.build`) under mocks and record the result."""
+    import pulumi
+    from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime import rpc
+    from pulumi.runtime.sync_await import _sync_await
+
+    if program is None:
+        from recipes import build as program
+
+    recorded: list[PlannedResource] = []
+    region = spec.region
+
+    class _Mocks(pulumi_mocks.Mocks):
+        def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+            inputs = dict(args.inputs)
+            computed: dict[str, Any] = {}
+            if args.typ.startswith("aws:"):
+                computed = _aws_computed(args.typ, args.name, inputs, region)
+            elif args.typ.startswith("kubernetes:"):
+                computed = _k8s_computed(args.typ, args.name, inputs)
+            elif args.typ.startswith("random:"):
+                computed = _random_computed(args.typ, args.name, inputs)
+            resource_id = args.resource_id or _fake_id(args.typ, args.name)
+            return resource_id, {**inputs, **computed}
+
+        def call(self, args: pulumi_mocks.MockCallArgs):
+            return _call(args.token, dict(args.args), region)
+
+    class _Monitor(pulumi_mocks.MockMonitor):
+        def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+            response = super().RegisterResource(request)
+            if request.type != "pulumi:pulumi:Stack":
+                raw = rpc.deserialize_properties(request.object)
+                secret_keys = [k for k, v in raw.items() if rpc.is_rpc_secret(v)]
+                timeouts = request.customTimeouts
+                recorded.append(
+                    PlannedResource(
+                        urn=response.urn,
+                        type=request.type,
+                        name=request.name,
+                        parent=request.parent or None,
+                        provider=request.provider or None,
+                        dependencies=sorted(set(request.dependencies)),
+                        inputs=_mask(raw),
+                        custom=bool(request.custom),
+                        retain_on_delete=bool(request.retainOnDelete),
+                        protect=bool(request.protect),
+                        ignore_changes=list(request.ignoreChanges),
+                        delete_before_replace=bool(request.deleteBeforeReplace),
+                        custom_timeouts={k: v for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete)) if v},
+                        secret_inputs=secret_keys,
+                    )
+                )
+            return response
+
+    mocks = _Mocks()
+    pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=spec.name, preview=False, monitor=_Monitor(mocks))
+
+    result: dict[str, Any] = {}
+
+    def _program():
+        exported = program(spec)
+        return _resolve_outputs(exported, result)
+
+    _sync_await(pulumi.runtime.stack.run_pulumi_func(lambda: _sync_await(_program())))
+    # The root stack is the parent of top-level resources; report those as parentless.
+    stack_urn = f"urn:pulumi:{spec.name}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{spec.name}"
+    for r in recorded:
+        if r.parent == stack_urn:
+            r.parent = None
+    values, secret_paths = result["values"], result["secret_paths"]
+    return Plan(spec=spec, resources=recorded, outputs=_mask_paths(values, secret_paths),
+                secret_outputs=sorted(secret_paths), raw_outputs=values)
+
+
+async def _resolve_outputs(exported: Any, result: dict[str, Any]) -> None:
+    """Resolve each exported leaf and note which ones were secret."""
+    import pulumi
+
+    values: dict[str, Any] = {}
+    secret_paths: set[str] = set()
+    for key, value in (exported or {}).items():
+        if isinstance(value, dict):
+            values[key] = {}
+            for sub, leaf in value.items():
+                out = pulumi.Output.from_input(leaf)
+                values[key][sub] = await out.future()
+                if await out.is_secret():
+                    secret_paths.add(f"{key}.{sub}")
+        else:
+            out = pulumi.Output.from_input(value)
+            values[key] = await out.future()
+            if await out.is_secret():
+                secret_paths.add(key)
+    result["values"] = values
+    result["secret_paths"] = secret_paths
+
+
+def _mask(value: Any) -> Any:
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return MASK
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def _mask_paths(values: dict[str, Any], paths: set[str]) -> dict[str, Any]:
+    out = json.loads(json.dumps(values, default=str))
+    for path in paths:
+        key, _, sub = path.partition(".")
+        if sub and isinstance(out.get(key), dict) and sub in out[key]:
+            out[key][sub] = MASK
+        elif not sub and key in out:
+            out[key] = MASK
+    return out

@@ -1,0 +1,94 @@
+"""The AWS recipe: VPC, EKS, S3, ECR and pod identities for the shared workloads."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from ..cloud import BucketHandle, ClusterHandle, RegistryHandle, WorkloadIdentity
+from ..spec import StackSpec
+from .bucket import Bucket, BucketArgs
+from .cluster import Cluster, ClusterArgs
+from .identity import BucketAccess, BucketAccessArgs
+from .network import Network, NetworkArgs
+from .registry import Registry, RegistryArgs
+
+
+class Recipe:
+    """Implements `recipes.cloud.CloudRecipe` for AWS."""
+
+    def __init__(self, spec: StackSpec):
+        self.spec = spec
+        # One explicit provider: the region comes from the spec, never from the
+        # environment, and default_tags put `recipe-stack=<name>` on every resource.
+        self.provider = aws.Provider("aws", region=spec.region, default_tags={"tags": spec.labels()})
+        self.opts = pulumi.ResourceOptions(providers=[self.provider])
+        self._cluster: Cluster | None = None
+
+    def cluster(self) -> ClusterHandle:
+        spec = self.spec
+        network = Network(
+            "network",
+            NetworkArgs(cluster_name=spec.names.eks_cluster(), nat_gateway=spec.network == "private"),
+            opts=self.opts,
+        )
+        self._cluster = Cluster(
+            "cluster",
+            ClusterArgs(
+                name=spec.names.eks_cluster(),
+                region=spec.region,
+                version=spec.kubernetes_version,
+                subnet_ids=network.subnet_ids,
+                node_subnet_ids=network.node_subnet_ids,
+                node_type=spec.node_type,
+                min_nodes=spec.min_nodes,
+                max_nodes=spec.max_nodes,
+                allow_cidrs=spec.allow_cidrs,
+                labels=spec.labels(),
+                context=spec.names.kube_context(),
+                cluster_role_name=spec.names.iam_role("cluster"),
+                node_role_name=spec.names.iam_role("nodes"),
+                ebs_csi_role_name=spec.names.iam_role("ebs-csi"),
+            ),
+            opts=self.opts,
+        )
+        return self._cluster.handle()
+
+    def bucket(self) -> BucketHandle:
+        bucket = Bucket("bucket", BucketArgs(name=self.spec.names.s3_bucket(), retain=not self.spec.delete_data), opts=self.opts)
+        return BucketHandle(name=bucket.name, uri=bucket.uri, resource=bucket, account=None)
+
+    def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
+        # Nodes pull with their instance role (ECR pull-only policy), so the cluster needs nothing here.
+        registry = Registry(
+            "registry",
+            RegistryArgs(
+                repository=self.spec.names.ecr_repository(),
+                immutable_tags=self.spec.immutable_tags,
+                retain=not self.spec.delete_data,
+            ),
+            opts=self.opts,
+        )
+        return RegistryHandle(uri=registry.uri, resource=registry)
+
+    def bucket_identity(
+        self, purpose: str, cluster: ClusterHandle, bucket: BucketHandle, namespace: str, service_account: str
+    ) -> WorkloadIdentity:
+        access = BucketAccess(
+            f"{purpose}-identity",
+            BucketAccessArgs(
+                role_name=self.spec.names.iam_role(f"{purpose}-pod"),
+                cluster_name=cluster.name,
+                bucket_arn=bucket.resource.arn,  # type: ignore[attr-defined]
+                namespace=namespace,
+                service_account=service_account,
+            ),
+            opts=self.opts,
+        )
+        return WorkloadIdentity(
+            env={"AWS_REGION": self.spec.region, "AWS_DEFAULT_REGION": self.spec.region},
+            depends_on=[access],
+        )
+
+    def artifact_uri(self, bucket: BucketHandle, prefix: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat(bucket.uri, "/", prefix)

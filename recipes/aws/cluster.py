@@ -1,0 +1,223 @@
+"""EKS: control plane, managed node group, pod identity, EBS storage, kubeconfig.
+
+Built from `aws.eks` resources (not the multi-language `pulumi_eks`), so every
+piece is visible to the mock runtime and to `recipe plan`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from .. import kubeconfig
+from ..cloud import ClusterHandle
+from . import policies
+
+LOG_TYPES = ["api", "audit", "authenticator"]
+STORAGE_CLASS = "gp3"
+ROOT_VOLUME_GIB = 50
+
+
+@dataclass
+class ClusterArgs:
+    name: str
+    region: str
+    subnet_ids: list[pulumi.Input[str]]
+    node_subnet_ids: list[pulumi.Input[str]]
+    node_type: str
+    min_nodes: int
+    max_nodes: int
+    labels: dict[str, str]
+    context: str
+    cluster_role_name: str
+    node_role_name: str
+    ebs_csi_role_name: str
+    version: str | None = None
+    allow_cidrs: tuple[str, ...] = ()
+
+
+def ami_type(node_type: str) -> str:
+    """Graviton families (t4g, m7g, c7gn, ...) need the ARM image."""
+    family = node_type.split(".")[0]
+    return "AL2023_ARM_64_STANDARD" if re.match(r"^[a-z]+\d+g", family) else "AL2023_x86_64_STANDARD"
+
+
+class Cluster(pulumi.ComponentResource):
+    cluster: aws.eks.Cluster
+    node_group: aws.eks.NodeGroup
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("recipes:aws:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        control_role = _role(f"{name}-control-plane", args.cluster_role_name, "eks.amazonaws.com", policies.EKS_CLUSTER_POLICIES, child)
+        self.cluster = aws.eks.Cluster(
+            name,
+            name=args.name,
+            role_arn=control_role.role.arn,
+            version=args.version,
+            vpc_config={
+                "subnet_ids": args.subnet_ids,
+                "endpoint_private_access": True,
+                "endpoint_public_access": True,
+                # C1: restricted to --allow-cidr when given; `recipe plan` warns when open.
+                "public_access_cidrs": list(args.allow_cidrs) or ["0.0.0.0/0"],
+            },
+            access_config={
+                # C4: access entries only (no aws-auth ConfigMap); whoever deploys is admin.
+                "authentication_mode": "API",
+                "bootstrap_cluster_creator_admin_permissions": True,
+            },
+            enabled_cluster_log_types=LOG_TYPES,  # C2
+            # Standard support only: extended support costs six times the control-plane fee.
+            upgrade_policy={"support_type": "STANDARD"},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=control_role.attachments)),
+        )
+
+        node_role = _role(f"{name}-nodes", args.node_role_name, "ec2.amazonaws.com", policies.EKS_NODE_POLICIES, child)
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-nodes",
+            description=f"Nodes of EKS cluster {args.name}: IMDSv2 only, encrypted gp3 root volume",
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",  # N1: IMDSv2 only
+                "http_put_response_hop_limit": 1,  # pods cannot reach the node's credentials
+            },
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {"volume_size": ROOT_VOLUME_GIB, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"},
+                }
+            ],
+            tag_specifications=[
+                {"resource_type": "instance", "tags": {**args.labels, "Name": f"{args.name}-node"}},
+                {"resource_type": "volume", "tags": args.labels},
+            ],
+            update_default_version=True,
+            opts=child,
+        )
+        self.node_group = aws.eks.NodeGroup(
+            f"{name}-nodes",
+            cluster_name=self.cluster.name,
+            node_role_arn=node_role.role.arn,
+            subnet_ids=args.node_subnet_ids,
+            instance_types=[args.node_type],
+            ami_type=ami_type(args.node_type),
+            capacity_type="ON_DEMAND",
+            scaling_config={"desired_size": args.min_nodes, "min_size": args.min_nodes, "max_size": args.max_nodes},
+            update_config={"max_unavailable": 1},
+            launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
+            labels={"recipe-stack": args.labels.get("recipe-stack", args.name)},
+            # No remote_access: no SSH to nodes (N1).
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    depends_on=node_role.attachments,
+                    # An autoscaler owns the current size; redeploying must not reset it.
+                    ignore_changes=["scalingConfig.desiredSize"],
+                    custom_timeouts=pulumi.CustomTimeouts(create="30m", update="60m", delete="30m"),
+                ),
+            ),
+        )
+
+        # C5: EKS Pod Identity gives pods their own roles, with no node-wide credentials.
+        pod_identity_agent = aws.eks.Addon(
+            f"{name}-pod-identity-agent",
+            cluster_name=self.cluster.name,
+            addon_name="eks-pod-identity-agent",
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.node_group])),
+        )
+        ebs_role = _role(
+            f"{name}-ebs-csi", args.ebs_csi_role_name, "pods.eks.amazonaws.com", policies.EBS_CSI_POLICIES, child,
+            extra_actions=("sts:TagSession",),
+        )
+        ebs_csi = aws.eks.Addon(
+            f"{name}-ebs-csi",
+            cluster_name=self.cluster.name,
+            addon_name="aws-ebs-csi-driver",
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            pod_identity_associations=[{"role_arn": ebs_role.role.arn, "service_account": "ebs-csi-controller-sa"}],
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.node_group, pod_identity_agent, *ebs_role.attachments])
+            ),
+        )
+
+        self.context = args.context
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(self.cluster.endpoint, self.cluster.certificate_authority.data, self.cluster.name).apply(
+                lambda v: kubeconfig.render(
+                    context=args.context,
+                    server=v[0],
+                    ca_data=v[1],
+                    command="aws",
+                    args=["eks", "get-token", "--cluster-name", v[2], "--region", args.region, "--output", "json"],
+                )
+            )
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            delete_unreachable=True,  # a cluster deleted behind our back must not block destroy
+            opts=child,
+        )
+        storage_class = k8s.storage.v1.StorageClass(
+            f"{name}-gp3",
+            metadata={
+                "name": STORAGE_CLASS,
+                "labels": args.labels,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            reclaim_policy="Delete",
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ebs_csi]),
+        )
+        self.ready: list[pulumi.Resource] = [self.node_group, pod_identity_agent, ebs_csi, storage_class]
+        self.register_outputs(
+            {"name": self.cluster.name, "endpoint": self.cluster.endpoint, "kubeconfig": self.kubeconfig, "context": self.context}
+        )
+
+    def handle(self) -> ClusterHandle:
+        return ClusterHandle(
+            name=self.cluster.name,
+            endpoint=self.cluster.endpoint,
+            kubeconfig=self.kubeconfig,
+            context=self.context,
+            provider=self.provider,
+            ready=self.ready,
+            storage_class=STORAGE_CLASS,
+            load_balancer_annotations={"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
+            load_balancer_address="hostname",
+        )
+
+
+@dataclass
+class _Role:
+    role: aws.iam.Role
+    attachments: list[aws.iam.RolePolicyAttachment]
+
+
+def _role(
+    name: str, role_name: str, service: str, managed: tuple[str, ...], opts: pulumi.ResourceOptions,
+    extra_actions: tuple[str, ...] = (),
+) -> _Role:
+    role = aws.iam.Role(
+        name, name=role_name, assume_role_policy=policies.assume_role(service, extra_actions), opts=opts
+    )
+    attachments = [
+        aws.iam.RolePolicyAttachment(f"{name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=opts)
+        for arn in managed
+    ]
+    return _Role(role, attachments)

@@ -1,0 +1,79 @@
+"""What a cloud hands to the cloud-agnostic parts of a stack.
+
+Each provider package (`recipes.aws`, ...) implements `CloudRecipe`; the
+program in `recipes.program` composes it with the Kubernetes workloads, which
+only ever see these handles. This is the seam that keeps MLflow, the model
+deployer and the outputs schema written once for all clouds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    from .spec import StackSpec
+
+
+@dataclass
+class ClusterHandle:
+    name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]  # secret
+    context: str
+    provider: k8s.Provider
+    # Workloads wait for these (node group, storage driver), not for the whole cluster component.
+    ready: list[pulumi.Resource]
+    storage_class: str
+    # Annotations that give a Service of type LoadBalancer the right cloud load balancer.
+    load_balancer_annotations: dict[str, str] = field(default_factory=dict)
+    # Where a load balancer's address appears in Service status ("hostname" on AWS, "ip" elsewhere).
+    load_balancer_address: str = "ip"
+
+
+@dataclass
+class BucketHandle:
+    name: pulumi.Output[str]
+    uri: pulumi.Output[str]
+    resource: pulumi.Resource
+    account: pulumi.Output[str] | None = None
+
+
+@dataclass
+class RegistryHandle:
+    uri: pulumi.Output[str]
+    resource: pulumi.Resource
+
+
+@dataclass
+class WorkloadIdentity:
+    """How a Kubernetes service account gets cloud credentials without keys."""
+
+    service_account_annotations: dict[str, Any] = field(default_factory=dict)
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    # Bindings that must exist before a pod starts, or it starts without credentials.
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class CloudRecipe(Protocol):
+    spec: StackSpec
+
+    def cluster(self) -> ClusterHandle: ...
+
+    def bucket(self) -> BucketHandle: ...
+
+    def registry(self, cluster: ClusterHandle | None) -> RegistryHandle: ...
+
+    def bucket_identity(
+        self, purpose: str, cluster: ClusterHandle, bucket: BucketHandle, namespace: str, service_account: str
+    ) -> WorkloadIdentity:
+        """Read/write access to this stack's bucket only, for one service account."""
+        ...
+
+    def artifact_uri(self, bucket: BucketHandle, prefix: str) -> pulumi.Output[str]:
+        """The URI MLflow stores artifacts under (s3://, gs://, wasbs://)."""
+        ...

@@ -1,0 +1,70 @@
+"""Istio and its ingress gateway: the front door of served models.
+
+Seldon Core routes through an Istio Gateway; KServe's raw deployments use the
+`istio` IngressClass. The gateway pods come from Istio's chart, but the
+LoadBalancer in front of them is our own Service (see `loadbalancer.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..cloud import ClusterHandle
+from . import namespaces, versions
+from .helm import release
+from .loadbalancer import load_balancer
+
+GATEWAY_SELECTOR = {"istio": "ingressgateway"}
+
+
+@dataclass
+class IstioIngressArgs:
+    cluster: ClusterHandle
+    labels: dict[str, str]
+    allow_cidrs: tuple[str, ...] = ()
+
+
+class IstioIngress(pulumi.ComponentResource):
+    base_url: pulumi.Output[str]
+    ready: list[pulumi.Resource]  # what depends on Istio's CRDs and gateway waits for these
+
+    def __init__(self, name: str, args: IstioIngressArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("recipes:kubernetes:IstioIngress", name, None, opts)
+        cluster = args.cluster
+        child = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
+        after_nodes = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cluster.ready))
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-ns", metadata={"name": namespaces.ISTIO_NAMESPACE, "labels": args.labels}, opts=child
+        )
+        ns = namespace.metadata.name
+        base = release("istio-base", versions.ISTIO_BASE, ns, {"defaultRevision": "default"}, opts=after_nodes, timeout_seconds=300)
+        istiod = release(
+            "istiod", versions.ISTIOD, ns,
+            {"pilot": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"}}}, "global": {"proxy": {"resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}}}},
+            opts=pulumi.ResourceOptions.merge(after_nodes, pulumi.ResourceOptions(depends_on=[base])),
+            timeout_seconds=600,
+        )
+        gateway = release(
+            "istio-ingressgateway", versions.ISTIO_GATEWAY, ns,
+            # ClusterIP: the LoadBalancer is our own Service below.
+            {"service": {"type": "ClusterIP"}, "labels": {**GATEWAY_SELECTOR, "app": "istio-ingressgateway"}},
+            opts=pulumi.ResourceOptions.merge(after_nodes, pulumi.ResourceOptions(depends_on=[istiod])),
+            timeout_seconds=600,
+        )
+        ingress_class = k8s.networking.v1.IngressClass(
+            f"{name}-class",
+            metadata={"name": "istio", "labels": args.labels},
+            spec={"controller": "istio.io/ingress-controller"},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[istiod])),
+        )
+        _, self.base_url = load_balancer(
+            f"{name}-lb", ns, selector=GATEWAY_SELECTOR, port=80, target_port=80, cluster=cluster,
+            allow_cidrs=args.allow_cidrs, labels=args.labels,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway])),
+        )
+        self.ready = [base, istiod, gateway, ingress_class]
+        self.register_outputs({"base_url": self.base_url})

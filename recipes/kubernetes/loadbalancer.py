@@ -1,0 +1,57 @@
+"""Services of type LoadBalancer: how the tracker and deployer are reached.
+
+Created as our own resources (not inside a Helm chart) for two reasons: Pulumi
+deletes them, and waits for the cloud load balancer to go, before it deletes
+the cluster and network, so nothing is orphaned; and their status carries the
+address we export.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..cloud import ClusterHandle
+from .workload import metadata
+
+
+def load_balancer(
+    name: str,
+    namespace: pulumi.Input[str],
+    *,
+    selector: dict[str, str],
+    port: int,
+    target_port: int,
+    cluster: ClusterHandle,
+    allow_cidrs: tuple[str, ...],
+    labels: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> tuple[k8s.core.v1.Service, pulumi.Output[str]]:
+    """A LoadBalancer Service open only to `allow_cidrs`; returns it and its http:// URL."""
+    spec: dict = {
+        "type": "LoadBalancer",
+        "selector": selector,
+        "ports": [{"name": "http", "port": port, "target_port": target_port, "protocol": "TCP"}],
+    }
+    if allow_cidrs:
+        spec["load_balancer_source_ranges"] = list(allow_cidrs)
+    service = k8s.core.v1.Service(
+        name,
+        metadata=metadata(name, namespace, labels, annotations=dict(cluster.load_balancer_annotations)),
+        spec=spec,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="15m", delete="15m"))
+        ),
+    )
+    field = cluster.load_balancer_address
+
+    def url(status) -> str:
+        # Service status is a mapping (a typed output object in a deploy, the same under mocks).
+        ingress = ((status or {}).get("load_balancer") or {}).get("ingress") or []
+        address = ingress[0].get(field) if ingress else None
+        if not address:
+            raise ValueError(f"load balancer {name} has no {field} yet")
+        suffix = "" if port == 80 else f":{port}"
+        return f"http://{address}{suffix}"
+
+    return service, service.status.apply(url)

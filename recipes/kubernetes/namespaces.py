@@ -1,0 +1,19 @@
+"""Namespaces and service accounts of a stack: conventions other tools rely on.
+
+Kept free of Pulumi imports so exporters can use them without loading an SDK.
+"""
+
+PIPELINES_NAMESPACE = "zenml"
+PIPELINES_SERVICE_ACCOUNT = "zenml-service-account"
+
+MLFLOW_NAMESPACE = "mlflow"
+MLFLOW_SERVICE_ACCOUNT = "mlflow"
+MLFLOW_USERNAME = "admin"
+
+ISTIO_NAMESPACE = "istio-system"
+
+DEPLOYER_NAMESPACES = {
+    # flavor: (operator namespace, namespace models are deployed to)
+    "seldon": ("seldon-system", "seldon"),
+    "kserve": ("kserve", "kserve-models"),
+}

@@ -1,0 +1,364 @@
+"""StackSpec: the validated description of one stack.
+
+Every way of describing a stack (CLI flags, a stack file, Pulumi stack config)
+ends here, so every check runs before any cloud call and every error names the
+field, the bad value and how to fix it. This module imports nothing from
+Pulumi: the CLI validates input without loading a cloud SDK.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from . import naming, regions
+
+PROVIDERS: tuple[str, ...] = ("aws",)
+COMPONENTS: tuple[str, ...] = ("cluster", "bucket", "registry", "tracker", "deployer")
+# What a component cannot run without.
+NEEDS: dict[str, tuple[str, ...]] = {"tracker": ("cluster", "bucket"), "deployer": ("cluster",)}
+DEPLOYERS: tuple[str, ...] = ("seldon", "kserve")
+NETWORKS: tuple[str, ...] = ("private", "public")
+MAX_NODES_LIMIT = 100
+
+# Sized for a small team: two or three people training and serving small models.
+NODE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "aws": {"node_type": "t3.large", "min_nodes": 1, "max_nodes": 3},
+}
+NODE_TYPE_RE: dict[str, re.Pattern[str]] = {
+    "aws": re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"),
+}
+NODE_TYPE_EXAMPLE = {"aws": "t3.large"}
+K8S_VERSION_RE = re.compile(r"^1\.\d{2}$")
+RESERVED_TAGS = (naming.STACK_TAG, naming.MANAGED_BY_TAG)
+
+
+class SpecError(ValueError):
+    """Input that does not describe a valid stack. The message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    provider: str
+    name: str
+    region: str
+    components: tuple[str, ...] = COMPONENTS
+    node_type: str = ""
+    min_nodes: int = 1
+    max_nodes: int = 3
+    network: str = "private"
+    allow_cidrs: tuple[str, ...] = ()
+    deployer: str = "seldon"
+    kubernetes_version: str | None = None
+    immutable_tags: bool = False
+    suffix: str = ""
+    tags: tuple[tuple[str, str], ...] = ()
+    # Not a stack-file field: set for the update that precedes `destroy --delete-data`,
+    # so the bucket and registry stop being retained and can be emptied.
+    delete_data: bool = field(default=False, compare=False)
+
+    def has(self, component: str) -> bool:
+        return component in self.components
+
+    @property
+    def names(self) -> naming.Names:
+        return naming.Names(self.name, self.suffix)
+
+    def labels(self) -> dict[str, str]:
+        """Tags/labels every resource of the stack carries."""
+        return {**dict(self.tags), naming.STACK_TAG: self.name, naming.MANAGED_BY_TAG: naming.MANAGED_BY}
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The stack-file form of this spec; `load_spec` of it gives the same spec back."""
+        data = asdict(self)
+        data.pop("delete_data")
+        data["components"] = list(self.components)
+        data["allow_cidrs"] = list(self.allow_cidrs)
+        data["tags"] = dict(self.tags)
+        return data
+
+    def with_changes(self, **changes: Any) -> StackSpec:
+        return replace(self, **changes)
+
+
+# --------------------------------------------------------------------------
+# Loading
+
+FILE_FIELDS = (
+    "provider", "name", "region", "components", "without", "node_type", "min_nodes",
+    "max_nodes", "network", "allow_cidrs", "deployer", "kubernetes_version",
+    "immutable_tags", "suffix", "tags",
+)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One source of spec values: `origin` says where they came from in errors."""
+
+    origin: str  # "flags", a file path, or "pulumi config"
+    values: Mapping[str, Any]
+
+
+def _label(key: str, origin: str) -> str:
+    if origin == "flags":
+        return f"--{key.replace('_', '-')}"
+    return f"{origin}: {key}"
+
+
+def load_spec(*layers: Layer) -> StackSpec:
+    """Merge layers (later wins) and validate them into a StackSpec."""
+    merged: dict[str, tuple[Any, str]] = {}
+    for layer in layers:
+        if not isinstance(layer.values, Mapping):
+            raise SpecError(f"{layer.origin}: expected a mapping of fields, got {_kind(layer.values)}")
+        for key, value in layer.values.items():
+            if not isinstance(key, str) or key not in FILE_FIELDS:
+                raise SpecError(
+                    f"{layer.origin}: unknown field {key!r}; known fields: {', '.join(FILE_FIELDS)}"
+                )
+            if value is None:
+                continue
+            if key == "provider" and "provider" in merged:
+                prev, prev_origin = merged["provider"]
+                if str(value) != str(prev):
+                    raise SpecError(
+                        f"{layer.origin} says provider {value!r} but {prev_origin} says {prev!r}; "
+                        "use one provider"
+                    )
+            merged[key] = (value, layer.origin)
+    return _validate(merged)
+
+
+def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
+    def get(key: str) -> tuple[Any, str] | None:
+        return raw.get(key)
+
+    provider_raw = get("provider")
+    if provider_raw is None:
+        raise SpecError(f"no provider given; use one of: {', '.join(PROVIDERS)} (e.g. `recipe plan aws`)")
+    provider = _choice(provider_raw, "provider", PROVIDERS)
+
+    name = _string(get("name"), "name", "ml-dev")
+    if (problem := naming.check_stack_name(name)) is not None:
+        raise SpecError(_where(get("name"), "name") + problem)
+
+    region = _string(get("region"), "region", regions.DEFAULT_REGION[provider])
+    if (problem := regions.check_region(provider, region)) is not None:
+        raise SpecError(_where(get("region"), "region") + problem)
+
+    components = _components(get("components"), get("without"))
+
+    defaults = NODE_DEFAULTS[provider]
+    node_type = _string(get("node_type"), "node_type", defaults["node_type"])
+    if not NODE_TYPE_RE[provider].match(node_type):
+        raise SpecError(
+            _where(get("node_type"), "node_type")
+            + f"{node_type!r} is not a {provider} machine type (e.g. {NODE_TYPE_EXAMPLE[provider]})"
+        )
+    min_nodes = _int(get("min_nodes"), "min_nodes", defaults["min_nodes"])
+    max_nodes = _int(get("max_nodes"), "max_nodes", defaults["max_nodes"])
+    if min_nodes < 1:
+        raise SpecError(_where(get("min_nodes"), "min_nodes") + f"must be at least 1 (got {min_nodes}): the tracker and deployer need a node")
+    if max_nodes > MAX_NODES_LIMIT:
+        raise SpecError(_where(get("max_nodes"), "max_nodes") + f"must be at most {MAX_NODES_LIMIT} (got {max_nodes})")
+    if min_nodes > max_nodes:
+        raise SpecError(
+            f"min_nodes ({min_nodes}) is greater than max_nodes ({max_nodes}); "
+            f"raise --max-nodes or lower --min-nodes"
+        )
+
+    network = _choice(get("network"), "network", NETWORKS, default="private")
+    allow_cidrs = tuple(_cidr(c, get("allow_cidrs")) for c in _list(get("allow_cidrs"), "allow_cidrs"))
+    deployer = _choice(get("deployer"), "deployer", DEPLOYERS, default="seldon")
+
+    k8s_raw = get("kubernetes_version")
+    kubernetes_version = None
+    if k8s_raw is not None:
+        kubernetes_version = _string(k8s_raw, "kubernetes_version", "")
+        if not K8S_VERSION_RE.match(kubernetes_version):
+            raise SpecError(_where(k8s_raw, "kubernetes_version") + f"{kubernetes_version!r} is not a version like 1.33")
+
+    immutable_tags = _bool(get("immutable_tags"), "immutable_tags", False)
+
+    suffix = _string(get("suffix"), "suffix", naming.default_suffix(provider, name, region))
+    if not naming.SUFFIX_RE.match(suffix):
+        raise SpecError(_where(get("suffix"), "suffix") + f"{suffix!r} must be 4-8 lowercase letters or digits")
+
+    tags = _tags(get("tags"), provider)
+
+    spec = StackSpec(
+        provider=provider, name=name, region=region, components=components,
+        node_type=node_type, min_nodes=min_nodes, max_nodes=max_nodes, network=network,
+        allow_cidrs=allow_cidrs, deployer=deployer, kubernetes_version=kubernetes_version,
+        immutable_tags=immutable_tags, suffix=suffix, tags=tags,
+    )
+    try:  # every derived cloud name must be acceptable too
+        spec.names.s3_bucket()
+        spec.names.iam_role("mlflow-pod")
+        spec.names.eks_cluster()
+    except naming.InvalidName as exc:
+        raise SpecError(str(exc)) from None
+    return spec
+
+
+# --------------------------------------------------------------------------
+# Field coercion: every branch ends in a value or a SpecError, never a traceback.
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number",
+            float: "a number", str: "text"}.get(type(value), type(value).__name__)
+
+
+def _where(raw: tuple[Any, str] | None, key: str) -> str:
+    return _label(key, raw[1] if raw else "flags") + ": "
+
+
+def _string(raw: tuple[Any, str] | None, key: str, default: str) -> str:
+    if raw is None:
+        return default
+    value, _ = raw
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise SpecError(_where(raw, key) + f"expected text, got {_kind(value)}")
+    text = str(value).strip()
+    if not text:
+        raise SpecError(_where(raw, key) + "must not be empty")
+    return text
+
+
+def _int(raw: tuple[Any, str] | None, key: str, default: int) -> int:
+    if raw is None:
+        return default
+    value, _ = raw
+    if isinstance(value, bool):
+        raise SpecError(_where(raw, key) + f"expected a whole number, got {_kind(value)}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,6}\s*", value):
+        return int(value)
+    raise SpecError(_where(raw, key) + f"expected a whole number, got {value!r}")
+
+
+def _bool(raw: tuple[Any, str] | None, key: str, default: bool) -> bool:
+    if raw is None:
+        return default
+    value, _ = raw
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
+        return value.strip().lower() in ("true", "yes")
+    raise SpecError(_where(raw, key) + f"expected true or false, got {value!r}")
+
+
+def _choice(raw: tuple[Any, str] | None, key: str, choices: Iterable[str], default: str | None = None) -> str:
+    choices = tuple(choices)
+    value = _string(raw, key, default or "")
+    if value not in choices:
+        raise SpecError(_where(raw, key) + f"{value!r} is not one of: {', '.join(choices)}")
+    return value
+
+
+def _list(raw: tuple[Any, str] | None, key: str) -> list[str]:
+    """A list given as a YAML list, or as comma-separated text (flags, Pulumi config)."""
+    if raw is None:
+        return []
+    value, _ = raw
+    items: list[Any]
+    if isinstance(value, str):
+        items = [part for part in (p.strip() for p in value.split(",")) if part]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise SpecError(_where(raw, key) + f"expected a list, got {_kind(value)}")
+    out = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise SpecError(_where(raw, key) + f"expected a list of text, found {_kind(item)}")
+        out.append(str(item).strip())
+    return out
+
+
+def _components(components_raw: tuple[Any, str] | None, without_raw: tuple[Any, str] | None) -> tuple[str, ...]:
+    chosen = set(COMPONENTS)
+    if components_raw is not None:
+        chosen = set()
+        for item in _list(components_raw, "components"):
+            if item not in COMPONENTS:
+                raise SpecError(_where(components_raw, "components") + f"unknown component {item!r}; components are: {', '.join(COMPONENTS)}")
+            chosen.add(item)
+    for item in _list(without_raw, "without"):
+        if item not in COMPONENTS:
+            raise SpecError(_where(without_raw, "without") + f"unknown component {item!r}; components are: {', '.join(COMPONENTS)}")
+        chosen.discard(item)
+    if not chosen:
+        raise SpecError("no components left to deploy; keep at least one of: " + ", ".join(COMPONENTS))
+    for component in sorted(chosen):
+        missing = [need for need in NEEDS.get(component, ()) if need not in chosen]
+        if missing:
+            raise SpecError(
+                f"the {component} needs the {' and the '.join(missing)}; "
+                f"keep {', '.join(missing)} or also pass --without {component}"
+            )
+    return tuple(c for c in COMPONENTS if c in chosen)
+
+
+def _cidr(text: str, raw: tuple[Any, str] | None) -> str:
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise SpecError(_where(raw, "allow_cidrs") + f"{text!r} is not a CIDR like 203.0.113.0/24") from None
+        raise SpecError(
+            _where(raw, "allow_cidrs") + f"{text!r} has host bits set; did you mean {loose}?"
+        ) from None
+    return str(network)  # a bare address becomes an explicit /32 (or /128)
+
+
+_AWS_TAG_RE = re.compile(r"^[\w\s+\-=.:/@]*$")
+
+
+def _tags(raw: tuple[Any, str] | None, provider: str) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    value, _ = raw
+    pairs: list[tuple[Any, Any]]
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, (list, tuple, str)):
+        pairs = []
+        for item in _list(raw, "tags"):
+            key, sep, val = item.partition("=")
+            if not sep:
+                raise SpecError(_where(raw, "tags") + f"{item!r} is not KEY=VALUE")
+            pairs.append((key.strip(), val.strip()))
+    else:
+        raise SpecError(_where(raw, "tags") + f"expected a mapping of tags, got {_kind(value)}")
+    out: dict[str, str] = {}
+    for key, val in pairs:
+        if not isinstance(key, str) or isinstance(val, (bool, dict, list)) or val is None:
+            raise SpecError(_where(raw, "tags") + f"tag {key!r} must map text to text")
+        val = str(val)
+        if key in RESERVED_TAGS:
+            raise SpecError(_where(raw, "tags") + f"tag {key!r} is set by stack-recipes and cannot be overridden")
+        problem = _tag_problem(provider, key, val)
+        if problem:
+            raise SpecError(_where(raw, "tags") + problem)
+        out[key] = val
+    return tuple(sorted(out.items()))
+
+
+def _tag_problem(provider: str, key: str, value: str) -> str | None:
+    if provider == "aws":
+        if not 1 <= len(key) <= 128 or len(value) > 256:
+            return f"tag {key!r}: keys are 1-128 characters and values at most 256"
+        if key.lower().startswith("aws:"):
+            return f"tag {key!r}: the aws: prefix is reserved by AWS"
+        if not _AWS_TAG_RE.match(key) or not _AWS_TAG_RE.match(value):
+            return f"tag {key!r}: use letters, digits, spaces and + - = . _ : / @ only"
+    return None
