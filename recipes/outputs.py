@@ -104,7 +104,7 @@ def merge_secrets(data: Mapping[str, Any], secret_values: Mapping[str, Mapping[s
     """Put secret values back into a public copy (for --show-secrets)."""
     out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()}
     for component, values in secret_values.items():
-        if component in out:
+        if isinstance(out.get(component), dict):
             out[component].update({k: v for k, v in values.items() if (component, k) in SECRET_PATHS})
     return out
 

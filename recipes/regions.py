@@ -38,8 +38,6 @@ def check_region(provider: str, region: str) -> str | None:
     if region in known:
         return None
     close = difflib.get_close_matches(region, sorted(known), n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return (
-        f"unknown {provider} region {region!r}.{hint} "
-        f"Known regions: {', '.join(sorted(known))}."
-    )
+    if close:
+        return f"unknown {provider} region {region!r}; did you mean {' or '.join(close)}?"
+    return f"unknown {provider} region {region!r}; known regions: {', '.join(sorted(known))}"

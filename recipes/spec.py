@@ -102,9 +102,13 @@ class Layer:
     values: Mapping[str, Any]
 
 
+# Stack-file fields whose command-line flag is not simply --field-name.
+FLAG_NAMES = {"allow_cidrs": "--allow-cidr", "tags": "--tag", "provider": "provider"}
+
+
 def _label(key: str, origin: str) -> str:
     if origin == "flags":
-        return f"--{key.replace('_', '-')}"
+        return FLAG_NAMES.get(key, f"--{key.replace('_', '-')}")
     return f"{origin}: {key}"
 
 
@@ -317,7 +321,9 @@ def _cidr(text: str, raw: tuple[Any, str] | None) -> str:
         raise SpecError(
             _where(raw, "allow_cidrs") + f"{text!r} has host bits set; did you mean {loose}?"
         ) from None
-    return str(network)  # a bare address becomes an explicit /32 (or /128)
+    if network.version != 4:
+        raise SpecError(_where(raw, "allow_cidrs") + f"{text!r} is IPv6; the API endpoint and load balancers take IPv4 ranges")
+    return str(network)  # a bare address becomes an explicit /32
 
 
 _AWS_TAG_RE = re.compile(r"^[\w\s+\-=.:/@]*$")

@@ -7,7 +7,7 @@ piece is visible to the mock runtime and to `recipe plan`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -38,6 +38,9 @@ class ClusterArgs:
     ebs_csi_role_name: str
     version: str | None = None
     allow_cidrs: tuple[str, ...] = ()
+    # The network's gateways and routes: the cluster (and so everything on it) is created after
+    # and destroyed before them.
+    network_routes: list[pulumi.Resource] = field(default_factory=list)
 
 
 def ami_type(node_type: str) -> str:
@@ -77,7 +80,9 @@ class Cluster(pulumi.ComponentResource):
             enabled_cluster_log_types=LOG_TYPES,  # C2
             # Standard support only: extended support costs six times the control-plane fee.
             upgrade_policy={"support_type": "STANDARD"},
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=control_role.attachments)),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[*control_role.attachments, *args.network_routes])
+            ),
         )
 
         node_role = _role(f"{name}-nodes", args.node_role_name, "ec2.amazonaws.com", policies.EKS_NODE_POLICIES, child)

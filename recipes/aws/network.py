@@ -24,6 +24,10 @@ class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     subnet_ids: list[pulumi.Output[str]]  # every subnet, for the EKS control plane
     node_subnet_ids: list[pulumi.Output[str]]
+    # Routes out of the subnets (gateways, route tables, associations). The cluster waits for
+    # them, so nodes boot with a way out, and destroy removes the cluster and its load
+    # balancers (which map public addresses in the VPC) before any gateway or route.
+    routes: list[pulumi.Resource]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:aws:Network", name, None, opts)
@@ -47,6 +51,7 @@ class Network(pulumi.ComponentResource):
         )
         cluster_tag = f"kubernetes.io/cluster/{args.cluster_name}"
         public, private = [], []
+        routes: list[pulumi.Resource] = [gateway, public_routes]
         for i in range(ZONES):
             zone = zones.names.apply(lambda names, i=i: names[i])
             subnet = aws.ec2.Subnet(
@@ -55,7 +60,9 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": f"{args.cluster_name}-public-{i}", "kubernetes.io/role/elb": "1", cluster_tag: "shared"},
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_routes.id, opts=child)
+            routes.append(
+                aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_routes.id, opts=child)
+            )
             public.append(subnet)
 
         if args.nat_gateway:
@@ -70,6 +77,7 @@ class Network(pulumi.ComponentResource):
                 routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
                 tags={"Name": f"{args.cluster_name}-private"}, opts=child,
             )
+            routes += [nat, private_routes]
             for i in range(ZONES):
                 zone = zones.names.apply(lambda names, i=i: names[i])
                 subnet = aws.ec2.Subnet(
@@ -78,10 +86,13 @@ class Network(pulumi.ComponentResource):
                     tags={"Name": f"{args.cluster_name}-private-{i}", "kubernetes.io/role/internal-elb": "1", cluster_tag: "shared"},
                     opts=child,
                 )
-                aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=private_routes.id, opts=child)
+                routes.append(
+                    aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=private_routes.id, opts=child)
+                )
                 private.append(subnet)
 
         self.vpc_id = vpc.id
         self.subnet_ids = [s.id for s in public + private]
         self.node_subnet_ids = [s.id for s in (private or public)]
+        self.routes = routes
         self.register_outputs({"vpc_id": self.vpc_id, "subnet_ids": self.subnet_ids, "node_subnet_ids": self.node_subnet_ids})

@@ -1,0 +1,171 @@
+"""Shared fixtures: specs, and a session cache of offline plans.
+
+A plan runs the real Pulumi program under Pulumi's mock runtime
+(`provisioner.plan.run_plan`), so each distinct spec is planned once per
+session and shared by every test that asks for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from recipes.spec import Layer, StackSpec, load_spec
+
+AWS_FLAGS: dict[str, Any] = {"provider": "aws", "region": "eu-west-1", "name": "ml-dev"}
+AWS_PROVIDER_TYPE = "pulumi:providers:aws"
+
+
+def aws_spec(**values: Any) -> StackSpec:
+    """The default AWS spec, with `values` given as flags on top."""
+    return load_spec(Layer("flags", {**AWS_FLAGS, **values}))
+
+
+class PlanView:
+    """A recorded plan plus graph helpers (parents, dependencies) for assertions."""
+
+    def __init__(self, plan: Any):
+        self.plan = plan
+        self._by_urn = {r.urn: r for r in plan.resources}
+
+    def __getattr__(self, item: str) -> Any:  # resources, outputs, raw_outputs, by_type, one, get, ...
+        return getattr(self.plan, item)
+
+    # --- identity -----------------------------------------------------------
+    def keys(self) -> set[tuple[str, str]]:
+        """The (type, name) of every resource: what a switch may add or remove."""
+        return {(r.type, r.name) for r in self.plan.resources}
+
+    def types(self) -> set[str]:
+        return {r.type for r in self.plan.resources}
+
+    def of_prefix(self, prefix: str) -> list[Any]:
+        return [r for r in self.plan.resources if r.type.startswith(prefix)]
+
+    def custom(self, prefix: str = "") -> list[Any]:
+        return [r for r in self.plan.resources if r.custom and r.type.startswith(prefix)]
+
+    # --- tree ---------------------------------------------------------------
+    def children(self, urn: str) -> list[Any]:
+        return [r for r in self.plan.resources if r.parent == urn]
+
+    def subtree(self, root: Any) -> list[Any]:
+        """`root` and everything parented (transitively) under it."""
+        out, todo = [], [root]
+        while todo:
+            node = todo.pop()
+            out.append(node)
+            todo.extend(self.children(node.urn))
+        return out
+
+    def ancestors(self, resource: Any) -> list[Any]:
+        out = []
+        while resource.parent:
+            resource = self._by_urn[resource.parent]
+            out.append(resource)
+        return out
+
+    # --- dependencies ---------------------------------------------------------
+    def deps_closure(self, resource: Any) -> set[str]:
+        """Every urn `resource` waits for, directly or through its dependencies and provider."""
+        seen: set[str] = set()
+        todo = list(self._direct(resource))
+        while todo:
+            urn = todo.pop()
+            if urn in seen or urn not in self._by_urn:
+                continue
+            seen.add(urn)
+            todo.extend(self._direct(self._by_urn[urn]))
+        return seen
+
+    def _direct(self, resource: Any) -> Iterable[str]:
+        yield from resource.dependencies
+        if resource.provider:
+            yield provider_urn(resource.provider)
+
+    def inputs_json(self) -> str:
+        """Every recorded input of every resource, as one JSON text."""
+        return json.dumps([r.inputs for r in self.plan.resources], default=str)
+
+
+def provider_urn(ref: str) -> str:
+    """A provider reference is `<urn>::<id>`."""
+    return ref.rsplit("::", 1)[0]
+
+
+class PlanCache:
+    """Plans by spec; `delete_data` is not part of spec equality, so it is part of the key."""
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[StackSpec, bool], PlanView] = {}
+
+    def __call__(self, spec: StackSpec | Mapping[str, Any] | None = None, **values: Any) -> PlanView:
+        from provisioner.plan import run_plan
+
+        if spec is None or isinstance(spec, Mapping):
+            spec = aws_spec(**{**dict(spec or {}), **values})
+        elif values:
+            raise TypeError("give a spec or flag values, not both")
+        key = (spec, spec.delete_data)
+        if key not in self._plans:
+            # `set_mocks` keeps an existing root Stack (and the outputs exported to it by an
+            # earlier plan in this process): start each plan from a fresh one.
+            from pulumi.runtime import settings
+
+            settings.ROOT.set(None)
+            self._plans[key] = PlanView(run_plan(spec))
+        return self._plans[key]
+
+
+@pytest.fixture(scope="session")
+def plans() -> PlanCache:
+    return PlanCache()
+
+
+@pytest.fixture(scope="session")
+def make_spec():
+    return aws_spec
+
+
+@pytest.fixture(scope="session")
+def helpers():
+    """Small pure helpers shared by the test modules."""
+
+    class _Helpers:
+        provider_urn = staticmethod(provider_urn)
+
+    return _Helpers
+
+
+@pytest.fixture(scope="session")
+def aws_plan(plans) -> PlanView:
+    """The default AWS stack: every component, seldon, private network, no --allow-cidr."""
+    return plans()
+
+
+ALLOW_CIDRS = ["203.0.113.0/24", "198.51.100.7/32"]
+USER_TAGS = {"team": "ml-platform", "cost-center": "4242"}
+
+
+@pytest.fixture(scope="session")
+def restricted_plan(plans) -> PlanView:
+    """The default stack with --allow-cidr and user tags."""
+    return plans(allow_cidrs=ALLOW_CIDRS, tags=USER_TAGS)
+
+
+@pytest.fixture(scope="session")
+def allow_cidrs() -> list[str]:
+    return list(ALLOW_CIDRS)
+
+
+@pytest.fixture(scope="session")
+def user_tags() -> dict[str, str]:
+    return dict(USER_TAGS)
+
+
+def pytest_configure(config):
+    # pulumi_aws warns about its own deprecated aliases on import: noise, not ours.
+    config.addinivalue_line("filterwarnings", r"ignore::DeprecationWarning:pulumi_aws\..*")
