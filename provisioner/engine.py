@@ -1,0 +1,783 @@
+"""The engine seam: everything that provisions goes through `Engine`.
+
+`PulumiEngine` drives the Pulumi Automation API with an inline program that
+calls `recipes.build(spec)`. Tests replace it with a fake at this seam only;
+the CLI, registry and display never see Pulumi types, only `EngineEvent`s and
+the results below.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlparse
+
+from recipes.spec import StackSpec
+
+from . import paths
+
+if TYPE_CHECKING:  # only for annotations: importing the Automation API is slow
+    from pulumi.automation import PulumiCommand, Stack
+
+PROJECT = "stack-recipes"
+
+
+@dataclass(frozen=True)
+class StackTarget:
+    """One recipe stack = one Pulumi stack in one backend."""
+
+    spec: StackSpec
+    backend: str  # file://..., s3://..., gs://..., azblob://..., https://api.pulumi.com
+
+    @property
+    def stack_name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """A provider-neutral progress event.
+
+    kind: "start" (an operation on a resource began), "done", "failed",
+    "diagnostic" (a message, possibly about a resource), "summary".
+    op: create, update, replace, delete, same, read, refresh, ...
+    """
+
+    kind: str
+    urn: str | None = None
+    type: str | None = None
+    name: str | None = None
+    op: str | None = None
+    message: str | None = None
+    severity: str | None = None  # info, warning, error
+    counts: dict[str, int] | None = None
+    timestamp: float = field(default_factory=time.time)
+
+
+OnEvent = Callable[[EngineEvent], None]
+
+
+@dataclass
+class Changes:
+    """How many resources each operation touched (or would touch, for a preview)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_changes(self) -> int:
+        return sum(v for k, v in self.counts.items() if k != "same")
+
+
+@dataclass
+class UpResult:
+    outputs: dict[str, Any]  # canonical outputs, secrets in plaintext: never store as is
+    changes: Changes
+
+
+@dataclass(frozen=True)
+class RetainedResource:
+    """A resource destroy left in the cloud on purpose (retain_on_delete)."""
+
+    type: str
+    name: str  # logical name in the program
+    id: str  # physical id: bucket name, repository name, ...
+    primary: bool  # the data resource itself, not one of its settings
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "id": self.id, "primary": self.primary}
+
+
+@dataclass
+class DestroyResult:
+    retained: list[RetainedResource]
+    changes: Changes
+
+
+class EngineError(Exception):
+    """An operation failed; `message` is for the user, `resource` is the failing one if known."""
+
+    def __init__(self, message: str, *, resource: str | None = None, diagnostics: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.resource = resource
+        self.diagnostics = diagnostics or []
+
+
+class PulumiNotFound(EngineError):
+    """The Pulumi CLI is not installed where we look for it."""
+
+
+class ConcurrentUpdate(EngineError):
+    """Another process holds the stack's lock."""
+
+
+class Engine(Protocol):
+    def preview(self, target: StackTarget, on_event: OnEvent) -> Changes: ...
+
+    def up(self, target: StackTarget, on_event: OnEvent) -> UpResult: ...
+
+    def destroy(self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False) -> DestroyResult: ...
+
+    def refresh(self, target: StackTarget, on_event: OnEvent) -> Changes: ...
+
+    def outputs(self, target: StackTarget) -> dict[str, Any]: ...
+
+    def cancel(self, target: StackTarget) -> None: ...
+
+
+# ==========================================================================
+# PulumiEngine: the Engine on top of the Pulumi Automation API.
+#
+# Nothing below imports `pulumi.automation` (or a provider SDK) at module
+# import time: the CLI must start fast, and `recipe plan` must work without
+# the Pulumi CLI installed.
+
+# Inline programs for refresh and destroy (`--client`) need Pulumi CLI 3.181+.
+MIN_PULUMI_VERSION = "3.181.0"
+PULUMI_INSTALL_URL = "https://www.pulumi.com/docs/install/"
+PASSPHRASE_ENV = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
+PROJECT_DESCRIPTION = "MLOps stacks deployed by the stack-recipes `recipe` CLI"
+
+# The resource plugins each provider's program uses. The plugin for `x` comes
+# from the Python SDK distribution `pulumi_x` (`-` becomes `_`), at that SDK's version.
+PLUGINS: dict[str, tuple[str, ...]] = {
+    "aws": ("aws", "kubernetes", "random"),
+    "gcp": ("gcp", "kubernetes", "random"),
+    "azure": ("azure-native", "kubernetes", "random"),
+}
+
+MAX_MESSAGE_LINES = 15
+_MAX_LINE_CHARS = 400
+
+_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_RAW_COLOR_RE = re.compile(r"<\{%[^%]*%\}>")  # Pulumi's own color tags (--color raw)
+_GO_SOURCE_PREFIX_RE = re.compile(r"^\S+\.go:\d+:\s*(?:sdk\.helper_schema:\s*)?")
+_GENERIC_FAILURE_RE = re.compile(r"^(?:error:\s*)?(?:update|preview|destroy|refresh|import) failed\.?$", re.I)
+_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _pulumi_not_found(detail: str = "") -> PulumiNotFound:
+    lead = detail or "the Pulumi CLI was not found (looked on PATH and in ~/.pulumi)"
+    return PulumiNotFound(
+        f"{lead}.\n"
+        "The Pulumi CLI is needed for deploy, preview and destroy; `recipe plan` works without it.\n"
+        f"Install it with `recipe doctor --install-pulumi`, or see {PULUMI_INSTALL_URL}"
+    )
+
+
+def _cli_name() -> str:
+    return "pulumi.exe" if os.name == "nt" else "pulumi"
+
+
+def _is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def _version_key(text: str) -> tuple[int, tuple[int, ...], str]:
+    """Sort key for ~/.pulumi/versions/<version> directory names (v-prefix and pre-releases allowed)."""
+    match = re.match(r"^v?(\d+)\.(\d+)\.(\d+)(.*)$", text)
+    if not match:
+        return (0, (), text)
+    numbers = tuple(int(match.group(i)) for i in (1, 2, 3))
+    # A release sorts after its own pre-releases.
+    return (1, numbers + ((1,) if not match.group(4) else (0,)), match.group(4))
+
+
+def _cli_candidates() -> list[tuple[str, str | None]]:
+    """Every Pulumi CLI we could use, best first, as (binary path, root for PulumiCommand or None for PATH)."""
+    found: list[tuple[str, str | None]] = []
+    on_path = shutil.which("pulumi")
+    if on_path:
+        found.append((on_path, None))
+    home = Path(os.path.expanduser("~")) / ".pulumi"
+    binary = home / "bin" / _cli_name()
+    if _is_executable(binary):
+        found.append((str(binary), str(home)))
+    versions = home / "versions"
+    if versions.is_dir():
+        for root in sorted(versions.iterdir(), key=lambda p: _version_key(p.name), reverse=True):
+            binary = root / "bin" / _cli_name()
+            if _is_executable(binary):
+                found.append((str(binary), str(root)))
+    return found
+
+
+def find_pulumi_cli() -> str | None:
+    """The Pulumi CLI binary we would use: PATH, then ~/.pulumi/bin, then the newest ~/.pulumi/versions/*."""
+    candidates = _cli_candidates()
+    return candidates[0][0] if candidates else None
+
+
+def default_pulumi_command() -> PulumiCommand:
+    """A PulumiCommand for the first usable CLI; PulumiNotFound when there is none (or all are too old)."""
+    from pulumi.automation import InvalidVersionError, PulumiCommand
+    from semver import VersionInfo
+
+    minimum = VersionInfo.parse(MIN_PULUMI_VERSION)
+    problems: list[str] = []
+    for binary, root in _cli_candidates():
+        try:
+            if root is None:
+                return PulumiCommand(version=minimum)
+            return PulumiCommand(root=root, version=minimum)
+        except FileNotFoundError:  # gone since we looked
+            continue
+        except InvalidVersionError as exc:  # too old (or a different major version)
+            problems.append(f"{binary}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - not executable, `pulumi version` failed: try the next one
+            problems.append(f"{binary}: {exc}")
+    if problems:
+        detail = "no usable Pulumi CLI (at least " + MIN_PULUMI_VERSION + " is needed):\n  " + "\n  ".join(problems[:3])
+        raise _pulumi_not_found(detail)
+    raise _pulumi_not_found()
+
+
+def install_pulumi_cli() -> str:
+    """Download the Pulumi CLI matching the installed SDK into ~/.pulumi/versions/<version>.
+
+    For `recipe doctor --install-pulumi`. Returns "Pulumi CLI <version> at <path>".
+    """
+    from pulumi.automation import PulumiCommand
+
+    try:
+        command = PulumiCommand.install()
+    except Exception as exc:  # noqa: BLE001 - network, permissions, installer failures
+        lines = _clean_lines(str(exc))[-5:]
+        raise EngineError(
+            "could not install the Pulumi CLI: " + ("\n  ".join(lines) or type(exc).__name__)
+            + f"\nInstall it by hand instead: {PULUMI_INSTALL_URL}"
+        ) from exc
+    version = f"v{command.version}" if command.version else "(unknown version)"
+    return f"Pulumi CLI {version} at {command.command}"
+
+
+# --------------------------------------------------------------------------
+# Secrets passphrase
+
+def _read_passphrase(path: Path) -> str:
+    value = path.read_text(encoding="utf-8").rstrip("\r\n")
+    if not value:
+        raise EngineError(
+            f"the passphrase file {path} is empty; restore it from a backup, "
+            "or set PULUMI_CONFIG_PASSPHRASE to the passphrase your stacks were created with"
+        )
+    return value
+
+
+def ensure_passphrase() -> dict[str, str]:
+    """The environment that gives Pulumi the secrets passphrase.
+
+    PULUMI_CONFIG_PASSPHRASE / PULUMI_CONFIG_PASSPHRASE_FILE from the environment win.
+    Otherwise the passphrase lives in `paths.passphrase_file()`: generated once,
+    written atomically with mode 0600, never overwritten.
+    """
+    from_env = {name: os.environ[name] for name in PASSPHRASE_ENV if name in os.environ}
+    if from_env:
+        return from_env
+
+    path = paths.passphrase_file()
+    if path.exists():
+        return {"PULUMI_CONFIG_PASSPHRASE": _read_passphrase(path)}
+
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd, temp_name = tempfile.mkstemp(prefix=".passphrase-", dir=path.parent)  # O_EXCL, mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), 0o600)
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            # link() never replaces an existing file: a concurrent first run keeps its passphrase.
+            os.link(temp_name, path)
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links on this filesystem
+            if not path.exists():
+                os.replace(temp_name, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+    if hasattr(os, "O_DIRECTORY"):
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    return {"PULUMI_CONFIG_PASSPHRASE": _read_passphrase(path)}
+
+
+# --------------------------------------------------------------------------
+# Backends, plugins, programs
+
+def backend_local_dir(backend: str) -> Path | None:
+    """The directory of a file:// backend (file://~/x, file:///abs/x), None for other backends."""
+    if not backend.startswith("file://"):
+        return None
+    rest = backend[len("file://"):]
+    if rest.startswith("~"):
+        return Path(os.path.expanduser(unquote(rest.split("?", 1)[0])))
+    parsed = urlparse(backend)
+    local = unquote(parsed.path)
+    if parsed.netloc and parsed.netloc not in ("localhost",):
+        local = unquote(parsed.netloc) + local  # file://relative/dir
+    if os.name == "nt" and re.match(r"^/[A-Za-z]:", local):
+        local = local[1:]
+    return Path(local)
+
+
+def plugin_distribution(plugin: str) -> str:
+    """The Python SDK distribution that ships the resource plugin `plugin`."""
+    return "pulumi_" + plugin.replace("-", "_")
+
+
+def plugin_version(plugin: str) -> str:
+    """The plugin version ("v1.2.3") matching the installed Python SDK for `plugin`."""
+    dist = plugin_distribution(plugin)
+    # The SDK's own pulumi-plugin.json is what it registers resources with; found without importing the SDK.
+    spec = importlib.util.find_spec(dist)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        try:
+            data = json.loads((Path(location) / "pulumi-plugin.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("version"):
+            return "v" + str(data["version"]).lstrip("v")
+    try:
+        return "v" + importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        raise EngineError(
+            f"the Python package {dist} is not installed; it is needed for the {plugin} resources "
+            f"(pip install {dist.replace('_', '-')})"
+        ) from None
+
+
+def required_plugins(provider: str) -> list[tuple[str, str]]:
+    """(plugin, "vX.Y.Z") for every resource plugin a `provider` stack needs."""
+    try:
+        names = PLUGINS[provider]
+    except KeyError:
+        raise EngineError(f"no Pulumi plugins known for provider {provider!r}") from None
+    return [(name, plugin_version(name)) for name in names]
+
+
+def inline_program(spec: StackSpec) -> Callable[[], None]:
+    """The Pulumi program for one stack: `recipes.build(spec)` (which exports the outputs)."""
+
+    def program() -> None:
+        import recipes
+
+        recipes.build(spec)
+
+    program.spec = spec  # type: ignore[attr-defined]  # which stack this declares, for debugging
+    program.__qualname__ = program.__name__ = f"recipe_{spec.name.replace('-', '_')}"
+    return program
+
+
+# --------------------------------------------------------------------------
+# Events
+
+def strip_ansi(text: str) -> str:
+    return _RAW_COLOR_RE.sub("", _ANSI_RE.sub("", text))
+
+
+def urn_name(urn: str) -> str:
+    """The logical name in a URN (urn:pulumi:stack::project::type::name)."""
+    return urn.split("::", 3)[-1] if urn else urn
+
+
+def urn_type(urn: str) -> str:
+    """The resource type in a URN (the last `$` part of the qualified type)."""
+    parts = urn.split("::", 3)
+    return parts[2].rsplit("$", 1)[-1] if len(parts) == 4 else ""
+
+
+def _op_name(op: Any) -> str | None:
+    if op is None:
+        return None
+    return str(getattr(op, "value", op)).lower() or None
+
+
+def _counts(changes: Mapping[Any, Any] | None) -> dict[str, int]:
+    return {str(_op_name(op)): int(count) for op, count in (changes or {}).items()}
+
+
+def translate_event(event: Any) -> EngineEvent | None:
+    """An Automation API engine event as an EngineEvent; None for the kinds we do not report."""
+    step = None
+    kind = None
+    if event.resource_pre_event is not None:
+        kind, step = "start", event.resource_pre_event.metadata
+    elif event.res_outputs_event is not None:
+        kind, step = "done", event.res_outputs_event.metadata
+    elif event.res_op_failed_event is not None:
+        kind, step = "failed", event.res_op_failed_event.metadata
+    if step is not None:
+        urn = step.urn or None
+        return EngineEvent(
+            kind=kind, urn=urn, type=step.type or (urn_type(urn) if urn else None),
+            name=urn_name(urn) if urn else None, op=_op_name(step.op),
+        )
+    if event.diagnostic_event is not None:
+        diag = event.diagnostic_event
+        severity = (diag.severity or "info").split("#", 1)[0]  # "info#err" is info written to stderr
+        message = strip_ansi(diag.message or "").rstrip()
+        if not message.strip() or (diag.ephemeral and severity == "info"):
+            return None  # blank lines and transient progress notes
+        urn = diag.urn or None
+        return EngineEvent(
+            kind="diagnostic", urn=urn, type=urn_type(urn) if urn else None,
+            name=urn_name(urn) if urn else None, message=message, severity=severity,
+        )
+    if event.summary_event is not None:
+        return EngineEvent(kind="summary", counts=_counts(event.summary_event.resource_changes))
+    return None
+
+
+class _Operation:
+    """One engine operation's event stream: forwards translated events, remembers failures.
+
+    Events arrive on the Automation API's watcher thread (a gRPC server for
+    CLI > 3.205, a log-file poller before), which swallows or dies on
+    exceptions; an exception from `on_event` is kept and re-raised by the
+    engine once the operation is over.
+    """
+
+    def __init__(self, on_event: OnEvent | None):
+        self._on_event = on_event
+        self._lock = threading.Lock()
+        self.failed_urn: str | None = None
+        self.errors: list[tuple[str | None, str]] = []  # (urn, message) of error diagnostics
+        self.callback_error: Exception | None = None
+
+    def __call__(self, auto_event: Any) -> None:
+        with self._lock:
+            try:
+                event = translate_event(auto_event)
+                if event is None:
+                    return
+                if event.kind == "failed":
+                    self.failed_urn = event.urn
+                elif event.kind == "diagnostic" and event.severity == "error" and event.message:
+                    self.errors.append((event.urn, event.message))
+                if self.callback_error is None and self._on_event is not None:
+                    self._on_event(event)
+            except Exception as exc:  # noqa: BLE001 - re-raised by the engine after the operation
+                if self.callback_error is None:
+                    self.callback_error = exc
+
+    @property
+    def resource(self) -> str | None:
+        if self.failed_urn:
+            return self.failed_urn
+        for urn, _ in self.errors:
+            if urn and urn_type(urn) != _STACK_TYPE:
+                return urn
+        return None
+
+
+# --------------------------------------------------------------------------
+# Error messages
+
+def _clean_lines(text: str) -> list[str]:
+    return [line.rstrip() for line in strip_ansi(text).splitlines() if line.strip()]
+
+
+def _shorten(line: str) -> str:
+    line = _GO_SOURCE_PREFIX_RE.sub("", line.strip())
+    return line if len(line) <= _MAX_LINE_CHARS else line[: _MAX_LINE_CHARS - 3] + "..."
+
+
+def _diagnostic_lines(message: str) -> list[str]:
+    """The useful lines of one diagnostic: a Python traceback shrinks to its message and exception."""
+    lines = _clean_lines(message)
+    for i, line in enumerate(lines):
+        if line.strip().startswith("Traceback (most recent call last)"):
+            return lines[:i] + lines[-1:]
+    return lines
+
+
+def _command_output(exc: BaseException) -> tuple[str, str]:
+    """(stdout, stderr) of an Automation API CommandError (which keeps only their text)."""
+    text = str(exc)
+    head, sep, stderr = text.rpartition("\n stderr: ")
+    if not sep:
+        return "", text
+    _, sep, stdout = head.partition("\n stdout: ")
+    return (stdout if sep else ""), stderr
+
+
+def _stderr_errors(stderr: str, stdout: str) -> list[str]:
+    lines = _clean_lines(stderr)
+    errors = [line.strip()[len("error:"):].strip() for line in lines if line.strip().lower().startswith("error:")]
+    errors = [line for line in errors if line and not _GENERIC_FAILURE_RE.match(line)] or errors
+    if errors:
+        return errors
+    if lines:
+        return [line.strip() for line in lines[-8:]]
+    return [line.strip() for line in _clean_lines(stdout)[-8:]]
+
+
+def _failure_lines(op: _Operation | None, exc: BaseException) -> tuple[list[str], list[str]]:
+    """(lines for the message, the error diagnostics) of a failed operation."""
+    diagnostics: list[str] = []
+    lines: list[str] = []
+    if op is not None and op.errors:
+        specific = [(u, m) for u, m in op.errors if not _GENERIC_FAILURE_RE.match(m.strip())] or op.errors
+        for urn, message in specific:
+            diagnostics.append(message)
+            prefix = f"{urn_name(urn)}: " if urn and urn_type(urn) != _STACK_TYPE else ""
+            body = [_GO_SOURCE_PREFIX_RE.sub("", line.strip()) for line in _diagnostic_lines(message)]
+            if not body:
+                continue
+            if body[0].lower().startswith("error:"):
+                body[0] = body[0][len("error:"):].strip()
+            lines.append(prefix + body[0])
+            lines.extend(body[1:])
+    if not lines:
+        stdout, stderr = _command_output(exc)
+        lines = _stderr_errors(stderr, stdout)
+    seen: set[str] = set()
+    unique = []
+    for line in (_shorten(x) for x in lines):
+        if line and line not in seen:
+            seen.add(line)
+            unique.append(line)
+    return unique, diagnostics
+
+
+def _limit(header: str, lines: list[str]) -> str:
+    room = MAX_MESSAGE_LINES - 1
+    if len(lines) > room:
+        lines = lines[: room - 1] + [f"... ({len(lines) - room + 1} more lines)"]
+    return "\n".join([header] + ["  " + line for line in lines])
+
+
+# --------------------------------------------------------------------------
+# Deployments
+
+def _retained(deployment: Mapping[str, Any] | None) -> list[tuple[str, RetainedResource]]:
+    resources = list((deployment or {}).get("resources") or [])
+    by_urn = {r.get("urn"): r for r in resources if isinstance(r, Mapping)}
+    out: list[tuple[str, RetainedResource]] = []
+    for r in by_urn.values():
+        if not (r.get("retainOnDelete") and r.get("custom")) or r.get("external") or not r.get("urn"):
+            continue
+        urn = r["urn"]
+        name = urn_name(urn)
+        parent = by_urn.get(r.get("parent") or "")
+        primary = bool(
+            parent is not None
+            and not parent.get("custom")
+            and parent.get("type") != _STACK_TYPE
+            and urn_name(parent.get("urn", "")) == name
+        )
+        out.append((urn, RetainedResource(type=r.get("type") or urn_type(urn), name=name, id=str(r.get("id") or ""), primary=primary)))
+    return out
+
+
+def retained_resources(deployment: Mapping[str, Any] | None) -> list[RetainedResource]:
+    """What `destroy` would leave in the cloud: custom resources with retainOnDelete, from an exported deployment."""
+    return [resource for _, resource in _retained(deployment)]
+
+
+# --------------------------------------------------------------------------
+
+class PulumiEngine:
+    """The Engine on the Pulumi Automation API: one Pulumi stack per recipe stack.
+
+    `command_factory` makes the `PulumiCommand` (the CLI); by default the CLI
+    is found on PATH or in ~/.pulumi, and PulumiNotFound says how to install it.
+    """
+
+    def __init__(self, command_factory: Callable[[], PulumiCommand] | None = None):
+        self._command_factory = command_factory or default_pulumi_command
+        self._cmd: PulumiCommand | None = None
+        self._plugins_ready: set[str] = set()
+
+    # --- plumbing -------------------------------------------------------------
+    def _command(self) -> PulumiCommand:
+        if self._cmd is None:
+            try:
+                self._cmd = self._command_factory()
+            except FileNotFoundError as exc:
+                raise _pulumi_not_found() from exc
+        return self._cmd
+
+    def _stack(self, target: StackTarget, spec: StackSpec | None = None, *, create: bool = True) -> Stack:
+        """The Pulumi stack for `target` in its own workspace (created when `create`, else selected)."""
+        from pulumi import automation as auto
+
+        name = target.stack_name
+        passphrase = ensure_passphrase()  # first: it creates the data dir 0700 on a first run
+        work_dir = paths.workspace_dir(name, target.backend)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        local = backend_local_dir(target.backend)
+        if local is not None:
+            local.mkdir(parents=True, exist_ok=True)
+        env = {"PULUMI_BACKEND_URL": target.backend, "PULUMI_SKIP_UPDATE_CHECK": "true", **passphrase}
+        opts = auto.LocalWorkspaceOptions(
+            work_dir=str(work_dir),
+            pulumi_command=self._command(),
+            secrets_provider="passphrase",
+            env_vars=env,
+            project_settings=auto.ProjectSettings(
+                name=PROJECT,
+                runtime="python",
+                main=str(work_dir),  # the default would be whatever directory `recipe` ran in
+                description=PROJECT_DESCRIPTION,
+                backend=auto.ProjectBackend(url=target.backend),
+            ),
+        )
+        init = auto.create_or_select_stack if create else auto.select_stack
+        return init(stack_name=name, project_name=PROJECT, program=inline_program(spec or target.spec), opts=opts)
+
+    def _ensure_plugins(self, stack: Stack, provider: str) -> None:
+        if provider in self._plugins_ready:
+            return
+        wanted = required_plugins(provider)
+        workspace = stack.workspace
+        try:
+            have = {
+                (p.name, (p.version or "").lstrip("v"))
+                for p in workspace.list_plugins()
+                if p.kind == "resource"
+            }
+        except (KeyError, ValueError, TypeError):  # a `plugin ls --json` this SDK cannot parse: install anyway
+            have = set()
+        for name, version in wanted:
+            if (name, version.lstrip("v")) in have:
+                continue
+            try:
+                workspace.install_plugin(name, version)
+            except Exception as exc:
+                from pulumi.automation import CommandError
+
+                if not isinstance(exc, CommandError):
+                    raise
+                stdout, stderr = _command_output(exc)
+                raise EngineError(
+                    _limit(f"could not install the Pulumi {name} plugin {version}:", _stderr_errors(stderr, stdout))
+                ) from exc
+        self._plugins_ready.add(provider)
+
+    @contextlib.contextmanager
+    def _operation(self, target: StackTarget, action: str, on_event: OnEvent | None = None) -> Iterator[_Operation]:
+        """Run one operation: Automation API errors become EngineErrors, callback errors are re-raised.
+
+        `action` reads "could not <action>", e.g. "deploy stack {name}".
+        """
+        from pulumi import automation as auto
+
+        op = _Operation(on_event)
+        name = target.stack_name
+        what = action.format(name=name)
+        try:
+            yield op
+        except auto.ConcurrentUpdateError as exc:
+            _, stderr = _command_output(exc)
+            holders = [line.strip() for line in _clean_lines(stderr) if "created by" in line][:3]
+            message = (
+                f"stack {name} is being updated by another process; wait for it to finish, "
+                f"or if that process was killed, run `recipe repair {name} --unlock`"
+            )
+            if holders:
+                message += "\n  lock: " + "\n  lock: ".join(_shorten(h) for h in holders)
+            raise self._with_callback_note(ConcurrentUpdate(message), op) from exc
+        except auto.StackNotFoundError as exc:
+            raise self._with_callback_note(EngineError(f"no Pulumi stack {name} in {target.backend}"), op) from exc
+        except auto.CommandError as exc:
+            lines, diagnostics = _failure_lines(op, exc)
+            error = EngineError(
+                _limit(f"could not {what}:", lines or [type(exc).__name__]),
+                resource=op.resource,
+                diagnostics=diagnostics,
+            )
+            raise self._with_callback_note(error, op) from exc
+        except auto.InvalidVersionError as exc:
+            raise self._with_callback_note(
+                _pulumi_not_found(f"could not {what}: {exc}"), op
+            ) from exc
+        if op.callback_error is not None:
+            raise op.callback_error
+
+    @staticmethod
+    def _with_callback_note(error: EngineError, op: _Operation) -> EngineError:
+        if op.callback_error is not None:
+            error.add_note(f"the event callback also failed: {op.callback_error!r}")
+        return error
+
+    # --- Engine ---------------------------------------------------------------
+    def preview(self, target: StackTarget, on_event: OnEvent) -> Changes:
+        with self._operation(target, "preview stack {name}", on_event) as op:
+            stack = self._stack(target)
+            self._ensure_plugins(stack, target.spec.provider)
+            result = stack.preview(on_event=op, color="never", suppress_progress=True)
+        return Changes(_counts(result.change_summary))
+
+    def up(self, target: StackTarget, on_event: OnEvent) -> UpResult:
+        with self._operation(target, "deploy stack {name}", on_event) as op:
+            stack = self._stack(target)
+            self._ensure_plugins(stack, target.spec.provider)
+            result = stack.up(on_event=op, color="never", suppress_progress=True)
+        return UpResult(
+            outputs={key: value.value for key, value in result.outputs.items()},
+            changes=Changes(_counts(result.summary.resource_changes)),
+        )
+
+    def destroy(self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False) -> DestroyResult:
+        with self._operation(target, "destroy stack {name}", on_event) as op:
+            stack = self._stack(target, create=False)
+            self._ensure_plugins(stack, target.spec.provider)
+            retained = _retained(stack.export_stack().deployment)
+            if delete_data and retained:
+                # Re-declare the stack with the data resources no longer retained (and
+                # force-destroy on) before destroying, so they are deleted with their contents.
+                stack.up(
+                    program=inline_program(target.spec.with_changes(delete_data=True)),
+                    target=[urn for urn, _ in retained],
+                    target_dependents=True,
+                    on_event=op,
+                    color="never",
+                    suppress_progress=True,
+                )
+                # Report what is really still retained, should the update not have released something.
+                retained = _retained(stack.export_stack().deployment)
+            result = stack.destroy(on_event=op, color="never", suppress_progress=True)
+        return DestroyResult(
+            retained=[resource for _, resource in retained],
+            changes=Changes(_counts(result.summary.resource_changes)),
+        )
+
+    def refresh(self, target: StackTarget, on_event: OnEvent) -> Changes:
+        with self._operation(target, "refresh stack {name}", on_event) as op:
+            stack = self._stack(target, create=False)
+            self._ensure_plugins(stack, target.spec.provider)
+            result = stack.refresh(on_event=op, color="never", suppress_progress=True)
+        return Changes(_counts(result.summary.resource_changes))
+
+    def outputs(self, target: StackTarget) -> dict[str, Any]:
+        with self._operation(target, "read the outputs of stack {name}"):
+            stack = self._stack(target, create=False)
+            values = stack.outputs()
+        return {key: value.value for key, value in values.items()}
+
+    def cancel(self, target: StackTarget) -> None:
+        with self._operation(target, "cancel the update of stack {name}"):
+            self._stack(target, create=False).cancel()

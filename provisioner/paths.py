@@ -1,0 +1,74 @@
+"""Where stack-recipes keeps things on the user's machine.
+
+`RECIPE_HOME` puts everything under one directory (tests, CI, several
+independent setups); otherwise the platform's standard config and data dirs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP = "stack-recipes"
+
+
+def _home() -> Path | None:
+    value = os.environ.get("RECIPE_HOME")
+    return Path(value).expanduser() if value else None
+
+
+def config_dir() -> Path:
+    """The stack registry lives here."""
+    home = _home()
+    if home:
+        return home / "config"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP))
+
+
+def data_dir() -> Path:
+    """Local Pulumi state, the generated passphrase, kubeconfigs."""
+    home = _home()
+    if home:
+        return home / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP))
+
+
+def registry_dir() -> Path:
+    return config_dir() / "stacks"
+
+
+def default_backend() -> str:
+    return (data_dir() / "state").as_uri()
+
+
+def passphrase_file() -> Path:
+    return data_dir() / "passphrase"
+
+
+def kubeconfig_file(stack: str) -> Path:
+    return data_dir() / "kubeconfig" / f"{stack}.yaml"
+
+
+def workspace_dir(stack: str, backend: str) -> Path:
+    """Pulumi's workspace for one stack in one backend.
+
+    Keep it: with the passphrase secrets provider, the stack's encryption salt
+    lives in its Pulumi.<stack>.yaml here.
+    """
+    import hashlib
+
+    return data_dir() / "workspaces" / f"{stack}-{hashlib.sha256(backend.encode()).hexdigest()[:8]}"
+
+
+def normalize_backend(url: str) -> str:
+    """A file:// backend as an absolute path (Pulumi runs in the workspace dir, not here)."""
+    if not url.startswith("file://"):
+        return url
+    local = url[len("file://"):]
+    if local.startswith("/"):
+        return url
+    return Path(local).expanduser().resolve().as_uri()

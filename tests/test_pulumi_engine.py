@@ -1,0 +1,603 @@
+"""PulumiEngine against the real Automation API, with only the Pulumi CLI replaced.
+
+`FakePulumi` (tests/pulumi_engine_fake.py) stands in for the CLI process: it
+records every command line the Automation API builds and answers from a
+script, including the engine events it streams back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from pulumi.automation import CommandResult
+from .pulumi_engine_fake import FakePulumi, diagnostic, failed, outputs, pre, summary, urn
+
+from provisioner import engine as eng
+from provisioner import paths
+from provisioner.engine import (
+    ConcurrentUpdate,
+    EngineError,
+    PulumiEngine,
+    PulumiNotFound,
+    RetainedResource,
+    StackTarget,
+)
+
+STACK = "ml-dev"
+BUCKET_T = "aws:s3/bucket:Bucket"
+REPO_T = "aws:ecr/repository:Repository"
+BUCKET_URN = urn(STACK, BUCKET_T, "bucket", ("recipes:aws:Bucket",))
+REPO_URN = urn(STACK, REPO_T, "registry", ("recipes:aws:Registry",))
+PAB_URN = urn(STACK, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "bucket-public-access", ("recipes:aws:Bucket",))
+CLUSTER_URN = urn(STACK, "aws:eks/cluster:Cluster", "cluster", ("recipes:aws:Cluster",))
+ROOT_URN = urn(STACK, "pulumi:pulumi:Stack", f"stack-recipes-{STACK}")
+SDK_PLUGINS = [("aws", "pulumi_aws"), ("kubernetes", "pulumi_kubernetes"), ("random", "pulumi_random")]
+
+
+def sdk_version(dist: str) -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version(dist)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("RECIPE_HOME", str(tmp_path / "recipe-home"))
+    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
+    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def cli() -> FakePulumi:
+    return FakePulumi()
+
+
+@pytest.fixture
+def engine(cli) -> PulumiEngine:
+    return PulumiEngine(command_factory=lambda: cli)
+
+
+@pytest.fixture
+def target(make_spec) -> StackTarget:
+    return StackTarget(spec=make_spec(), backend=paths.default_backend())
+
+
+def resource(urn_: str, type_: str, *, custom: bool = True, parent: str | None = None, id_: str | None = None,
+             retain: bool = False) -> dict:
+    r = {"urn": urn_, "type": type_, "custom": custom}
+    if parent:
+        r["parent"] = parent
+    if id_:
+        r["id"] = id_
+    if retain:
+        r["retainOnDelete"] = True
+    return r
+
+
+def deployed_state() -> dict:
+    bucket_component = urn(STACK, "recipes:aws:Bucket", "bucket")
+    registry_component = urn(STACK, "recipes:aws:Registry", "registry")
+    cluster_component = urn(STACK, "recipes:aws:Cluster", "cluster")
+    return {
+        "manifest": {"time": "2025-01-02T03:04:05Z", "magic": "", "version": "v3.272.0"},
+        "resources": [
+            resource(ROOT_URN, "pulumi:pulumi:Stack", custom=False),
+            resource(bucket_component, "recipes:aws:Bucket", custom=False, parent=ROOT_URN),
+            resource(BUCKET_URN, BUCKET_T, parent=bucket_component, id_="ml-dev-artifacts-abcd", retain=True),
+            resource(PAB_URN, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", parent=bucket_component,
+                     id_="ml-dev-artifacts-abcd", retain=True),
+            resource(registry_component, "recipes:aws:Registry", custom=False, parent=ROOT_URN),
+            resource(REPO_URN, REPO_T, parent=registry_component, id_="ml-dev-abcd", retain=True),
+            resource(cluster_component, "recipes:aws:Cluster", custom=False, parent=ROOT_URN),
+            resource(CLUSTER_URN, "aws:eks/cluster:Cluster", parent=cluster_component, id_="ml-dev-abcd"),
+        ],
+    }
+
+
+def collect() -> tuple[list[eng.EngineEvent], eng.OnEvent]:
+    seen: list[eng.EngineEvent] = []
+    return seen, seen.append
+
+
+def up_events() -> list[dict]:
+    return [
+        pre(ROOT_URN, "pulumi:pulumi:Stack"),
+        pre(BUCKET_URN, BUCKET_T),
+        diagnostic("\x1b[33mwarning: bucket names are global\x1b[0m  \n", "warning", BUCKET_URN),
+        diagnostic("creating (5s)...", "info", BUCKET_URN, ephemeral=True),
+        outputs(BUCKET_URN, BUCKET_T),
+        pre(CLUSTER_URN, "aws:eks/cluster:Cluster", op="update"),
+        outputs(CLUSTER_URN, "aws:eks/cluster:Cluster", op="update"),
+        {"preludeEvent": {"config": {}}},
+        summary(create=2, update=1, same=4),
+    ]
+
+
+# --- workspace, backend, passphrase ------------------------------------------------
+
+def test_new_stack_gets_project_file_backend_dir_and_passphrase_provider(engine, cli, target):
+    engine.up(target, lambda e: None)
+
+    work_dir = paths.workspace_dir(STACK, target.backend)
+    project = yaml.safe_load((work_dir / "Pulumi.yaml").read_text())
+    assert project["name"] == "stack-recipes"
+    assert project["runtime"] == "python"
+    assert project["backend"] == {"url": target.backend}
+    assert cli.commands()[:2] == ["stack select", "stack init"]
+    init = cli.called("stack init")[0]
+    assert init.args[2] == STACK
+    assert init.value("--secrets-provider") == "passphrase"
+    assert all(c.cwd == str(work_dir) for c in cli.calls)
+    # the default backend is a file:// directory under the data dir, created before first use
+    assert target.backend.startswith("file://")
+    assert (paths.data_dir() / "state").is_dir()
+
+
+def test_existing_stack_is_selected_not_created(engine, cli, target):
+    cli.stacks.add(STACK)
+    engine.up(target, lambda e: None)
+    assert cli.called("stack select")[0].value("--stack") == STACK
+    assert cli.called("stack init") == []
+
+
+def test_every_command_gets_backend_and_passphrase(engine, cli, target):
+    engine.up(target, lambda e: None)
+    engine.outputs(target)
+    passphrase = paths.passphrase_file().read_text()
+    assert len(cli.calls) > 8
+    for call in cli.calls:
+        assert call.env["PULUMI_BACKEND_URL"] == target.backend, call.args
+        assert call.env["PULUMI_CONFIG_PASSPHRASE"] == passphrase, call.args
+        assert call.env["PULUMI_SKIP_UPDATE_CHECK"] == "true"
+
+
+def test_other_backend_is_passed_and_no_local_dir_created(engine, cli, make_spec, home):
+    target = StackTarget(spec=make_spec(), backend="s3://team-state/recipes")
+    engine.up(target, lambda e: None)
+    assert {c.env["PULUMI_BACKEND_URL"] for c in cli.calls} == {"s3://team-state/recipes"}
+    project = yaml.safe_load((paths.workspace_dir(STACK, target.backend) / "Pulumi.yaml").read_text())
+    assert project["backend"] == {"url": "s3://team-state/recipes"}
+    assert not (paths.data_dir() / "state").exists()
+
+
+def test_backend_local_dir():
+    assert eng.backend_local_dir("file:///tmp/a%20b/state") == Path("/tmp/a b/state")
+    assert eng.backend_local_dir("file://~/.pulumi") == Path(os.path.expanduser("~/.pulumi"))
+    assert eng.backend_local_dir("s3://bucket") is None
+    assert eng.backend_local_dir(Path("/x/y").as_uri()) == Path("/x/y")
+
+
+def test_passphrase_generated_once_private_and_reused():
+    env = eng.ensure_passphrase()
+    path = paths.passphrase_file()
+    value = env["PULUMI_CONFIG_PASSPHRASE"]
+    assert len(value) >= 40 and path.read_text() == value
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert eng.ensure_passphrase() == env
+    assert [p.name for p in path.parent.iterdir()] == ["passphrase"]  # no temp files left
+
+
+def test_passphrase_file_is_never_overwritten():
+    path = paths.passphrase_file()
+    path.parent.mkdir(parents=True)
+    path.write_text("chosen-by-the-user\n")
+    assert eng.ensure_passphrase() == {"PULUMI_CONFIG_PASSPHRASE": "chosen-by-the-user"}
+    assert path.read_text() == "chosen-by-the-user\n"
+
+
+def test_passphrase_from_environment_wins(monkeypatch, engine, cli, target):
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
+    assert eng.ensure_passphrase() == {"PULUMI_CONFIG_PASSPHRASE": "from-env"}
+    engine.up(target, lambda e: None)
+    assert not paths.passphrase_file().exists()
+    assert {c.env["PULUMI_CONFIG_PASSPHRASE"] for c in cli.calls} == {"from-env"}
+
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "/secure/pass")
+    assert eng.ensure_passphrase() == {"PULUMI_CONFIG_PASSPHRASE_FILE": "/secure/pass"}
+    assert not paths.passphrase_file().exists()
+
+
+# --- plugins ---------------------------------------------------------------------
+
+def test_plugins_installed_at_the_sdk_versions(engine, cli, target):
+    engine.up(target, lambda e: None)
+    installs = [c.args[:5] for c in cli.called("plugin install")]
+    assert installs == [
+        ["plugin", "install", "resource", name, "v" + sdk_version(dist)] for name, dist in SDK_PLUGINS
+    ]
+    assert cli.commands().index("plugin install") < cli.commands().index("up")
+
+
+def test_plugins_already_listed_are_not_installed_again(engine, cli, target):
+    cli.plugins = [
+        {"name": name, "kind": "resource", "version": sdk_version(dist), "size": 1,
+         "lastUsedTime": "2025-01-02T03:04:05.000Z"}
+        for name, dist in SDK_PLUGINS[:2]
+    ]
+    cli.plugins.append({"name": "random", "kind": "resource", "version": "0.0.1", "size": 1,
+                        "lastUsedTime": "2025-01-02T03:04:05.000Z"})
+    engine.up(target, lambda e: None)
+    assert [c.args[3:5] for c in cli.called("plugin install")] == [["random", "v" + sdk_version("pulumi_random")]]
+    cli.events["preview"] = [summary(same=3)]
+    engine.preview(target, lambda e: None)
+    assert len(cli.called("plugin ls")) == 1  # checked once per engine and provider
+
+
+def test_plugin_map_covers_other_providers():
+    assert eng.PLUGINS["gcp"] == ("gcp", "kubernetes", "random")
+    assert eng.PLUGINS["azure"] == ("azure-native", "kubernetes", "random")
+    assert eng.plugin_distribution("azure-native") == "pulumi_azure_native"
+
+
+# --- up, preview, refresh, outputs, cancel ----------------------------------------------
+
+def test_up_runs_without_parallel_cap_and_returns_outputs_and_changes(engine, cli, target):
+    cli.stack_outputs = {"provider": "aws", "tracker": {"password": "s3cr3t", "uri": "http://x"}}
+    cli.secret_outputs = {"tracker"}
+    cli.changes = {"create": 12, "same": 3}
+
+    result = engine.up(target, lambda e: None)
+
+    up = cli.called("up")[0]
+    assert up.args[:3] == ["up", "--yes", "--skip-preview"]
+    assert "--parallel" not in up.args
+    assert up.value("--color") == "never"
+    assert "--suppress-progress" in up.args
+    assert up.value("--stack") == STACK
+    assert up.value("--exec-kind") == "auto.inline"
+    assert result.outputs == {"provider": "aws", "tracker": {"password": "s3cr3t", "uri": "http://x"}}
+    assert result.changes.counts == {"create": 12, "same": 3}
+    assert result.changes.total_changes == 12
+
+
+def test_up_program_builds_the_targets_spec(engine, cli, target, monkeypatch):
+    import recipes
+
+    engine.up(target, lambda e: None)
+    built = []
+    monkeypatch.setattr(recipes, "build", built.append)
+    [(command, program)] = cli.programs
+    program()
+    assert command == "up" and built == [target.spec] and built[0].delete_data is False
+
+
+def test_events_are_translated(engine, cli, target):
+    cli.events["up"] = up_events()
+    seen, on_event = collect()
+    engine.up(target, on_event)
+
+    assert [(e.kind, e.name, e.op) for e in seen if e.kind in ("start", "done")] == [
+        ("start", f"stack-recipes-{STACK}", "create"),
+        ("start", "bucket", "create"),
+        ("done", "bucket", "create"),
+        ("start", "cluster", "update"),
+        ("done", "cluster", "update"),
+    ]
+    start = seen[1]
+    assert (start.urn, start.type) == (BUCKET_URN, BUCKET_T)
+    diags = [e for e in seen if e.kind == "diagnostic"]
+    assert len(diags) == 1  # the ephemeral progress note is not reported
+    assert diags[0].message == "warning: bucket names are global"
+    assert (diags[0].severity, diags[0].name, diags[0].urn) == ("warning", "bucket", BUCKET_URN)
+    assert seen[-1].kind == "summary" and seen[-1].counts == {"create": 2, "update": 1, "same": 4}
+    assert {e.kind for e in seen} == {"start", "done", "diagnostic", "summary"}  # prelude ignored
+
+
+def test_events_from_an_event_log_file_older_cli(make_spec):
+    cli = FakePulumi(version="3.190.0")  # before 3.206 the CLI writes events to a file
+    cli.events["up"] = up_events()
+    seen, on_event = collect()
+    PulumiEngine(lambda: cli).up(StackTarget(make_spec(), paths.default_backend()), on_event)
+    assert not cli.called("up")[0].value("--event-log").startswith("tcp://")
+    assert [e.kind for e in seen] == ["start", "start", "diagnostic", "done", "start", "done", "summary"]
+
+
+def test_an_error_in_the_event_callback_is_not_swallowed(engine, cli, target):
+    cli.events["up"] = up_events()
+    calls = []
+
+    def broken(event):
+        calls.append(event)
+        raise ValueError("display bug")
+
+    with pytest.raises(ValueError, match="display bug"):
+        engine.up(target, broken)
+    assert len(calls) == 1  # not called again once broken
+
+
+def test_preview_returns_the_change_summary(engine, cli, target):
+    cli.events["preview"] = [pre(BUCKET_URN, BUCKET_T), summary(create=5, same=2)]
+    seen, on_event = collect()
+    changes = engine.preview(target, on_event)
+    assert changes.counts == {"create": 5, "same": 2} and changes.total_changes == 5
+    assert cli.called("preview")[0].value("--color") == "never"
+    assert cli.called("up") == [] and cli.called("stack init")  # a preview of a new stack creates it
+    assert [e.kind for e in seen] == ["start", "summary"]
+
+
+def test_refresh_outputs_and_cancel_use_the_existing_stack(engine, cli, target):
+    cli.stacks.add(STACK)
+    cli.changes = {"update": 1, "same": 9}
+    cli.stack_outputs = {"provider": "aws"}
+    assert engine.refresh(target, lambda e: None).counts == {"update": 1, "same": 9}
+    assert cli.called("refresh")[0].args[:3] == ["refresh", "--skip-preview", "--yes"]
+    assert engine.outputs(target) == {"provider": "aws"}
+    engine.cancel(target)
+    assert cli.called("cancel")[0].args[-1] == STACK
+    assert cli.called("stack init") == []
+
+
+def test_unknown_stack(engine, cli, target):
+    with pytest.raises(EngineError) as info:
+        engine.outputs(target)
+    assert info.value.message == f"no Pulumi stack {STACK} in {target.backend}"
+    with pytest.raises(EngineError, match="no Pulumi stack"):
+        engine.destroy(target, lambda e: None)
+    assert cli.called("stack init") == [] and cli.called("destroy") == []
+
+
+# --- destroy ---------------------------------------------------------------------------
+
+def test_destroy_keeps_and_reports_the_data_resources(engine, cli, target):
+    cli.stacks.add(STACK)
+    cli.deployment = deployed_state()
+    cli.changes = {"delete": 9}
+
+    result = engine.destroy(target, lambda e: None)
+
+    assert cli.called("up") == []
+    assert len(cli.called("destroy")) == 1
+    assert cli.called("destroy")[0].args[:3] == ["destroy", "--skip-preview", "--yes"]
+    assert cli.commands().index("stack export") < cli.commands().index("destroy")
+    assert result.retained == [
+        RetainedResource(BUCKET_T, "bucket", "ml-dev-artifacts-abcd", True),
+        RetainedResource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "bucket-public-access",
+                         "ml-dev-artifacts-abcd", False),
+        RetainedResource(REPO_T, "registry", "ml-dev-abcd", True),
+    ]
+    assert result.changes.counts == {"delete": 9}
+
+
+def test_destroy_with_delete_data_releases_the_data_first(engine, cli, target, monkeypatch):
+    import recipes
+
+    cli.stacks.add(STACK)
+    cli.deployment = deployed_state()
+
+    result = engine.destroy(target, lambda e: None, delete_data=True)
+
+    commands = cli.commands()
+    assert commands.index("up") < commands.index("destroy")
+    up = cli.called("up")[0]
+    assert up.values("--target") == [BUCKET_URN, PAB_URN, REPO_URN]
+    assert "--target-dependents" in up.args
+    assert result.retained == []
+
+    built = []
+    monkeypatch.setattr(recipes, "build", built.append)
+    programs = dict(cli.programs)
+    programs["up"]()
+    assert built[0].delete_data is True
+    assert built[0] == target.spec  # the same stack otherwise (delete_data is not part of equality)
+    assert built[0].to_mapping() == target.spec.to_mapping()
+
+
+def test_destroy_with_delete_data_reports_what_the_update_did_not_release(engine, cli, target):
+    cli.stacks.add(STACK)
+    cli.deployment = deployed_state()
+    cli.release_targets = False  # the update leaves retainOnDelete in the state
+    result = engine.destroy(target, lambda e: None, delete_data=True)
+    assert [r.name for r in result.retained] == ["bucket", "bucket-public-access", "registry"]
+
+
+def test_destroy_of_an_empty_stack(engine, cli, target):
+    cli.stacks.add(STACK)
+    cli.deployment = None  # never deployed: no deployment at all
+    assert engine.destroy(target, lambda e: None, delete_data=True).retained == []
+    cli.deployment = {"manifest": {}}  # deployed once, nothing left
+    assert engine.destroy(target, lambda e: None).retained == []
+    assert cli.called("up") == [] and len(cli.called("destroy")) == 2
+
+
+# --- errors -----------------------------------------------------------------------------
+
+def test_failed_up_reports_the_error_and_the_resource(engine, cli, target):
+    cli.events["up"] = [
+        pre(BUCKET_URN, BUCKET_T),
+        diagnostic("sdk-v2/provider2.go:520: sdk.helper_schema: creating S3 Bucket (ml-dev-artifacts-abcd): "
+                   "BucketAlreadyExists: provider=aws@7.51.1\n", "error", BUCKET_URN),
+        failed(BUCKET_URN, BUCKET_T),
+        diagnostic("update failed", "error", ROOT_URN),
+        summary(create=1),
+    ]
+    cli.failures["up"] = CommandResult(stdout="Updating (ml-dev)\n" * 200, stderr="error: update failed", code=255)
+
+    with pytest.raises(EngineError) as info:
+        engine.up(target, lambda e: None)
+
+    error = info.value
+    assert error.resource == BUCKET_URN
+    assert "bucket: creating S3 Bucket (ml-dev-artifacts-abcd): BucketAlreadyExists" in error.message
+    assert "provider2.go" not in error.message
+    assert "update failed" not in error.message
+    assert error.message.startswith(f"could not deploy stack {STACK}:")
+    assert len(error.diagnostics) == 1
+    assert not isinstance(error, ConcurrentUpdate)
+
+
+def test_failed_command_without_diagnostics_uses_stderr_errors(engine, cli, target):
+    stderr = "\n".join(
+        ["\x1b[31merror:\x1b[0m failed to decrypt encrypted configuration value 'x': incorrect passphrase"]
+        + [f"  noise line {i}" for i in range(100)]
+    )
+    cli.failures["up"] = CommandResult(stdout="", stderr=stderr, code=255)
+    with pytest.raises(EngineError) as info:
+        engine.up(target, lambda e: None)
+    assert info.value.message.splitlines() == [
+        f"could not deploy stack {STACK}:",
+        "  failed to decrypt encrypted configuration value 'x': incorrect passphrase",
+    ]
+    assert info.value.resource is None
+
+    cli.events["up"] = [pre(REPO_URN, REPO_T), failed(REPO_URN, REPO_T)]  # a failure event, no diagnostic
+    with pytest.raises(EngineError) as info:
+        engine.up(target, lambda e: None)
+    assert info.value.resource == REPO_URN
+
+
+def test_error_messages_stay_short(engine, cli, target):
+    long_traceback = "python inline source runtime error: boom\nTraceback (most recent call last):\n" + "  frame\n" * 300 + "KeyError: 'region'"
+    cli.events["up"] = [diagnostic(long_traceback, "error", ROOT_URN)] + [
+        diagnostic(f"error {i}", "error", BUCKET_URN) for i in range(40)
+    ]
+    cli.failures["up"] = CommandResult(stdout="python inline source runtime error: boom", stderr="x" * 10000, code=1)
+    with pytest.raises(EngineError) as info:
+        engine.up(target, lambda e: None)
+    lines = info.value.message.splitlines()
+    assert len(lines) <= eng.MAX_MESSAGE_LINES
+    assert "  python inline source runtime error: boom" in lines and "  KeyError: 'region'" in lines
+    assert "frame" not in info.value.message
+    assert lines[-1].strip().startswith("...")
+
+
+def test_concurrent_update(engine, cli, target):
+    cli.failures["up"] = CommandResult(
+        stdout="", stderr="error: [409] Conflict: Another update is currently in progress.", code=255
+    )
+    with pytest.raises(ConcurrentUpdate) as info:
+        engine.up(target, lambda e: None)
+    assert f"recipe repair {STACK} --unlock" in info.value.message
+    assert "another process" in info.value.message
+
+
+def test_locked_file_backend_is_a_concurrent_update(engine, cli, target):
+    cli.stacks.add(STACK)
+    cli.failures["destroy"] = CommandResult(
+        stdout="",
+        stderr="error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end "
+        "or delete the lock file with `pulumi cancel`.\n  file:///x/.pulumi/locks/ml-dev/1.json: created by "
+        "ana@laptop (pid 4242) at 2025-01-02T03:04:05Z",
+        code=255,
+    )
+    with pytest.raises(ConcurrentUpdate) as info:
+        engine.destroy(target, lambda e: None)
+    assert "ana@laptop (pid 4242)" in info.value.message
+
+
+# --- finding and installing the CLI -------------------------------------------------------
+
+def fake_cli(path: Path, version: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho v{version}\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def no_cli_on_path(monkeypatch):
+    monkeypatch.setattr(eng.shutil, "which", lambda name: None)
+
+
+def test_missing_cli_says_how_to_install(no_cli_on_path, target):
+    assert eng.find_pulumi_cli() is None
+    with pytest.raises(PulumiNotFound) as info:
+        PulumiEngine().up(target, lambda e: None)
+    message = info.value.message
+    assert "recipe doctor --install-pulumi" in message
+    assert "recipe plan" in message
+    assert "https://www.pulumi.com/docs/install/" in message
+
+
+def test_command_factory_file_not_found_is_pulumi_not_found(target):
+    def factory():
+        raise FileNotFoundError("pulumi")
+
+    with pytest.raises(PulumiNotFound, match="install-pulumi"):
+        PulumiEngine(factory).preview(target, lambda e: None)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="shell script stands in for the CLI")
+def test_cli_found_in_pulumi_home_newest_version_first(no_cli_on_path, home):
+    versions = home / "user-home" / ".pulumi" / "versions"
+    fake_cli(versions / "3.99.0" / "bin" / "pulumi", "3.99.0")
+    newest = fake_cli(versions / "3.272.0" / "bin" / "pulumi", "3.272.0")
+    fake_cli(versions / "3.9.0" / "bin" / "pulumi", "3.9.0")
+    assert eng.find_pulumi_cli() == str(newest)
+
+    command = eng.default_pulumi_command()  # the real PulumiCommand, running the stand-in script
+    assert command.command == str(newest) and str(command.version) == "3.272.0"
+
+    installed = fake_cli(home / "user-home" / ".pulumi" / "bin" / "pulumi", "3.200.0")
+    assert eng.find_pulumi_cli() == str(installed)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="shell script stands in for the CLI")
+def test_too_old_cli_is_reported(no_cli_on_path, home):
+    fake_cli(home / "user-home" / ".pulumi" / "bin" / "pulumi", "3.100.0")
+    with pytest.raises(PulumiNotFound) as info:
+        eng.default_pulumi_command()
+    assert "3.181.0" in info.value.message and "recipe doctor --install-pulumi" in info.value.message
+
+
+def test_install_pulumi_cli_uses_pulumi_command_install(monkeypatch):
+    from pulumi.automation import PulumiCommand
+
+    installed = FakePulumi("3.272.0")
+    installed.command = "/home/u/.pulumi/versions/3.272.0/bin/pulumi"
+    monkeypatch.setattr(PulumiCommand, "install", classmethod(lambda cls, *a, **k: installed))
+    assert eng.install_pulumi_cli() == "Pulumi CLI v3.272.0 at /home/u/.pulumi/versions/3.272.0/bin/pulumi"
+
+    def offline(cls, *a, **k):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(PulumiCommand, "install", classmethod(offline))
+    with pytest.raises(EngineError, match="could not install the Pulumi CLI: network is unreachable"):
+        eng.install_pulumi_cli()
+
+
+def test_importing_the_engine_stays_light():
+    code = (
+        "import sys, provisioner.engine\n"
+        "heavy = [m for m in sys.modules if m.startswith(('pulumi', 'grpc'))]\n"
+        "assert not heavy, heavy\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=root, timeout=60)
+
+
+def test_retained_resources_from_a_deployment():
+    assert eng.retained_resources(None) == []
+    assert eng.retained_resources({"resources": None}) == []
+    kept = eng.retained_resources(deployed_state())
+    assert [(r.name, r.primary) for r in kept] == [("bucket", True), ("bucket-public-access", False), ("registry", True)]
+    assert json.loads(json.dumps([r.to_json() for r in kept]))[0]["id"] == "ml-dev-artifacts-abcd"
+
+
+def test_same_stack_name_in_two_backends_gets_two_workspaces(engine, cli, make_spec, home):
+    first = StackTarget(spec=make_spec(), backend="s3://team-a/state")
+    second = StackTarget(spec=make_spec(), backend="s3://team-b/state")
+    engine.up(first, lambda e: None)
+    engine.up(second, lambda e: None)
+    assert paths.workspace_dir(STACK, first.backend) != paths.workspace_dir(STACK, second.backend)
+    for target in (first, second):
+        project = yaml.safe_load((paths.workspace_dir(STACK, target.backend) / "Pulumi.yaml").read_text())
+        assert project["backend"] == {"url": target.backend}
+
+
+def test_relative_file_backend_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert paths.normalize_backend("file://./state") == (tmp_path / "state").as_uri()
+    assert paths.normalize_backend("file:///abs/state") == "file:///abs/state"
+    assert paths.normalize_backend("s3://bucket/x") == "s3://bucket/x"
