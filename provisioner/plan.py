@@ -221,12 +221,19 @@ def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None)
             return response
 
     mocks = _Mocks()
+    # set_mocks keeps an existing root stack; a fresh one per plan keeps an earlier
+    # plan's exports (and its stack name) out of this one.
+    from pulumi.runtime.settings import ROOT
+
+    ROOT.set(None)
     pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=spec.name, preview=False, monitor=_Monitor(mocks))
 
     result: dict[str, Any] = {}
 
     def _program():
         exported = program(spec)
+        if exported is None:  # a program that only calls pulumi.export (recipes/__main__.py)
+            exported = dict(pulumi.runtime.settings.get_root_resource().outputs)
         return _resolve_outputs(exported, result)
 
     _sync_await(pulumi.runtime.stack.run_pulumi_func(lambda: _sync_await(_program())))

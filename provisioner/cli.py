@@ -1,0 +1,489 @@
+"""The `recipe` command line: thin commands over importable modules.
+
+Every command validates its input before touching anything, prints data on
+stdout (a table, or JSON with --output json) and everything else on stderr,
+and exits 0 (ok), 1 (the operation failed), 2 (bad input) or 3 (needs
+confirmation: pass --yes). Heavy modules (Pulumi, cloud SDKs) are imported
+inside the commands that need them, so `recipe --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NEEDS_CONFIRMATION = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="recipe",
+    help="Stand up an MLOps stack (cluster, bucket, registry, MLflow, model serving) in your cloud, "
+    "own it, and tear it down without losing your data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class ExportFormat(str, Enum):
+    zenml = "zenml"
+    json = "json"
+    dotenv = "dotenv"
+    kubeconfig = "kubeconfig"
+
+
+def make_engine():
+    """The engine every provisioning command uses. Tests replace this function."""
+    from .engine import PulumiEngine
+
+    return PulumiEngine()
+
+
+def _registry():
+    from .registry import Registry
+
+    return Registry()
+
+
+def _err_console():
+    from rich.console import Console
+
+    # soft_wrap: an error stays one line however narrow the terminal.
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _out_console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+@contextmanager
+def _user_errors():
+    """Turn every expected error into one line on stderr and the right exit code."""
+    from recipes.outputs import OutputsError
+    from recipes.spec import SpecError
+
+    from .engine import EngineError
+    from .exporters import ExportError
+    from .operations import OperationError
+    from .registry import RegistryCorrupt, RegistryError, StackNotFound
+
+    console = _err_console()
+    try:
+        yield console
+    except (SpecError, OutputsError, ExportError, StackNotFound) as exc:
+        console.print(f"error: {exc}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except (OperationError, RegistryCorrupt, RegistryError) as exc:
+        console.print(f"error: {exc}", markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    except EngineError as exc:
+        console.print(f"error: {exc.message}", markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    except KeyboardInterrupt:
+        console.print("interrupted", markup=False)
+        raise typer.Exit(130) from None
+
+
+def _require_confirmable(console, action: str, yes: bool) -> None:
+    """Fail fast, before any work, when we would have to ask but cannot."""
+    if not yes and not sys.stdin.isatty():
+        console.print(f"error: {action} needs confirmation and stdin is not a terminal: pass --yes", markup=False)
+        raise typer.Exit(EXIT_NEEDS_CONFIRMATION)
+
+
+def _confirm(console, question: str, yes: bool) -> None:
+    if yes:
+        return
+    _require_confirmable(console, question, yes)
+    if not typer.confirm(question, default=False, err=True):
+        console.print("nothing done", markup=False)
+        raise typer.Exit(EXIT_NEEDS_CONFIRMATION)
+
+
+# --------------------------------------------------------------------------
+# Stack description options, shared by plan and deploy
+
+ProviderArg = Annotated[Optional[str], typer.Argument(help="Cloud provider: aws.", show_default=False)]
+FileOpt = Annotated[Optional[Path], typer.Option("--file", "-f", help="Stack file (YAML) with the same fields as the flags.", dir_okay=False)]
+NameOpt = Annotated[Optional[str], typer.Option("--name", "-n", help="Stack name: 3-20 lowercase letters, digits, hyphens. [default: ml-dev]")]
+RegionOpt = Annotated[Optional[str], typer.Option("--region", "-r", help="Cloud region. [default: us-east-1 on aws]")]
+WithoutOpt = Annotated[Optional[list[str]], typer.Option("--without", help="Leave a component out: cluster, bucket, registry, tracker, deployer. Repeatable.")]
+NodeTypeOpt = Annotated[Optional[str], typer.Option("--node-type", help="Machine type of the nodes. [default: t3.large on aws]")]
+MinNodesOpt = Annotated[Optional[int], typer.Option("--min-nodes", help="Fewest nodes. [default: 1]")]
+MaxNodesOpt = Annotated[Optional[int], typer.Option("--max-nodes", help="Most nodes. [default: 3]")]
+NetworkOpt = Annotated[Optional[str], typer.Option("--network", help="private (nodes behind a NAT gateway) or public (no NAT, cheapest, dev only). [default: private]")]
+AllowCidrOpt = Annotated[Optional[list[str]], typer.Option("--allow-cidr", help="Only these CIDRs reach the Kubernetes API and the load balancers. Repeatable.")]
+DeployerOpt = Annotated[Optional[str], typer.Option("--deployer", help="Model deployer: seldon or kserve. [default: seldon]")]
+K8sVersionOpt = Annotated[Optional[str], typer.Option("--kubernetes-version", help="Kubernetes minor version, e.g. 1.33. [default: the cloud's default]")]
+ImmutableOpt = Annotated[Optional[bool], typer.Option("--immutable-tags/--mutable-tags", help="Refuse to overwrite image tags in the registry (ZenML re-pushes tags: see README). [default: mutable]", show_default=False)]
+TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Extra tag KEY=VALUE on every resource. Repeatable.")]
+SuffixOpt = Annotated[Optional[str], typer.Option("--suffix", help="Override the unique suffix of global names (4-8 lowercase letters/digits).")]
+
+
+def _spec(provider, file, name, region, without, node_type, min_nodes, max_nodes, network, allow_cidr, deployer,
+          kubernetes_version, immutable_tags, tag, suffix):
+    from .stackfile import spec_from_cli
+
+    flags = {
+        "name": name, "region": region, "without": without, "node_type": node_type, "min_nodes": min_nodes,
+        "max_nodes": max_nodes, "network": network, "allow_cidrs": allow_cidr, "deployer": deployer,
+        "kubernetes_version": kubernetes_version, "immutable_tags": immutable_tags, "tags": tag, "suffix": suffix,
+    }
+    return spec_from_cli(provider, str(file) if file else None, flags)
+
+
+def _spec_warnings(spec) -> list[str]:
+    warnings = []
+    if spec.has("cluster") and not spec.allow_cidrs:
+        warnings.append(
+            "the Kubernetes API endpoint and the tracker/deployer load balancers are open to the whole internet; "
+            "restrict them with --allow-cidr YOUR.IP.ADDRESS/32"
+        )
+    if spec.has("cluster") and spec.network == "public":
+        warnings.append("--network public puts nodes in public subnets with public IPs: fine for a dev stack, not for production")
+    return warnings
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+@app.command()
+def plan(
+    provider: ProviderArg = None, file: FileOpt = None, name: NameOpt = None, region: RegionOpt = None,
+    without: WithoutOpt = None, node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
+    max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
+    deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
+    tag: TagOpt = None, suffix: SuffixOpt = None,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """Show what a deploy would create, offline: no credentials, no Pulumi CLI."""
+    with _user_errors() as console:
+        spec = _spec(provider, file, name, region, without, node_type, min_nodes, max_nodes, network, allow_cidr,
+                     deployer, kubernetes_version, immutable_tags, tag, suffix)
+        from .plan import run_plan
+
+        result = run_plan(spec)
+        warnings = _spec_warnings(spec)
+        if output == OutputFormat.json:
+            _print_json({**result.to_json(), "warnings": warnings})
+            return
+        from .views import plan_view
+
+        _out_console().print(plan_view(result, warnings))
+        console.print(f"Deploy it with: recipe deploy {spec.provider} --name {spec.name} --region {spec.region}", markup=False)
+
+
+@app.command()
+def deploy(
+    provider: ProviderArg = None, file: FileOpt = None, name: NameOpt = None, region: RegionOpt = None,
+    without: WithoutOpt = None, node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
+    max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
+    deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
+    tag: TagOpt = None, suffix: SuffixOpt = None,
+    backend: Annotated[Optional[str], typer.Option("--backend", help="Pulumi state backend URL (s3://, gs://, azblob://, https://api.pulumi.com). [default: a local file:// backend]")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Deploy without showing the preview and asking.")] = False,
+) -> None:
+    """Create or update a stack in the cloud, then register its outputs."""
+    with _user_errors() as console:
+        spec = _spec(provider, file, name, region, without, node_type, min_nodes, max_nodes, network, allow_cidr,
+                     deployer, kubernetes_version, immutable_tags, tag, suffix)
+        if backend is not None:
+            _check_backend(backend)
+            from .paths import normalize_backend
+
+            backend = normalize_backend(backend)
+        for warning in _spec_warnings(spec):
+            console.print(f"warning: {warning}", markup=False)
+        from . import operations
+        from .engine import EngineError
+
+        _require_confirmable(console, f"deploying {spec.name}", yes)
+        engine = make_engine()
+        registry = _registry()
+        if not yes:
+            _preview_before_deploy(console, spec, backend, engine, registry)
+        progress = _progress(console, f"Deploying {spec.name} ({spec.provider}, {spec.region})")
+        try:
+            with progress:
+                record = operations.deploy(spec, backend=backend, engine=engine, registry=registry, on_event=progress.handle)
+        except EngineError as exc:
+            progress.print_summary()
+            _report_failure(console, exc, progress, f"recipe deploy {_rerun_args(spec)}", "deploy")
+            raise typer.Exit(EXIT_FAILED) from None
+        progress.print_summary()
+        console.print(f"Stack {spec.name} is ready and registered.", markup=False)
+        from .views import outputs_table
+
+        _out_console().print(outputs_table(record.outputs, title=f"{spec.name}: connection details (secrets not shown)"))
+        console.print(
+            "Next:\n"
+            f"  recipe outputs {spec.name} --show-secrets          # the MLflow password\n"
+            f"  recipe export {spec.name} --format kubeconfig -o ~/.kube/{spec.name}.yaml\n"
+            f"  recipe export {spec.name} --format zenml -o {spec.name}.yaml && zenml stack import {spec.name}.yaml",
+            markup=False,
+        )
+
+
+def _preview_before_deploy(console, spec, backend, engine, registry) -> None:
+    """Show the real diff and ask, like `pulumi up` does."""
+    from .engine import StackTarget
+    from . import paths
+
+    record = registry.find(spec.name)
+    target_backend = backend or (record.backend if record and record.backend else paths.default_backend())
+    progress = _progress(console, f"Previewing {spec.name}")
+    with progress:
+        changes = engine.preview(StackTarget(spec=spec, backend=target_backend), progress.handle)
+    summary = ", ".join(f"{n} to {op}" for op, n in sorted(changes.counts.items()) if op != "same" and n) or "no changes"
+    _confirm(console, f"Deploy {spec.name} ({spec.provider}, {spec.region}): {summary}. Continue?", yes=False)
+
+
+@app.command()
+def preview(
+    name: Annotated[str, typer.Argument(help="A registered stack.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", hidden=True)] = False,
+) -> None:
+    """Show the real difference between a stack's program and the cloud (needs credentials)."""
+    with _user_errors() as console:
+        from . import operations
+
+        record = _registry().get(name)
+        progress = _progress(console, f"Previewing {name}")
+        with progress:
+            changes = operations.preview(record, engine=make_engine(), on_event=progress.handle)
+        summary = ", ".join(f"{n} to {op}" for op, n in sorted(changes.counts.items()) if op != "same" and n)
+        console.print(summary or f"{name} is up to date: no changes", markup=False)
+
+
+@app.command()
+def destroy(
+    name: Annotated[str, typer.Argument(help="A registered stack.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    delete_data: Annotated[bool, typer.Option("--delete-data", help="Also delete the bucket (with every artifact in it) and the registry (with every image).")] = False,
+) -> None:
+    """Tear a stack down. The bucket and the registry are kept unless --delete-data."""
+    with _user_errors() as console:
+        from . import operations
+        from .engine import EngineError
+        from .views import kept_lines
+
+        registry = _registry()
+        record = registry.get(name)
+        operations.target_for(record)  # fails early for stacks we do not manage
+        _require_confirmable(console, f"destroying {name}", yes)
+        if delete_data:
+            question = f"Destroy {name} ({record.provider}, {record.region}) INCLUDING its bucket and registry and all data in them?"
+        else:
+            question = f"Destroy {name} ({record.provider}, {record.region})? The bucket and the registry are kept."
+        _confirm(console, question, yes)
+        progress = _progress(console, f"Destroying {name}")
+        try:
+            with progress:
+                operations.destroy(record, delete_data=delete_data, engine=make_engine(), registry=registry, on_event=progress.handle)
+        except EngineError as exc:
+            progress.print_summary()
+            _report_failure(console, exc, progress, f"recipe destroy {name}" + (" --delete-data" if delete_data else ""), "destroy")
+            raise typer.Exit(EXIT_FAILED) from None
+        progress.print_summary()
+        kept = kept_lines(record)
+        if kept:
+            console.print("Kept (your data):\n  " + "\n  ".join(kept), markup=False)
+            console.print(f"Delete them later with: recipe destroy {name} --delete-data", markup=False)
+        console.print(f"Stack {name} destroyed.", markup=False)
+
+
+@app.command()
+def stacks(
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """List registered stacks."""
+    with _user_errors() as console:
+        records, errors = _registry().all()
+        for error in errors:
+            console.print(f"warning: {error}", markup=False)
+        if output == OutputFormat.json:
+            _print_json([
+                {"name": r.name, "provider": r.provider, "region": r.region, "status": r.status, "source": r.source,
+                 "outputs": r.outputs, "updated_at": r.updated_at,
+                 "last_operation": r.last_operation.__dict__ if r.last_operation else None}
+                for r in records
+            ])
+            return
+        if not records:
+            console.print("No stacks yet. Try: recipe plan aws, then recipe deploy aws --name ml-dev", markup=False)
+            return
+        from .views import stacks_table
+
+        _out_console().print(stacks_table(records))
+
+
+@app.command()
+def outputs(
+    name: Annotated[str, typer.Argument(help="A registered stack.")],
+    show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Show passwords and kubeconfigs in clear.")] = False,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """Show a stack's connection details (secrets masked unless --show-secrets)."""
+    with _user_errors():
+        from recipes import outputs as canonical
+
+        from . import operations
+
+        record = _registry().get(name)
+        if show_secrets:
+            data = operations.full_outputs(record, make_engine, with_secrets=True)
+        else:
+            data = canonical.masked(_with_secret_placeholders(record.outputs))
+        if output == OutputFormat.json:
+            _print_json(data)
+            return
+        from .views import outputs_table
+
+        _out_console().print(outputs_table(data, title=f"{name} ({record.status})"))
+
+
+def _with_secret_placeholders(data: dict) -> dict:
+    """Public outputs with each secret field present (so it can be shown masked)."""
+    from recipes import outputs as canonical
+
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for component, field_name in canonical.SECRET_PATHS:
+        if component in out:
+            out[component][field_name] = canonical.MASK
+    return out
+
+
+@app.command()
+def export(
+    name: Annotated[str, typer.Argument(help="A registered stack.")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="zenml, json, dotenv or kubeconfig.")] = ExportFormat.zenml,
+    show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include passwords in clear (the file is written 0600).")] = False,
+    output_file: Annotated[Optional[Path], typer.Option("--output-file", "-o", help="Write to this file instead of stdout.", dir_okay=False)] = None,
+    zenml_version: Annotated[Optional[str], typer.Option("--zenml-version", help="zenml_version to write. [default: the installed zenml's, else 0.98.0]")] = None,
+) -> None:
+    """Export a stack's outputs for ZenML, scripts (json, dotenv) or kubectl (kubeconfig)."""
+    with _user_errors() as console:
+        from . import exporters, operations, paths
+        from .registry import atomic_write
+
+        record = _registry().get(name)
+        if record.status == "destroyed":
+            console.print(f"warning: {name} is destroyed; exporting what is left", markup=False)
+        fmt = format.value
+        # The kubeconfig is a secret output: the kubeconfig and dotenv formats need it
+        # even without --show-secrets; renderers still leave passwords out unless asked.
+        has_cluster = "cluster" in record.outputs
+        needs_secrets = show_secrets or (fmt in ("kubeconfig", "dotenv") and has_cluster)
+        data = operations.full_outputs(record, make_engine, with_secrets=needs_secrets)
+        kubeconfig_path = None
+        if fmt == "dotenv" and "cluster" in data:
+            # The dotenv points KUBECONFIG at a kubeconfig we write next to our state.
+            kube = exporters.render("kubeconfig", data)
+            path = paths.kubeconfig_file(name)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write(path, kube.text, mode=0o600)
+            kubeconfig_path = str(path)
+            console.print(f"wrote kubeconfig {path} (mode 0600)", markup=False)
+        rendered = exporters.render(fmt, data, show_secrets=show_secrets, zenml_version=zenml_version, kubeconfig_path=kubeconfig_path)
+        if output_file is not None:
+            mode = 0o600 if rendered.contains_secrets else 0o644
+            atomic_write(output_file, rendered.text, mode=mode)
+            console.print(f"wrote {output_file}" + (" (mode 0600: it contains secrets)" if rendered.contains_secrets else ""), markup=False)
+        else:
+            sys.stdout.write(rendered.text)
+        for note in rendered.notes:
+            console.print(f"note: {note}", markup=False)
+
+
+@app.command()
+def register(
+    name: Annotated[str, typer.Argument(help="Name to register the stack under (the stack_name in the outputs).")],
+    outputs_file: Annotated[Path, typer.Option("--outputs", help="Output of `pulumi stack output --json --show-secrets`.", dir_okay=False)],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing registration of that name.")] = False,
+) -> None:
+    """Register a stack deployed with the plain Pulumi CLI, so it can be exported."""
+    with _user_errors() as console:
+        from .registration import register_outputs
+
+        record = register_outputs(name, outputs_file, registry=_registry(), force=force)
+        console.print(
+            f"Registered {name} ({record.provider}, {record.region}) with: {', '.join(c for c in ('cluster', 'bucket', 'registry', 'tracker', 'deployer') if c in record.outputs)}",
+            markup=False,
+        )
+
+
+@app.command()
+def doctor(
+    install_pulumi: Annotated[bool, typer.Option("--install-pulumi", help="Download and install the Pulumi CLI into ~/.pulumi.")] = False,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """Check this machine: Python, packages, Pulumi CLI, cloud CLIs and credentials."""
+    from .doctor import run_checks
+
+    checks = run_checks(install_pulumi=install_pulumi)
+    if output == OutputFormat.json:
+        _print_json([c.to_json() for c in checks])
+        return
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold")
+    for column in ("check", "status", "detail", "fix"):
+        table.add_column(column, overflow="fold")
+    styles = {"ok": "green", "missing": "red", "warning": "yellow", "not checked": "yellow"}
+    for c in checks:
+        table.add_row(c.name, f"[{styles.get(c.status, 'white')}]{c.status}[/]", c.detail, c.fix or "")
+    _out_console().print(table)
+
+
+# --------------------------------------------------------------------------
+# Helpers
+
+def _progress(console, title: str):
+    from .display import Progress
+
+    return Progress(console=console, title=title, live=console.is_terminal)
+
+
+def _report_failure(console, exc, progress, rerun: str, op: str) -> None:
+    console.print(f"error: {op} failed: {exc.message}", markup=False)
+    if exc.resource:
+        console.print(f"  failing resource: {exc.resource}", markup=False)
+    for line in progress.errors()[:5]:
+        console.print(f"  {line}", markup=False)
+    console.print(f"The failure is recorded (`recipe stacks`). Fix the cause and re-run `{rerun}`: "
+                  "Pulumi resumes from what already exists.", markup=False)
+
+
+def _rerun_args(spec) -> str:
+    return f"{spec.provider} --name {spec.name} --region {spec.region}"
+
+
+def _check_backend(url: str) -> None:
+    from recipes.spec import SpecError
+
+    if not url.startswith(("file://", "s3://", "gs://", "azblob://", "https://", "http://")):
+        raise SpecError(f"--backend: {url!r} is not a Pulumi backend URL (file://, s3://, gs://, azblob://, https://api.pulumi.com)")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

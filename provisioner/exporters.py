@@ -1,0 +1,195 @@
+"""Render a stack's canonical outputs as a ZenML stack file, JSON, dotenv or kubeconfig.
+
+Renderers are pure: they get the outputs (with secret values only when the
+user asked for them) and say whether what they produced holds a secret, so
+the caller writes it 0600. Nothing here knows which cloud it is rendering
+beyond the flavor tables below.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from recipes import outputs
+from recipes.kubernetes import namespaces
+
+FORMATS = ("zenml", "json", "dotenv", "kubeconfig")
+# The ZenML release this exporter was checked against (see zenml-stack-format.md).
+DEFAULT_ZENML_VERSION = "0.98.0"
+
+ARTIFACT_STORE_FLAVOR = {"aws": "s3", "gcp": "gcp", "azure": "azure"}
+CONTAINER_REGISTRY_FLAVOR = {"aws": "aws", "gcp": "gcp", "azure": "azure"}
+# ZenML 0.98 has a `seldon` model deployer flavor and no `kserve` one.
+ZENML_MODEL_DEPLOYERS = {"seldon": "seldon"}
+
+
+class ExportError(ValueError):
+    pass
+
+
+@dataclass
+class Rendered:
+    text: str
+    contains_secrets: bool
+    notes: list[str] = field(default_factory=list)  # for stderr: what the user must do next
+
+
+def installed_zenml_version() -> str | None:
+    """ZenML's version from package metadata, without importing zenml (slow)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("zenml")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def zenml_secret_name(stack: str) -> str:
+    return f"{stack}-mlflow"
+
+
+def render(
+    fmt: str,
+    data: dict[str, Any],
+    *,
+    show_secrets: bool = False,
+    zenml_version: str | None = None,
+    kubeconfig_path: str | None = None,
+) -> Rendered:
+    """Render canonical outputs `data` (which holds secret values only if `show_secrets`
+    or the format needs them, like kubeconfig)."""
+    if fmt == "zenml":
+        return _zenml(data, show_secrets, zenml_version or installed_zenml_version() or DEFAULT_ZENML_VERSION)
+    if fmt == "json":
+        shown = data if show_secrets else outputs.public(data)
+        return Rendered(json.dumps(shown, indent=2, sort_keys=True) + "\n", contains_secrets=bool(outputs.secrets(shown)))
+    if fmt == "dotenv":
+        return _dotenv(data, show_secrets, kubeconfig_path)
+    if fmt == "kubeconfig":
+        kubeconfig = (data.get("cluster") or {}).get("kubeconfig")
+        if not kubeconfig:
+            raise ExportError(f"stack {data.get('stack_name')} has no cluster, so there is no kubeconfig to export")
+        return Rendered(kubeconfig if kubeconfig.endswith("\n") else kubeconfig + "\n", contains_secrets=True)
+    raise ExportError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
+
+
+def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rendered:
+    stack = data["stack_name"]
+    provider = data["provider"]
+    notes: list[str] = []
+    if "bucket" not in data:
+        raise ExportError(f"a ZenML stack needs an artifact store, and stack {stack} has no bucket")
+    components: dict[str, Any] = {
+        "artifact_store": {
+            "name": f"{stack}-artifacts",
+            "flavor": ARTIFACT_STORE_FLAVOR[provider],
+            "configuration": {"path": data["bucket"]["uri"]},
+        }
+    }
+    if "registry" in data:
+        components["container_registry"] = {
+            "name": f"{stack}-registry",
+            "flavor": CONTAINER_REGISTRY_FLAVOR[provider],
+            "configuration": {"uri": data["registry"]["uri"]},
+        }
+    if "cluster" in data:
+        components["orchestrator"] = {
+            "name": f"{stack}-k8s",
+            "flavor": "kubernetes",
+            "configuration": {
+                "kubernetes_context": data["cluster"]["context"],
+                "kubernetes_namespace": namespaces.PIPELINES_NAMESPACE,
+                # Both run with the account that has the bucket through workload identity.
+                "service_account_name": namespaces.PIPELINES_SERVICE_ACCOUNT,
+                "step_pod_service_account_name": namespaces.PIPELINES_SERVICE_ACCOUNT,
+            },
+        }
+        notes.append(
+            f"The orchestrator uses kube context {data['cluster']['context']!r}: "
+            f"run `recipe export {stack} --format kubeconfig -o ~/.kube/{stack}.yaml` and point KUBECONFIG at it."
+        )
+    else:
+        components["orchestrator"] = {"name": f"{stack}-local", "flavor": "local", "configuration": {}}
+        notes.append(f"Stack {stack} has no cluster: the ZenML stack uses the local orchestrator.")
+    if "tracker" in data:
+        tracker = data["tracker"]
+        secret = zenml_secret_name(stack)
+        password = tracker.get("password") if show_secrets else None
+        if show_secrets and not password:
+            raise ExportError("the MLflow password is not available to export")
+        components["experiment_tracker"] = {
+            "name": f"{stack}-mlflow",
+            "flavor": "mlflow",
+            "configuration": {
+                "tracking_uri": tracker["uri"],
+                "tracking_username": tracker["username"],
+                "tracking_password": password if password else "{{" + secret + ".password}}",
+            },
+        }
+        if not password:
+            notes.append(
+                f"The MLflow password is referenced as ZenML secret {secret!r}; create it before importing: "
+                f"zenml secret create {secret} --password=\"$(recipe outputs {stack} --show-secrets --output json "
+                "| python -c 'import json,sys; print(json.load(sys.stdin)[\"tracker\"][\"password\"])')\""
+            )
+    if "deployer" in data:
+        deployer = data["deployer"]
+        flavor = ZENML_MODEL_DEPLOYERS.get(deployer["flavor"])
+        if flavor:
+            components["model_deployer"] = {
+                "name": f"{stack}-{flavor}",
+                "flavor": flavor,
+                "configuration": {
+                    "kubernetes_namespace": deployer["namespace"],
+                    "base_url": deployer["base_url"],
+                    "secret": None,
+                    "kubernetes_secret_name": None,
+                },
+            }
+        else:
+            notes.append(
+                f"ZenML {zenml_version} has no {deployer['flavor']!r} model deployer flavor: "
+                "it is left out of the ZenML stack (it is still on the cluster)."
+            )
+    document = {"stack_name": stack, "zenml_version": zenml_version, "components": components}
+    text = yaml.safe_dump(document, sort_keys=False)
+    return Rendered(text, contains_secrets=show_secrets and "tracker" in data, notes=notes)
+
+
+def _dotenv(data: dict[str, Any], show_secrets: bool, kubeconfig_path: str | None) -> Rendered:
+    lines = [f"# stack-recipes: {data['stack_name']} ({data['provider']}, {data['region']})"]
+
+    def put(key: str, value: Any) -> None:
+        if value:
+            lines.append(f"{key}={shlex.quote(str(value))}")
+
+    put("RECIPE_STACK", data["stack_name"])
+    put("RECIPE_PROVIDER", data["provider"])
+    put("RECIPE_REGION", data["region"])
+    contains = False
+    if "tracker" in data:
+        put("MLFLOW_TRACKING_URI", data["tracker"]["uri"])
+        put("MLFLOW_TRACKING_USERNAME", data["tracker"]["username"])
+        if show_secrets and data["tracker"].get("password"):
+            put("MLFLOW_TRACKING_PASSWORD", data["tracker"]["password"])
+            contains = True
+        else:
+            lines.append("# MLFLOW_TRACKING_PASSWORD: re-export with --show-secrets to include it")
+    if "bucket" in data:
+        put("ARTIFACT_STORE_URI", data["bucket"]["uri"])
+        put("AZURE_STORAGE_ACCOUNT", data["bucket"].get("account"))
+    if "registry" in data:
+        put("CONTAINER_REGISTRY_URI", data["registry"]["uri"])
+    if "cluster" in data:
+        put("KUBECONFIG", kubeconfig_path)
+        put("KUBE_CONTEXT", data["cluster"]["context"])
+    if "deployer" in data:
+        put("MODEL_DEPLOYER_FLAVOR", data["deployer"]["flavor"])
+        put("MODEL_DEPLOYER_NAMESPACE", data["deployer"]["namespace"])
+        put("MODEL_DEPLOYER_BASE_URL", data["deployer"]["base_url"])
+    return Rendered("\n".join(lines) + "\n", contains_secrets=contains)

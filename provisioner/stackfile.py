@@ -1,0 +1,60 @@
+"""Reading stack descriptions: `-f stack.yaml` and the CLI's own flags."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from recipes.spec import Layer, SpecError, StackSpec, load_spec
+
+MAX_FILE_BYTES = 1_000_000
+
+
+def read_stack_file(path: str | Path) -> Layer:
+    """A stack file as a spec layer; every problem is a one-line SpecError naming the file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(f"{path}: larger than {MAX_FILE_BYTES // 1000} kB; a stack file is a few lines")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SpecError(f"{where}: invalid YAML ({problem})") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply") from None
+    if data is None:
+        raise SpecError(f"{path}: the file is empty; see README for the stack file fields")
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{path}: expected a mapping of fields (provider: aws, name: ..., region: ...)")
+    return Layer(str(path), data)
+
+
+def spec_from_cli(provider: str | None, file: str | None, flags: Mapping[str, Any]) -> StackSpec:
+    """File values first, then the flags the user actually gave (None/empty means not given)."""
+    layers = []
+    if file:
+        layers.append(read_stack_file(file))
+    given = {k: v for k, v in flags.items() if v is not None and v != [] and v != ()}
+    if provider is not None:
+        given["provider"] = provider
+    layers.append(Layer("flags", given))
+    return load_spec(*layers)
+
+
+def spec_from_record(name: str, spec: Mapping[str, Any]) -> StackSpec:
+    return load_spec(Layer(f"registry entry {name}", spec))

@@ -1,0 +1,79 @@
+"""Human-readable views (rich) of plans, outputs and stacks.
+
+Machine-readable output is the JSON form of the same data; these views only
+decide layout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from recipes import outputs as canonical
+
+from .plan import Plan
+from .registry import StackRecord
+
+
+def plan_view(plan: Plan, warnings: list[str]) -> Group:
+    spec = plan.spec
+    parts: list[Any] = [
+        Text(f"Plan for {spec.name} ({spec.provider}, {spec.region}): "
+             f"{sum(1 for r in plan.resources if r.custom)} cloud resources in {len(plan.resources)} total, "
+             f"components: {', '.join(spec.components)}", style="bold")
+    ]
+    tree = Tree(Text(f"{spec.name}", style="bold"))
+    nodes: dict[str | None, Tree] = {None: tree}
+    for r in plan.resources:  # parents are always registered before their children
+        label = Text(r.name)
+        label.append(f"  {r.type}", style="dim")
+        if r.retain_on_delete:
+            label.append("  (kept on destroy)", style="green")
+        nodes[r.urn] = nodes.get(r.parent, tree).add(label)
+    parts.append(tree)
+
+    names = {r.urn: r.name for r in plan.resources}
+    deps = Table(title="Dependencies (a resource waits for those on its right)", title_justify="left", show_header=False, box=None)
+    for r in plan.resources:
+        waits = [names[d] for d in r.dependencies if d in names and d != r.parent]
+        if r.custom and waits:
+            deps.add_row(r.name, "<-", ", ".join(sorted(set(waits))))
+    parts.append(deps)
+    parts.append(outputs_table(plan.outputs, title="Outputs the stack will export"))
+    for warning in warnings:
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    return Group(*parts)
+
+
+def outputs_table(data: dict[str, Any], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+    table.add_column("output")
+    table.add_column("value", overflow="fold")
+    for key in canonical.TOP_LEVEL:
+        if key in data:
+            table.add_row(key, str(data[key]))
+    for component in canonical.SCHEMA:
+        for field_name, value in (data.get(component) or {}).items():
+            shown = value if not isinstance(value, str) or "\n" not in value else "(multi-line; use --output json or export)"
+            table.add_row(f"{component}.{field_name}", str(shown))
+    return table
+
+
+def stacks_table(records: list[StackRecord]) -> Table:
+    table = Table(show_header=True, header_style="bold")
+    for column in ("name", "provider", "region", "status", "tracker", "updated"):
+        table.add_column(column)
+    for r in records:
+        status_style = {"ready": "green", "failed": "red", "destroyed": "dim"}.get(r.status, "yellow")
+        tracker = (r.outputs.get("tracker") or {}).get("uri", "")
+        table.add_row(r.name, r.provider, r.region, Text(r.status, style=status_style), tracker, r.updated_at)
+    return table
+
+
+def kept_lines(record: StackRecord) -> list[str]:
+    primary = [r for r in record.retained if r.get("primary")]
+    return [f"{r['type']}  {r['id']}" for r in primary]

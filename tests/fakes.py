@@ -1,0 +1,114 @@
+"""FakeEngine: the Engine protocol without a cloud, for driving the CLI in tests.
+
+It runs the real program under Pulumi mocks (provisioner.plan) to know which
+resources a stack has, streams events for them, and can fail at a named
+resource, so deploy/destroy flows are exercised on the real resource graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.engine import (
+    Changes,
+    DestroyResult,
+    EngineError,
+    EngineEvent,
+    OnEvent,
+    RetainedResource,
+    StackTarget,
+    UpResult,
+)
+from provisioner.plan import Plan, PlannedResource, run_plan
+
+
+def _parent_name(resource: PlannedResource) -> str | None:
+    return resource.parent.rsplit("::", 1)[-1] if resource.parent else None
+
+
+def physical_id(resource: PlannedResource) -> str:
+    inputs = resource.inputs
+    return str(inputs.get("bucket") or inputs.get("name") or f"{resource.name}-id")
+
+
+@dataclass
+class FakeEngine:
+    fail_at: str | None = None  # logical name of the resource whose creation fails
+    fail_message: str = "creating resource: AccessDenied: not authorized to perform this operation"
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    state: dict[str, list[PlannedResource]] = field(default_factory=dict)
+    plans: dict[str, Plan] = field(default_factory=dict)
+
+    def _key(self, target: StackTarget) -> str:
+        return f"{target.backend}#{target.stack_name}"
+
+    def _event(self, on_event: OnEvent, kind: str, r: PlannedResource | None = None, **kw: Any) -> None:
+        on_event(EngineEvent(kind=kind, urn=r.urn if r else None, type=r.type if r else None, name=r.name if r else None, **kw))
+
+    def preview(self, target: StackTarget, on_event: OnEvent) -> Changes:
+        self.calls.append(("preview", target.stack_name, target.backend))
+        plan = run_plan(target.spec)
+        existing = {r.urn for r in self.state.get(self._key(target), [])}
+        counts = {"create": sum(1 for r in plan.resources if r.urn not in existing), "same": len(existing)}
+        self._event(on_event, "summary", counts=counts)
+        return Changes(counts)
+
+    def up(self, target: StackTarget, on_event: OnEvent) -> UpResult:
+        self.calls.append(("up", target.stack_name, target.backend))
+        plan = run_plan(target.spec)
+        key = self._key(target)
+        existing = {r.urn for r in self.state.get(key, [])}
+        created: list[PlannedResource] = list(self.state.get(key, []))
+        counts: dict[str, int] = {}
+        for r in plan.resources:
+            op = "same" if r.urn in existing else "create"
+            self._event(on_event, "start", r, op=op)
+            if r.name == self.fail_at:
+                self._event(on_event, "diagnostic", r, severity="error", message=self.fail_message)
+                self._event(on_event, "failed", r, op=op)
+                self.state[key] = created
+                raise EngineError(self.fail_message, resource=r.urn, diagnostics=[self.fail_message])
+            self._event(on_event, "done", r, op=op)
+            counts[op] = counts.get(op, 0) + 1
+            if r.urn not in existing:
+                created.append(r)
+        self.state[key] = created
+        self.plans[key] = plan
+        self._event(on_event, "summary", counts=counts)
+        return UpResult(outputs=plan.raw_outputs, changes=Changes(counts))
+
+    def destroy(self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False) -> DestroyResult:
+        self.calls.append(("destroy", target.stack_name, delete_data))
+        key = self._key(target)
+        resources = self.state.get(key, [])
+        if delete_data:
+            # As PulumiEngine does: re-run the program with delete_data so nothing is retained.
+            resources = [r for r in run_plan(target.spec.with_changes(delete_data=True)).resources
+                         if r.urn in {x.urn for x in resources}]
+        retained = [r for r in resources if r.retain_on_delete and r.custom]
+        for r in reversed(resources):
+            if r in retained:
+                continue
+            self._event(on_event, "start", r, op="delete")
+            self._event(on_event, "done", r, op="delete")
+        self.state[key] = []
+        self._event(on_event, "summary", counts={"delete": len(resources) - len(retained)})
+        return DestroyResult(
+            retained=[RetainedResource(type=r.type, name=r.name, id=physical_id(r), primary=r.name == _parent_name(r)) for r in retained],
+            changes=Changes({"delete": len(resources) - len(retained)}),
+        )
+
+    def refresh(self, target: StackTarget, on_event: OnEvent) -> Changes:
+        self.calls.append(("refresh", target.stack_name, target.backend))
+        return Changes({"same": len(self.state.get(self._key(target), []))})
+
+    def outputs(self, target: StackTarget) -> dict[str, Any]:
+        self.calls.append(("outputs", target.stack_name, target.backend))
+        plan = self.plans.get(self._key(target))
+        if plan is None:
+            raise EngineError(f"no Pulumi stack {target.stack_name} in {target.backend}")
+        return plan.raw_outputs
+
+    def cancel(self, target: StackTarget) -> None:
+        self.calls.append(("cancel", target.stack_name, target.backend))
