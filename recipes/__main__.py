@@ -1,0 +1,52 @@
+"""Pulumi entry point: `pulumi up` in the repository root runs this program.
+
+Reads the stack description from the stack's config (`recipe:provider`,
+`recipe:name`, `recipe:region`, `recipe:without`, ... : every stack-file
+field, as `recipe:<field>`), validates it like the CLI does, and declares the
+same resources `recipe deploy` would. The stack name defaults to the Pulumi
+stack's name.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# Pulumi runs this directory as a script, which puts it first on sys.path; its
+# subpackages (aws/, kubernetes/) must not shadow real top-level packages.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+try:
+    import recipes  # noqa: F401  (installed by `pip install -e .`, see requirements.txt)
+except ImportError:
+    sys.path.insert(0, str(HERE.parent))
+
+import pulumi  # noqa: E402
+
+from recipes import build  # noqa: E402
+from recipes.spec import FILE_FIELDS, Layer, SpecError, load_spec  # noqa: E402
+
+
+def _value(raw: str):
+    """Config values are text; lists and maps set with --path arrive as JSON."""
+    text = raw.strip()
+    if text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def config_layer() -> Layer:
+    config = pulumi.Config("recipe")
+    values = {key: _value(raw) for key in FILE_FIELDS if (raw := config.get(key)) is not None}
+    values.setdefault("name", pulumi.get_stack())
+    return Layer("pulumi config (recipe:*)", values)
+
+
+try:
+    spec = load_spec(config_layer())
+except SpecError as exc:
+    raise pulumi.RunError(str(exc)) from None
+
+build(spec)
