@@ -101,6 +101,7 @@ def _aws_computed(type_: str, name: str, inputs: dict[str, Any], region: str) ->
             certificateAuthority={"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1PQ0sKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="},
             identities=[{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/MOCK"}]}],
             arn=f"arn:aws:eks:{region}:{FAKE_ACCOUNT}:cluster/{cluster}",
+            version=inputs.get("version") or "1.33",  # EKS picks its default version when none is given
         )
     elif type_ == "aws:ecr/repository:Repository":
         repo = inputs.get("name", name)
@@ -115,6 +116,12 @@ def _aws_computed(type_: str, name: str, inputs: dict[str, Any], region: str) ->
                    bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com")
     elif type_ == "aws:iam/role:Role":
         out.update(arn=f"arn:aws:iam::{FAKE_ACCOUNT}:role/{inputs.get('name', name)}")
+    elif type_ == "aws:eks/nodeGroup:NodeGroup":
+        group = inputs.get("nodeGroupName") or name
+        out.update(
+            arn=f"arn:aws:eks:{region}:{FAKE_ACCOUNT}:nodegroup/{inputs.get('clusterName', 'cluster')}/{group}/mock",
+            resources=[{"autoscalingGroups": [{"name": f"eks-{group}-mock"}], "remoteAccessSecurityGroupId": ""}],
+        )
     elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
         out.update(latestVersion=1, defaultVersion=1)
     return out

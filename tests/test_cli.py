@@ -103,7 +103,8 @@ def test_plan_without_removes_the_component(run, home):
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert "tracker" not in doc["outputs"] and "deployer" not in doc["outputs"]
-    assert not any(r["type"].startswith("kubernetes:helm.sh") for r in doc["resources"])
+    releases = {r["name"] for r in doc["resources"] if r["type"].startswith("kubernetes:helm.sh")}
+    assert releases == {"cluster-autoscaler"}  # part of the cluster, not of the tracker or deployer
 
 
 def test_plan_reads_stack_file_and_flags_override_it(run, home, tmp_path):

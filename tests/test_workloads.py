@@ -222,12 +222,14 @@ def test_postgres_deployment_recreates_and_is_hardened(aws_plan):
 
 
 SELDON_RELEASES = {
+    "cluster-autoscaler": versions.CLUSTER_AUTOSCALER,  # part of the EKS cluster
     "istio-base": versions.ISTIO_BASE,
     "istiod": versions.ISTIOD,
     "istio-ingressgateway": versions.ISTIO_GATEWAY,
     "seldon-core": versions.SELDON_CORE,
 }
 KSERVE_RELEASES = {
+    "cluster-autoscaler": versions.CLUSTER_AUTOSCALER,
     "istio-base": versions.ISTIO_BASE,
     "istiod": versions.ISTIOD,
     "istio-ingressgateway": versions.ISTIO_GATEWAY,
@@ -253,7 +255,7 @@ def test_versions_are_exact():
     import re
 
     charts = [v for v in vars(versions).values() if isinstance(v, versions.Chart)]
-    assert len(charts) == 7
+    assert len(charts) == 8
     for chart in charts:
         assert re.fullmatch(r"v?\d+\.\d+\.\d+", chart.version), chart
         assert chart.repo.startswith(("https://", "oci://")), chart

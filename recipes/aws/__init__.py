@@ -49,6 +49,7 @@ class Recipe:
                 cluster_role_name=spec.names.iam_role("cluster"),
                 node_role_name=spec.names.iam_role("nodes"),
                 ebs_csi_role_name=spec.names.iam_role("ebs-csi"),
+                autoscaler_role_name=spec.names.iam_role("autoscaler"),
                 network_routes=network.routes,
             ),
             opts=self.opts,

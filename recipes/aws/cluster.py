@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from .. import kubeconfig
 from ..cloud import ClusterHandle
 from . import policies
+from .autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 
 LOG_TYPES = ["api", "audit", "authenticator"]
 STORAGE_CLASS = "gp3"
@@ -36,6 +37,7 @@ class ClusterArgs:
     cluster_role_name: str
     node_role_name: str
     ebs_csi_role_name: str
+    autoscaler_role_name: str
     version: str | None = None
     allow_cidrs: tuple[str, ...] = ()
     # The network's gateways and routes: the cluster (and so everything on it) is created after
@@ -188,6 +190,19 @@ class Cluster(pulumi.ComponentResource):
             allow_volume_expansion=True,
             reclaim_policy="Delete",
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ebs_csi]),
+        )
+        ClusterAutoscaler(
+            f"{name}-autoscaler",
+            ClusterAutoscalerArgs(
+                cluster_name=self.cluster.name,
+                cluster_version=self.cluster.version,
+                region=args.region,
+                role_name=args.autoscaler_role_name,
+                node_group=self.node_group,
+                provider=self.provider,
+                depends_on=[self.node_group, pod_identity_agent],
+            ),
+            opts=child,
         )
         self.ready: list[pulumi.Resource] = [self.node_group, pod_identity_agent, ebs_csi, storage_class]
         self.register_outputs(

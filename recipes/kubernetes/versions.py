@@ -36,6 +36,10 @@ ISTIO_GATEWAY = Chart("gateway", ISTIO_VERSION, ISTIO_REPO)
 # 1.17.1 is the last release under Apache-2.0 (1.18 moved to the BSL).
 SELDON_CORE = Chart("seldon-core-operator", "1.17.1", "https://storage.googleapis.com/seldon-charts")
 
+# EKS only: GKE and AKS scale node pools themselves. The image tag is set to the
+# cluster's own minor version at deploy time.
+CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "9.53.0", "https://kubernetes.github.io/autoscaler")
+
 # KServe in RawDeployment mode (no Knative); its webhooks need cert-manager.
 CERT_MANAGER = Chart("cert-manager", "v1.18.2", "https://charts.jetstack.io")
 KSERVE_CRD = Chart("kserve-crd", "v0.15.2", "oci://ghcr.io/kserve/charts")
