@@ -100,9 +100,13 @@ def _user_errors():
         raise typer.Exit(130) from None
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def _require_confirmable(console, action: str, yes: bool) -> None:
     """Fail fast, before any work, when we would have to ask but cannot."""
-    if not yes and not sys.stdin.isatty():
+    if not yes and not _interactive():
         console.print(f"error: {action} needs confirmation and stdin is not a terminal: pass --yes", markup=False)
         raise typer.Exit(EXIT_NEEDS_CONFIRMATION)
 
@@ -242,14 +246,12 @@ def deploy(
 
 def _preview_before_deploy(console, spec, backend, engine, registry) -> None:
     """Show the real diff and ask, like `pulumi up` does."""
-    from .engine import StackTarget
-    from . import paths
+    from .operations import deploy_target
 
-    record = registry.find(spec.name)
-    target_backend = backend or (record.backend if record and record.backend else paths.default_backend())
+    _, target = deploy_target(spec, backend, registry)
     progress = _progress(console, f"Previewing {spec.name}")
     with progress:
-        changes = engine.preview(StackTarget(spec=spec, backend=target_backend), progress.handle)
+        changes = engine.preview(target, progress.handle)
     summary = ", ".join(f"{n} to {op}" for op, n in sorted(changes.counts.items()) if op != "same" and n) or "no changes"
     _confirm(console, f"Deploy {spec.name} ({spec.provider}, {spec.region}): {summary}. Continue?", yes=False)
 

@@ -31,7 +31,12 @@ def target_for(record: StackRecord) -> StackTarget:
     return StackTarget(spec=spec_from_record(record.name, record.spec), backend=record.backend)
 
 
-def deploy(spec: StackSpec, *, backend: str | None, engine: Engine, registry: Registry, on_event: OnEvent) -> StackRecord:
+def deploy_target(spec: StackSpec, backend: str | None, registry: Registry) -> tuple[StackRecord | None, StackTarget]:
+    """Where a deploy of `spec` goes: the stack's recorded backend, `backend`, or the default.
+
+    Refuses what would split a live stack in two: another provider under the
+    same name, another backend than the one holding its state.
+    """
     record = registry.find(spec.name)
     if record is not None:
         if record.source != "deploy":
@@ -48,16 +53,20 @@ def deploy(spec: StackSpec, *, backend: str | None, engine: Engine, registry: Re
                 f"the state of {spec.name} is in {record.backend}; deploy it there (omit --backend) or destroy it first"
             )
     backend = backend or (record.backend if record else None) or paths.default_backend()
+    return record, StackTarget(spec=spec, backend=backend)
+
+
+def deploy(spec: StackSpec, *, backend: str | None, engine: Engine, registry: Registry, on_event: OnEvent) -> StackRecord:
+    record, target = deploy_target(spec, backend, registry)
     if record is None:
         record = StackRecord(name=spec.name, provider=spec.provider, region=spec.region, status="deploying", source="deploy")
     record.provider, record.region = spec.provider, spec.region
     record.spec = spec.to_mapping()
-    record.backend, record.pulumi_stack, record.project = backend, spec.name, PROJECT
+    record.backend, record.pulumi_stack, record.project = target.backend, spec.name, PROJECT
     record.status = "deploying"
     record.start("deploy")
     registry.save(record)
 
-    target = StackTarget(spec=spec, backend=backend)
     try:
         result = engine.up(target, on_event)
         canonical = outputs.validate(result.outputs, source=f"outputs of {spec.name}")

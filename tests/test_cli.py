@@ -196,6 +196,17 @@ def test_deploy_needs_yes_when_not_interactive(run, home, engine):
     assert engine.calls == [] and registry().find("ml-dev") is None
 
 
+@pytest.mark.parametrize("answer,deployed", [("y\n", True), ("n\n", False)])
+def test_interactive_deploy_previews_then_asks(home, engine, monkeypatch, answer, deployed):
+    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    result = CliRunner().invoke(cli.app, DEPLOY[:-1], input=answer)  # no --yes
+    assert [c[0] for c in engine.calls][:1] == ["preview"]
+    assert "Deploy ml-dev (aws, eu-west-1):" in result.stderr and "to create" in result.stderr
+    assert (result.exit_code == 0) is deployed
+    assert any(c[0] == "up" for c in engine.calls) is deployed
+    assert (registry().find("ml-dev") is not None) is deployed
+
+
 def test_failed_deploy_is_recorded_and_keeps_what_was_known(run, home, engine):
     assert run(*DEPLOY).exit_code == 0
     before = registry().get("ml-dev").outputs

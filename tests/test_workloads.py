@@ -116,7 +116,7 @@ def test_mlflow_starts_only_after_its_pod_identity(aws_plan):
     identity = aws_plan.one("recipes:aws:BucketAccess", "mlflow-identity")
     association = aws_plan.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "mlflow-identity-association")
     role = aws_plan.one("aws:iam/role:Role", "mlflow-identity-role")
-    policy = aws_plan.one("aws:iam/rolePolicy:RolePolicy", "mlflow-identity-bucket")
+    policy = aws_plan.one("aws:iam/rolePolicy:RolePolicy", "mlflow-identity-policy")
     assert association.parent == identity.urn
     assert {association.urn, role.urn, policy.urn} <= set(deployment.dependencies)
     # The pods find their region without any credential in the environment.

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from ..kubernetes import versions
 from ..kubernetes.helm import release
-from . import policies
+from .identity import pod_role
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -70,25 +70,14 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         asg_arns = pulumi.Output.all(account, asg_names).apply(
             lambda v: [f"arn:aws:autoscaling:{args.region}:{v[0]}:autoScalingGroup:*:autoScalingGroupName/{n}" for n in v[1]]
         )
-        role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
+        access = pod_role(
+            name,
+            role_name=args.role_name,
             description="Cluster Autoscaler: resize this stack's node group only",
-            assume_role_policy=policies.assume_role("pods.eks.amazonaws.com", ("sts:TagSession",)),
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=pulumi.Output.all(asg_arns, args.node_group.arn).apply(lambda v: autoscaler_policy(v[0], v[1])),
-            opts=child,
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-association",
             cluster_name=args.cluster_name,
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
-            role_arn=role.arn,
+            policy=pulumi.Output.all(asg_arns, args.node_group.arn).apply(lambda v: autoscaler_policy(v[0], v[1])),
             opts=child,
         )
         release(
@@ -107,7 +96,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
                 "containerSecurityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
             },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[*args.depends_on, policy, association]),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[*args.depends_on, access.policy, access.association]),
             timeout_seconds=300,
         )
-        self.register_outputs({"role_arn": role.arn})
+        self.register_outputs({"role_arn": access.role.arn})

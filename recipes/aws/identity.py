@@ -1,4 +1,4 @@
-"""Pod identity for one Kubernetes service account, scoped to the stack's bucket."""
+"""Pod identities: an IAM role for one Kubernetes service account, and nothing more."""
 
 from __future__ import annotations
 
@@ -11,6 +11,37 @@ from . import policies
 
 
 @dataclass
+class PodRole:
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+    association: aws.eks.PodIdentityAssociation
+
+
+def pod_role(
+    name: str, *, role_name: str, description: str, cluster_name: pulumi.Input[str], namespace: str,
+    service_account: str, policy: pulumi.Input[str], opts: pulumi.ResourceOptions,
+) -> PodRole:
+    """A role only pods of `namespace/service_account` in this cluster can assume (EKS Pod Identity)."""
+    role = aws.iam.Role(
+        f"{name}-role",
+        name=role_name,
+        description=description,
+        assume_role_policy=policies.assume_role("pods.eks.amazonaws.com", ("sts:TagSession",)),
+        opts=opts,
+    )
+    inline = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy, opts=opts)
+    association = aws.eks.PodIdentityAssociation(
+        f"{name}-association",
+        cluster_name=cluster_name,
+        namespace=namespace,
+        service_account=service_account,
+        role_arn=role.arn,
+        opts=opts,
+    )
+    return PodRole(role, inline, association)
+
+
+@dataclass
 class BucketAccessArgs:
     role_name: str
     cluster_name: pulumi.Input[str]
@@ -20,31 +51,22 @@ class BucketAccessArgs:
 
 
 class BucketAccess(pulumi.ComponentResource):
+    """Object access on the stack's bucket only (I1), for one service account."""
+
     role: aws.iam.Role
     association: aws.eks.PodIdentityAssociation
 
     def __init__(self, name: str, args: BucketAccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:aws:BucketAccess", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
+        access = pod_role(
+            name,
+            role_name=args.role_name,
             description=f"Pods of {args.namespace}/{args.service_account}: objects of one bucket",
-            assume_role_policy=policies.assume_role("pods.eks.amazonaws.com", ("sts:TagSession",)),
-            opts=child,
-        )
-        aws.iam.RolePolicy(  # I1: this bucket only
-            f"{name}-bucket",
-            role=self.role.id,
-            policy=pulumi.Output.from_input(args.bucket_arn).apply(policies.bucket_read_write),
-            opts=child,
-        )
-        self.association = aws.eks.PodIdentityAssociation(
-            f"{name}-association",
             cluster_name=args.cluster_name,
             namespace=args.namespace,
             service_account=args.service_account,
-            role_arn=self.role.arn,
-            opts=child,
+            policy=pulumi.Output.from_input(args.bucket_arn).apply(policies.bucket_read_write),
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        self.role, self.association = access.role, access.association
         self.register_outputs({"role_arn": self.role.arn})
