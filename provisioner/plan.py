@@ -9,7 +9,6 @@ The tests use the same runner, so `recipe plan` shows what the tests assert.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -17,8 +16,9 @@ from typing import Any, Callable
 from recipes.outputs import MASK
 from recipes.spec import StackSpec
 
+from . import mockcloud
+
 PROJECT = "stack-recipes"
-FAKE_ACCOUNT = "123456789012"
 
 
 @dataclass
@@ -85,90 +85,6 @@ class Plan:
 
 
 # --------------------------------------------------------------------------
-# Mock answers: plausible, deterministic values for what the programs read back.
-
-def _fake_id(type_: str, name: str) -> str:
-    return f"{name}-{hashlib.sha1(f'{type_}/{name}'.encode()).hexdigest()[:8]}"
-
-
-def _aws_computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
-    arn = f"arn:aws:{type_.split(':')[1].split('/')[0]}:{region}:{FAKE_ACCOUNT}:{name}"
-    out: dict[str, Any] = {"arn": arn}
-    if type_ == "aws:eks/cluster:Cluster":
-        cluster = inputs.get("name", name)
-        out.update(
-            endpoint=f"https://{hashlib.sha1(cluster.encode()).hexdigest()[:16].upper()}.gr7.{region}.eks.amazonaws.com",
-            certificateAuthority={"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1PQ0sKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="},
-            identities=[{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/MOCK"}]}],
-            arn=f"arn:aws:eks:{region}:{FAKE_ACCOUNT}:cluster/{cluster}",
-            version=inputs.get("version") or "1.33",  # EKS picks its default version when none is given
-        )
-    elif type_ == "aws:ecr/repository:Repository":
-        repo = inputs.get("name", name)
-        out.update(
-            repositoryUrl=f"{FAKE_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repo}",
-            registryId=FAKE_ACCOUNT,
-            arn=f"arn:aws:ecr:{region}:{FAKE_ACCOUNT}:repository/{repo}",
-        )
-    elif type_ == "aws:s3/bucket:Bucket":
-        bucket = inputs.get("bucket", name)
-        out.update(arn=f"arn:aws:s3:::{bucket}", bucket=bucket,
-                   bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com")
-    elif type_ == "aws:iam/role:Role":
-        out.update(arn=f"arn:aws:iam::{FAKE_ACCOUNT}:role/{inputs.get('name', name)}")
-    elif type_ == "aws:eks/nodeGroup:NodeGroup":
-        group = inputs.get("nodeGroupName") or name
-        out.update(
-            arn=f"arn:aws:eks:{region}:{FAKE_ACCOUNT}:nodegroup/{inputs.get('clusterName', 'cluster')}/{group}/mock",
-            resources=[{"autoscalingGroups": [{"name": f"eks-{group}-mock"}], "remoteAccessSecurityGroupId": ""}],
-        )
-    elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
-        out.update(latestVersion=1, defaultVersion=1)
-    return out
-
-
-def _k8s_computed(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    if type_ == "kubernetes:core/v1:Service" and (inputs.get("spec") or {}).get("type") == "LoadBalancer":
-        digest = hashlib.sha1(name.encode()).hexdigest()
-        return {
-            "status": {
-                "loadBalancer": {
-                    "ingress": [
-                        {
-                            "hostname": f"a{digest[:24]}-{digest[24:34]}.elb.amazonaws.com",
-                            "ip": f"203.0.113.{int(digest[:2], 16) % 250 + 1}",
-                        }
-                    ]
-                }
-            }
-        }
-    if type_ == "kubernetes:helm.sh/v3:Release":
-        return {"status": {"name": inputs.get("name", name), "namespace": inputs.get("namespace"), "status": "deployed"}}
-    return {}
-
-
-def _random_computed(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    length = int(inputs.get("length") or 16)
-    value = (hashlib.sha256(f"{type_}/{name}".encode()).hexdigest() * 4)[:length]
-    if type_ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
-        return {"result": value}
-    if type_ == "random:index/randomId:RandomId":
-        return {"hex": value, "b64Url": value, "dec": str(int(value, 16))}
-    return {}
-
-
-def _call(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
-    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        return {"names": [f"{region}a", f"{region}b", f"{region}c"],
-                "zoneIds": [f"{region[:3]}-az1", f"{region[:3]}-az2", f"{region[:3]}-az3"], "id": region}
-    if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {"accountId": FAKE_ACCOUNT, "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/plan", "userId": "PLAN", "id": FAKE_ACCOUNT}
-    if token == "aws:index/getPartition:getPartition":
-        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-    raise NotImplementedError(f"the plan has no mock answer for data source {token}")
-
-
-# --------------------------------------------------------------------------
 # Running
 
 def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None) -> Plan:
@@ -182,23 +98,17 @@ def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None)
         from recipes import build as program
 
     recorded: list[PlannedResource] = []
-    region = spec.region
+    context = mockcloud.Context(spec)
 
     class _Mocks(pulumi_mocks.Mocks):
         def new_resource(self, args: pulumi_mocks.MockResourceArgs):
             inputs = dict(args.inputs)
-            computed: dict[str, Any] = {}
-            if args.typ.startswith("aws:"):
-                computed = _aws_computed(args.typ, args.name, inputs, region)
-            elif args.typ.startswith("kubernetes:"):
-                computed = _k8s_computed(args.typ, args.name, inputs)
-            elif args.typ.startswith("random:"):
-                computed = _random_computed(args.typ, args.name, inputs)
-            resource_id = args.resource_id or _fake_id(args.typ, args.name)
+            computed = mockcloud.computed(args.typ, args.name, inputs, context)
+            resource_id = args.resource_id or mockcloud.fake_id(args.typ, args.name)
             return resource_id, {**inputs, **computed}
 
         def call(self, args: pulumi_mocks.MockCallArgs):
-            return _call(args.token, dict(args.args), region)
+            return mockcloud.call(args.token, dict(args.args), context)
 
     class _Monitor(pulumi_mocks.MockMonitor):
         def RegisterResource(self, request):  # noqa: N802 (gRPC method name)

@@ -57,6 +57,9 @@ class WorkloadIdentity:
     env: dict[str, Any] = field(default_factory=dict)
     # Bindings that must exist before a pod starts, or it starts without credentials.
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # Pinned Python packages the workload's image lacks for this cloud's credentials
+    # (installed at pod start into a scratch volume on PYTHONPATH).
+    python_packages: tuple[str, ...] = ()
 
 
 class CloudRecipe(Protocol):

@@ -85,6 +85,85 @@ class Names:
     def kube_context(self) -> str:
         return f"recipe-{self.stack}"
 
+    @property
+    def alnum(self) -> str:
+        """The stack name without hyphens, for names that allow letters and digits only."""
+        return self.stack.replace("-", "")
+
+    # --- GCP ---------------------------------------------------------------
+    def gcs_bucket(self) -> str:
+        name = self.global_("artifacts")
+        _check(name, r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$", "GCS bucket", "3-63 lowercase letters, digits, - and _")
+        return name
+
+    def gke_cluster(self) -> str:
+        name = self.stack
+        _check(name, r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$", "GKE cluster", "at most 40 lowercase letters, digits, hyphens")
+        return name
+
+    def gcp_service_account(self, part: str) -> str:
+        """Service account IDs are 6-30 characters and unique in the project: the stack is
+        shortened (never the part or suffix) so two stacks never share one."""
+        tail = f"-{part}-{self.suffix[:4]}"
+        name = self.stack[: 30 - len(tail)].rstrip("-") + tail
+        _check(name, r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "GCP service account", "6-30 lowercase letters, digits, hyphens")
+        return name
+
+    def artifact_registry(self) -> str:
+        name = self.stack
+        _check(name, r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", "Artifact Registry repository", "lowercase letters, digits, hyphens")
+        return name
+
+    # --- Azure -------------------------------------------------------------
+    def resource_group(self, part: str = "") -> str:
+        # Unique in the subscription: the suffix keeps same-named stacks in two regions apart.
+        name = f"rg-{self.stack}{'-' + part if part else ''}-{self.suffix}"
+        _check(name, r"^[-\w.()]{1,89}[-\w()]$", "resource group", "at most 90 letters, digits, - _ . ( )")
+        return name
+
+    def aks_cluster(self) -> str:
+        name = f"aks-{self.stack}"
+        _check(name, r"^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$", "AKS cluster", "1-63 letters, digits, - and _")
+        return name
+
+    def storage_account(self) -> str:
+        """3-24 lowercase letters and digits, globally unique."""
+        name = "st" + self.alnum[: 24 - 2 - len(self.suffix)] + self.suffix
+        _check(name, r"^[a-z0-9]{3,24}$", "storage account", "3-24 lowercase letters and digits")
+        return name
+
+    def blob_container(self) -> str:
+        return "artifacts"
+
+    def container_registry(self) -> str:
+        """ACR: 5-50 letters and digits, globally unique."""
+        name = "cr" + self.alnum[: 50 - 2 - len(self.suffix)] + self.suffix
+        _check(name, r"^[a-zA-Z0-9]{5,50}$", "container registry", "5-50 letters and digits")
+        return name
+
+    def managed_identity(self, part: str) -> str:
+        name = f"id-{self.stack}-{part}"
+        _check(name, r"^[a-zA-Z0-9][-_a-zA-Z0-9]{2,127}$", "managed identity", "3-128 letters, digits, - and _")
+        return name
+
+    # --- every name of a provider's stack, checked up front -------------------
+    def check(self, provider: str) -> dict[str, str]:
+        """Compute every name `provider`'s stack uses, so a bad one fails before any cloud call."""
+        if provider == "aws":
+            return {"bucket": self.s3_bucket(), "cluster": self.eks_cluster(), "role": self.iam_role("autoscaler")}
+        if provider == "gcp":
+            return {
+                "bucket": self.gcs_bucket(), "cluster": self.gke_cluster(), "registry": self.artifact_registry(),
+                **{f"sa-{p}": self.gcp_service_account(p) for p in ("nodes", "mlflow", "pipes")},
+            }
+        if provider == "azure":
+            return {
+                "group": self.resource_group(), "data-group": self.resource_group("data"), "cluster": self.aks_cluster(),
+                "storage": self.storage_account(), "registry": self.container_registry(),
+                **{f"id-{p}": self.managed_identity(p) for p in ("mlflow", "pipelines")},
+            }
+        raise InvalidName(f"unknown provider {provider!r}")
+
 
 def _check(name: str, pattern: str, what: str, rule: str) -> None:
     if not re.match(pattern, name):

@@ -1,7 +1,7 @@
 """Known regions per cloud, so a typo is caught before any cloud call.
 
 The lists are the public commercial regions as of 2026-11 (AWS GovCloud and
-China partitions are left out: their ARNs and endpoints differ). A new region
+China partitions, Azure sovereign clouds are left out: their endpoints differ). A new region
 that is missing here is a one-line change.
 """
 
@@ -25,11 +25,49 @@ REGIONS: dict[str, frozenset[str]] = {
             "sa-east-1",
         }
     ),
+    "gcp": frozenset(
+        {
+            "africa-south1",
+            "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
+            "asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2",
+            "australia-southeast1", "australia-southeast2",
+            "europe-central2", "europe-north1", "europe-north2", "europe-southwest1",
+            "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6",
+            "europe-west8", "europe-west9", "europe-west10", "europe-west12",
+            "me-central1", "me-central2", "me-west1",
+            "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1",
+            "southamerica-east1", "southamerica-west1",
+            "us-central1", "us-east1", "us-east4", "us-east5", "us-south1",
+            "us-west1", "us-west2", "us-west3", "us-west4",
+        }
+    ),
+    "azure": frozenset(
+        {
+            "eastus", "eastus2", "centralus", "northcentralus", "southcentralus", "westcentralus",
+            "westus", "westus2", "westus3", "canadacentral", "canadaeast", "mexicocentral",
+            "brazilsouth", "brazilsoutheast", "chilecentral",
+            "northeurope", "westeurope", "uksouth", "ukwest", "francecentral", "francesouth",
+            "germanywestcentral", "germanynorth", "switzerlandnorth", "switzerlandwest",
+            "norwayeast", "norwaywest", "swedencentral", "polandcentral", "italynorth", "spaincentral",
+            "israelcentral", "qatarcentral", "uaenorth", "uaecentral", "southafricanorth", "southafricawest",
+            "centralindia", "southindia", "westindia", "eastasia", "southeastasia", "japaneast", "japanwest",
+            "koreacentral", "koreasouth", "australiaeast", "australiasoutheast", "australiacentral",
+            "newzealandnorth", "indonesiacentral", "malaysiawest",
+        }
+    ),
 }
 
 DEFAULT_REGION: dict[str, str] = {
     "aws": "us-east-1",
+    "gcp": "us-central1",
+    "azure": "eastus",
 }
+
+
+def default_zone(gcp_region: str) -> str:
+    """A zone of a GCP region for a zonal cluster: every region has a `-b` zone
+    (not every one has `-a`: europe-west1 and us-east1 start at b)."""
+    return f"{gcp_region}-b"
 
 
 def check_region(provider: str, region: str) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import naming, regions
 
-PROVIDERS: tuple[str, ...] = ("aws",)
+PROVIDERS: tuple[str, ...] = ("aws", "gcp", "azure")
 COMPONENTS: tuple[str, ...] = ("cluster", "bucket", "registry", "tracker", "deployer")
 # What a component cannot run without.
 NEEDS: dict[str, tuple[str, ...]] = {"tracker": ("cluster", "bucket"), "deployer": ("cluster",)}
@@ -25,13 +25,24 @@ NETWORKS: tuple[str, ...] = ("private", "public")
 MAX_NODES_LIMIT = 100
 
 # Sized for a small team: two or three people training and serving small models.
+# 2 vCPU / 8 GiB on every cloud.
 NODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "aws": {"node_type": "t3.large", "min_nodes": 1, "max_nodes": 3},
+    "gcp": {"node_type": "e2-standard-2", "min_nodes": 1, "max_nodes": 3},
+    "azure": {"node_type": "Standard_D2s_v5", "min_nodes": 1, "max_nodes": 3},
 }
 NODE_TYPE_RE: dict[str, re.Pattern[str]] = {
     "aws": re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"),
+    "gcp": re.compile(r"^[a-z][a-z0-9]*-[a-z0-9-]+$"),
+    "azure": re.compile(r"^Standard_[A-Za-z0-9_]+$"),
 }
-NODE_TYPE_EXAMPLE = {"aws": "t3.large"}
+NODE_TYPE_EXAMPLE = {"aws": "t3.large", "gcp": "e2-standard-2", "azure": "Standard_D2s_v5"}
+# Network modes each cloud offers. AKS nodes never get public IPs (outbound goes
+# through the cluster's own load balancer), so Azure has only the private mode.
+NETWORKS_BY_PROVIDER: dict[str, tuple[str, ...]] = {"aws": NETWORKS, "gcp": NETWORKS, "azure": ("private",)}
+GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+# Fields that only mean something on one cloud.
+PROVIDER_ONLY = {"project": "gcp", "zone": "gcp", "regional": "gcp"}
 K8S_VERSION_RE = re.compile(r"^1\.\d{2}$")
 RESERVED_TAGS = (naming.STACK_TAG, naming.MANAGED_BY_TAG)
 
@@ -56,6 +67,10 @@ class StackSpec:
     immutable_tags: bool = False
     suffix: str = ""
     tags: tuple[tuple[str, str], ...] = ()
+    # GCP only: the project, the zone of a zonal cluster, and regional instead of zonal.
+    project: str | None = None
+    zone: str | None = None
+    regional: bool = False
     # Not a stack-file field: set for the update that precedes `destroy --delete-data`,
     # so the bucket and registry stop being retained and can be emptied.
     delete_data: bool = field(default=False, compare=False)
@@ -75,6 +90,9 @@ class StackSpec:
         """The stack-file form of this spec; `load_spec` of it gives the same spec back."""
         data = asdict(self)
         data.pop("delete_data")
+        for key, provider in PROVIDER_ONLY.items():
+            if provider != self.provider:
+                data.pop(key)
         data["components"] = list(self.components)
         data["allow_cidrs"] = list(self.allow_cidrs)
         data["tags"] = dict(self.tags)
@@ -88,9 +106,9 @@ class StackSpec:
 # Loading
 
 FILE_FIELDS = (
-    "provider", "name", "region", "components", "without", "node_type", "min_nodes",
+    "provider", "name", "region", "location", "components", "without", "node_type", "min_nodes",
     "max_nodes", "network", "allow_cidrs", "deployer", "kubernetes_version",
-    "immutable_tags", "suffix", "tags",
+    "immutable_tags", "suffix", "tags", "project", "zone", "regional",
 )
 
 
@@ -149,9 +167,32 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
     if (problem := naming.check_stack_name(name)) is not None:
         raise SpecError(_where(get("name"), "name") + problem)
 
-    region = _string(get("region"), "region", regions.DEFAULT_REGION[provider])
+    for key, only in PROVIDER_ONLY.items():
+        if get(key) is not None and provider != only:
+            raise SpecError(_where(get(key), key) + f"only applies to {only} stacks (this one is {provider})")
+    region_raw = _region_raw(get("region"), get("location"))
+    region_key = "location" if get("region") is None and get("location") is not None else "region"
+    region = _string(region_raw, region_key, regions.DEFAULT_REGION[provider])
     if (problem := regions.check_region(provider, region)) is not None:
-        raise SpecError(_where(get("region"), "region") + problem)
+        raise SpecError(_where(region_raw, region_key) + problem)
+
+    project = zone = None
+    regional = False
+    if provider == "gcp":
+        project = _string(get("project"), "project", "")
+        if not project:
+            raise SpecError(
+                "gcp stacks need a project: pass --project, set GOOGLE_CLOUD_PROJECT, "
+                "or `gcloud config set project PROJECT_ID`"
+            )
+        if not GCP_PROJECT_RE.match(project):
+            raise SpecError(_where(get("project"), "project") + f"{project!r} is not a project ID (6-30 lowercase letters, digits, hyphens)")
+        regional = _bool(get("regional"), "regional", False)
+        zone = _string(get("zone"), "zone", regions.default_zone(region))
+        if not re.fullmatch(re.escape(region) + r"-[a-z]", zone):
+            raise SpecError(_where(get("zone"), "zone") + f"{zone!r} is not a zone of {region} (e.g. {regions.default_zone(region)})")
+        if regional and get("zone") is not None:
+            raise SpecError(_where(get("zone"), "zone") + "a regional cluster spans every zone of its region; drop --zone or --regional")
 
     components = _components(get("components"), get("without"))
 
@@ -174,7 +215,7 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
             f"raise --max-nodes or lower --min-nodes"
         )
 
-    network = _choice(get("network"), "network", NETWORKS, default="private")
+    network = _choice(get("network"), "network", NETWORKS_BY_PROVIDER[provider], default="private")
     allow_cidrs = tuple(_cidr(c, get("allow_cidrs")) for c in _list(get("allow_cidrs"), "allow_cidrs"))
     deployer = _choice(get("deployer"), "deployer", DEPLOYERS, default="seldon")
 
@@ -198,14 +239,20 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
         node_type=node_type, min_nodes=min_nodes, max_nodes=max_nodes, network=network,
         allow_cidrs=allow_cidrs, deployer=deployer, kubernetes_version=kubernetes_version,
         immutable_tags=immutable_tags, suffix=suffix, tags=tags,
+        project=project, zone=zone, regional=regional,
     )
     try:  # every derived cloud name must be acceptable too
-        spec.names.s3_bucket()
-        spec.names.iam_role("mlflow-pod")
-        spec.names.eks_cluster()
+        spec.names.check(provider)
     except naming.InvalidName as exc:
         raise SpecError(str(exc)) from None
     return spec
+
+
+def _region_raw(region: tuple[Any, str] | None, location: tuple[Any, str] | None) -> tuple[Any, str] | None:
+    """`location` is Azure's word for region: accepted as an alias, never both different."""
+    if region is not None and location is not None and str(region[0]) != str(location[0]):
+        raise SpecError(f"region {region[0]!r} and location {location[0]!r} disagree; give one of them")
+    return region if region is not None else location
 
 
 # --------------------------------------------------------------------------
@@ -359,7 +406,23 @@ def _tags(raw: tuple[Any, str] | None, provider: str) -> tuple[tuple[str, str], 
     return tuple(sorted(out.items()))
 
 
+_GCP_LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_GCP_LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_AZURE_TAG_FORBIDDEN = set('<>%&\\?/')
+
+
 def _tag_problem(provider: str, key: str, value: str) -> str | None:
+    if provider == "gcp":
+        if not _GCP_LABEL_KEY_RE.match(key) or not _GCP_LABEL_VALUE_RE.match(value):
+            return (f"label {key}={value!r}: GCP labels are lowercase letters, digits, _ and -, "
+                    "at most 63 characters, and keys start with a letter")
+        return None
+    if provider == "azure":
+        if not 1 <= len(key) <= 512 or len(value) > 256:
+            return f"tag {key!r}: keys are 1-512 characters and values at most 256"
+        if _AZURE_TAG_FORBIDDEN & set(key):
+            return f"tag {key!r}: keys cannot contain < > % & \\ ? /"
+        return None
     if provider == "aws":
         if not 1 <= len(key) <= 128 or len(value) > 256:
             return f"tag {key!r}: keys are 1-128 characters and values at most 256"

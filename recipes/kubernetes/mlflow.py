@@ -23,6 +23,7 @@ from .workload import RESTRICTED_NAMESPACE_LABELS, container_security_context, m
 PORT = 5000
 UID = 1000
 AUTH_CONFIG_DIR = "/etc/mlflow-auth"
+EXTRA_PYTHON_DIR = "/opt/python-extra"
 
 
 @dataclass
@@ -105,6 +106,25 @@ class MlflowServer(pulumi.ComponentResource):
             {"name": "HOME", "value": "/tmp"},
             *({"name": k, "value": v} for k, v in args.identity.env.items()),
         ]
+        extra_volumes, extra_mounts, init_containers = [], [], []
+        if args.identity.python_packages:
+            # The image lacks this cloud's credential library: install the pinned
+            # packages into a scratch volume before the server starts.
+            extra_volumes.append({"name": "python-extra", "empty_dir": {}})
+            extra_mounts.append({"name": "python-extra", "mount_path": EXTRA_PYTHON_DIR, "read_only": True})
+            env.append({"name": "PYTHONPATH", "value": EXTRA_PYTHON_DIR})
+            init_containers.append(
+                {
+                    "name": "python-extra",
+                    "image": versions.MLFLOW_IMAGE,
+                    "command": ["pip", "install", "--no-cache-dir", "--disable-pip-version-check",
+                                "--target", EXTRA_PYTHON_DIR, *args.identity.python_packages],
+                    "env": [{"name": "HOME", "value": "/tmp"}],
+                    "security_context": container_security_context(read_only_root=True),
+                    "resources": resources("100m", "128Mi", "1", "512Mi"),
+                    "volume_mounts": [{"name": "python-extra", "mount_path": EXTRA_PYTHON_DIR}, {"name": "tmp", "mount_path": "/tmp"}],
+                }
+            )
         deployment = k8s.apps.v1.Deployment(
             f"{name}-server",
             metadata=metadata("mlflow", ns, labels),
@@ -117,6 +137,7 @@ class MlflowServer(pulumi.ComponentResource):
                         "service_account_name": service_account.metadata.name,
                         "automount_service_account_token": False,
                         "security_context": pod_security_context(UID),
+                        "init_containers": init_containers,
                         "containers": [
                             {
                                 "name": "mlflow",
@@ -141,6 +162,7 @@ class MlflowServer(pulumi.ComponentResource):
                                 "volume_mounts": [
                                     {"name": "auth", "mount_path": AUTH_CONFIG_DIR, "read_only": True},
                                     {"name": "tmp", "mount_path": "/tmp"},
+                                    *extra_mounts,
                                 ],
                             }
                         ],
@@ -153,6 +175,7 @@ class MlflowServer(pulumi.ComponentResource):
                                 },
                             },
                             {"name": "tmp", "empty_dir": {}},
+                            *extra_volumes,
                         ],
                     },
                 },

@@ -1,0 +1,64 @@
+"""Mock answers for `recipe plan` and the tests: what a cloud would hand back.
+
+Under Pulumi's mock runtime every resource's outputs are its inputs plus what
+the module for its package (`aws`, `gcp`, `azure-native`, `kubernetes`,
+`random`) computes here: plausible, deterministic values for exactly what the
+programs read back (ARNs, endpoints, generated passwords, load balancer
+addresses). Data-source calls are answered the same way; an unanswered call
+is an error, so a program never silently plans with a missing value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from recipes.spec import StackSpec
+
+FAKE_AWS_ACCOUNT = "123456789012"
+FAKE_AZURE_SUBSCRIPTION = "00000000-0000-4000-8000-000000000001"
+FAKE_AZURE_TENANT = "00000000-0000-4000-8000-000000000002"
+FAKE_GCP_PROJECT_NUMBER = "123456789012"
+
+# Pulumi package name -> module of this package answering for it.
+MODULES = {"aws": "aws", "gcp": "gcp", "azure-native": "azure", "kubernetes": "kubernetes", "random": "randomness"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the answers may depend on: the stack being planned."""
+
+    spec: StackSpec
+
+    @property
+    def region(self) -> str:
+        return self.spec.region
+
+
+def digest(*parts: str, length: int = 8) -> str:
+    return hashlib.sha1("/".join(parts).encode()).hexdigest()[:length]
+
+
+def fake_id(type_: str, name: str) -> str:
+    return f"{name}-{digest(type_, name)}"
+
+
+def _module(token: str):
+    package = token.split(":", 1)[0]
+    name = MODULES.get(package)
+    return importlib.import_module(f"{__name__}.{name}") if name else None
+
+
+def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) -> dict[str, Any]:
+    module = _module(type_)
+    return module.computed(type_, name, inputs, context) if module else {}
+
+
+def call(token: str, args: dict[str, Any], context: Context) -> dict[str, Any]:
+    module = _module(token)
+    answer = module.call(token, args, context) if module and hasattr(module, "call") else None
+    if answer is None:
+        raise NotImplementedError(f"the plan has no mock answer for data source {token}")
+    return answer

@@ -1,0 +1,22 @@
+"""Mock answers for pulumi-kubernetes: load balancer addresses, Helm release status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import Context, digest
+
+
+def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) -> dict[str, Any]:
+    if type_ == "kubernetes:core/v1:Service" and (inputs.get("spec") or {}).get("type") == "LoadBalancer":
+        h = digest(name, length=34)
+        return {
+            "status": {
+                "loadBalancer": {
+                    "ingress": [{"hostname": f"a{h[:24]}-{h[24:34]}.elb.amazonaws.com", "ip": f"203.0.113.{int(h[:2], 16) % 250 + 1}"}]
+                }
+            }
+        }
+    if type_ == "kubernetes:helm.sh/v3:Release":
+        return {"status": {"name": inputs.get("name", name), "namespace": inputs.get("namespace"), "status": "deployed"}}
+    return {}
