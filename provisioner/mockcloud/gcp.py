@@ -1,0 +1,91 @@
+"""Mock answers for pulumi-gcp resources: what GCP computes and the GCP program reads back.
+
+`id` is popped by `provisioner.plan` as the resource id (the path GCP uses).
+
+Only values the program uses (endpoints, emails, members, resource names) or a
+user would look at in `recipe plan` are answered; everything else is the
+resource's inputs, as in a deploy. The GCP program calls no data source.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from . import FAKE_GCP_PROJECT_NUMBER, Context, digest
+
+FAKE_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMOCK GKE CA\n-----END CERTIFICATE-----\n").decode()
+
+
+def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) -> dict[str, Any]:
+    project = inputs.get("project") or context.spec.project or "mock-project"
+    region = context.region
+    out: dict[str, Any] = {"project": project}
+    if type_ == "gcp:container/cluster:Cluster":
+        cluster = inputs.get("name", name)
+        location = inputs.get("location", region)
+        h = digest(project, location, cluster, length=4)
+        out.update(
+            id=f"projects/{project}/locations/{location}/clusters/{cluster}",
+            endpoint=f"34.{int(h[:2], 16) % 200 + 1}.{int(h[2:], 16) % 250 + 1}.10",
+            masterAuth={**(inputs.get("masterAuth") or {}), "clusterCaCertificate": FAKE_CA},
+            masterVersion=inputs.get("minMasterVersion") or "1.33.5-gke.1000000",
+            selfLink=f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{cluster}",
+            labelFingerprint=digest(cluster, "labels"),
+        )
+    elif type_ == "gcp:container/nodePool:NodePool":
+        # Pulumi auto-names a pool created without a name: the logical name and a random suffix.
+        pool = inputs.get("name") or f"{name}-{digest(type_, name, length=7)}"
+        out.update(
+            id=f"{project}/{inputs.get('location', region)}/{inputs.get('cluster', 'cluster')}/{pool}",
+            name=pool,
+            instanceGroupUrls=[f"https://www.googleapis.com/compute/v1/projects/{project}/zones/{inputs.get('location', region)}/instanceGroupManagers/gke-{pool}-grp"],
+            version=inputs.get("version") or "1.33.5-gke.1000000",
+        )
+    elif type_ == "gcp:serviceaccount/account:Account":
+        email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
+        out.update(
+            id=f"projects/{project}/serviceAccounts/{email}",
+            email=email,
+            member=f"serviceAccount:{email}",
+            name=f"projects/{project}/serviceAccounts/{email}",
+            uniqueId=str(int(digest(email, length=12), 16)),
+        )
+    elif type_ == "gcp:storage/bucket:Bucket":
+        bucket = inputs.get("name", name)
+        out.update(
+            id=bucket,
+            name=bucket,
+            url=f"gs://{bucket}",
+            selfLink=f"https://www.googleapis.com/storage/v1/b/{bucket}",
+            projectNumber=FAKE_GCP_PROJECT_NUMBER,
+        )
+    elif type_ == "gcp:artifactregistry/repository:Repository":
+        location = inputs.get("location", region)
+        repository = inputs.get("repositoryId", name)
+        out.update(
+            id=f"projects/{project}/locations/{location}/repositories/{repository}",
+            name=f"projects/{project}/locations/{location}/repositories/{repository}",
+            registryUri=f"{location}-docker.pkg.dev/{project}/{repository}",
+        )
+    elif type_ == "gcp:compute/network:Network":
+        network = inputs.get("name", name)
+        out.update(
+            id=f"projects/{project}/global/networks/{network}",
+            selfLink=f"https://www.googleapis.com/compute/v1/projects/{project}/global/networks/{network}",
+            numericId=str(int(digest(network, length=12), 16)),
+        )
+    elif type_ in ("gcp:compute/subnetwork:Subnetwork", "gcp:compute/router:Router"):
+        kind = "subnetworks" if type_.endswith("Subnetwork") else "routers"
+        resource = inputs.get("name", name)
+        path = f"projects/{project}/regions/{inputs.get('region', region)}/{kind}/{resource}"
+        out.update(id=path, selfLink=f"https://www.googleapis.com/compute/v1/{path}")
+        if kind == "subnetworks":
+            out["gatewayAddress"] = "10.0.0.1"
+    elif type_ == "gcp:projects/service:Service":
+        out["id"] = f"{project}/{inputs.get('service')}"
+    return out
+
+
+def call(token: str, args: dict[str, Any], context: Context) -> dict[str, Any] | None:
+    return None

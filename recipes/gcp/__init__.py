@@ -1,0 +1,128 @@
+"""The GCP recipe: APIs, VPC, GKE, GCS, Artifact Registry and workload identities for the shared workloads."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from ..cloud import BucketHandle, ClusterHandle, RegistryHandle, WorkloadIdentity
+from ..spec import StackSpec
+from .apis import Apis, ApisArgs, required_apis
+from .bucket import Bucket, BucketArgs
+from .cluster import Cluster, ClusterArgs
+from .identity import BucketAccess, BucketAccessArgs
+from .network import Network, NetworkArgs
+from .registry import Registry, RegistryArgs
+
+# The Google service account of each workload identity purpose (6-30 characters, so short).
+SERVICE_ACCOUNT_PART = {"mlflow": "mlflow", "pipelines": "pipes"}
+
+
+class Recipe:
+    """Implements `recipes.cloud.CloudRecipe` for GCP."""
+
+    def __init__(self, spec: StackSpec):
+        assert spec.project is not None  # guaranteed by spec validation for gcp stacks
+        self.spec = spec
+        self.project: str = spec.project
+        # One explicit provider: project and region come from the spec, never from the
+        # environment or gcloud config, and default_labels put `recipe-stack=<name>` on
+        # every resource that takes labels.
+        self.provider = gcp.Provider("gcp", project=spec.project, region=spec.region, default_labels=spec.labels())
+        self.opts = pulumi.ResourceOptions(providers=[self.provider])
+        self.apis = Apis("apis", ApisArgs(project=spec.project, apis=required_apis(spec.components)), opts=self.opts)
+        self._cluster: Cluster | None = None
+
+    def cluster(self) -> ClusterHandle:
+        spec, names = self.spec, self.spec.names
+        network = Network(
+            "network",
+            NetworkArgs(
+                network_name=names.global_("vpc"),
+                subnet_name=names.resource("nodes"),
+                router_name=names.resource("router"),
+                nat_name=names.resource("nat"),
+                region=spec.region,
+                nat=spec.network == "private",
+                apis=self.apis.of("cluster"),
+            ),
+            opts=self.opts,
+        )
+        self._cluster = Cluster(
+            "cluster",
+            ClusterArgs(
+                name=names.gke_cluster(),
+                project=self.project,
+                location=spec.region if spec.regional else (spec.zone or f"{spec.region}-b"),
+                network_id=network.network_id,
+                subnet_id=network.subnet_id,
+                node_type=spec.node_type,
+                min_nodes=spec.min_nodes,
+                max_nodes=spec.max_nodes,
+                labels=spec.labels(),
+                context=names.kube_context(),
+                node_service_account_id=names.gcp_service_account("nodes"),
+                private_nodes=spec.network == "private",
+                version=spec.kubernetes_version,
+                allow_cidrs=spec.allow_cidrs,
+                network_routes=network.routes,
+                apis=self.apis.of("cluster"),
+            ),
+            opts=self.opts,
+        )
+        return self._cluster.handle()
+
+    def bucket(self) -> BucketHandle:
+        bucket = Bucket(
+            "bucket",
+            BucketArgs(
+                name=self.spec.names.gcs_bucket(),
+                location=self.spec.region,
+                retain=not self.spec.delete_data,
+                apis=self.apis.of("bucket"),
+            ),
+            opts=self.opts,
+        )
+        return BucketHandle(name=bucket.name, uri=bucket.uri, resource=bucket, account=None)
+
+    def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
+        nodes = self._cluster.node_service_account.member if cluster is not None and self._cluster is not None else None
+        registry = Registry(
+            "registry",
+            RegistryArgs(
+                repository_id=self.spec.names.artifact_registry(),
+                project=self.project,
+                location=self.spec.region,
+                immutable_tags=self.spec.immutable_tags,
+                retain=not self.spec.delete_data,
+                node_service_account_member=nodes,
+                apis=self.apis.of("registry"),
+            ),
+            opts=self.opts,
+        )
+        return RegistryHandle(uri=registry.uri, resource=registry)
+
+    def bucket_identity(
+        self, purpose: str, cluster: ClusterHandle, bucket: BucketHandle, namespace: str, service_account: str
+    ) -> WorkloadIdentity:
+        access = BucketAccess(
+            f"{purpose}-identity",
+            BucketAccessArgs(
+                account_id=self.spec.names.gcp_service_account(SERVICE_ACCOUNT_PART[purpose]),
+                project=self.project,
+                bucket_name=bucket.name,
+                namespace=namespace,
+                service_account=service_account,
+                cluster=self._cluster.cluster if self._cluster is not None else None,
+                apis=self.apis.of("cluster", "bucket"),
+            ),
+            opts=self.opts,
+        )
+        return WorkloadIdentity(
+            service_account_annotations={"iam.gke.io/gcp-service-account": access.email},
+            env={"GOOGLE_CLOUD_PROJECT": self.project},
+            depends_on=[access],
+        )
+
+    def artifact_uri(self, bucket: BucketHandle, prefix: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat(bucket.uri, "/", prefix)

@@ -1,0 +1,76 @@
+"""The Google APIs a stack needs, enabled by the program itself.
+
+Only the APIs of the components the stack has are enabled: a storage-only
+stack does not turn on Compute Engine (which creates a default network and
+service account in the project). APIs are never disabled on destroy: other
+workloads in the project may use them, and disabling one can break them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+# What each component calls. `iam` creates service accounts, `iamcredentials`
+# mints the short-lived tokens workload identity hands to pods,
+# `cloudresourcemanager` reads and writes project IAM policy (node roles), and
+# `containerscanning` scans every image pushed to Artifact Registry (R2).
+APIS_BY_COMPONENT: dict[str, tuple[str, ...]] = {
+    "cluster": (
+        "compute.googleapis.com",
+        "container.googleapis.com",
+        "iam.googleapis.com",
+        "iamcredentials.googleapis.com",
+        "cloudresourcemanager.googleapis.com",
+    ),
+    "bucket": ("storage.googleapis.com",),
+    "registry": ("artifactregistry.googleapis.com", "containerscanning.googleapis.com"),
+}
+
+
+def required_apis(components: tuple[str, ...]) -> tuple[str, ...]:
+    """The APIs of `components`, each once, in a stable order."""
+    out: list[str] = []
+    for component in components:
+        for api in APIS_BY_COMPONENT.get(component, ()):
+            if api not in out:
+                out.append(api)
+    return tuple(out)
+
+
+def short_name(api: str) -> str:
+    return api.split(".", 1)[0]
+
+
+@dataclass
+class ApisArgs:
+    project: str
+    apis: tuple[str, ...]
+
+
+class Apis(pulumi.ComponentResource):
+    services: dict[str, gcp.projects.Service]
+
+    def __init__(self, name: str, args: ApisArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("recipes:gcp:Apis", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.services = {
+            api: gcp.projects.Service(
+                f"{name}-{short_name(api)}",
+                project=args.project,
+                service=api,
+                # Leave the API on when the stack goes: it may serve more than this stack.
+                disable_on_destroy=False,
+                disable_dependent_services=False,
+                opts=child,
+            )
+            for api in args.apis
+        }
+        self.register_outputs({"services": list(args.apis)})
+
+    def of(self, *components: str) -> list[pulumi.Resource]:
+        """The services the resources of `components` must wait for."""
+        wanted = {api for c in components for api in APIS_BY_COMPONENT.get(c, ())}
+        return [service for api, service in self.services.items() if api in wanted]

@@ -1,0 +1,55 @@
+"""The artifact bucket: uniform access, never public, versioned, and kept on destroy.
+
+Encryption at rest is Google-managed by default (B3); a customer-managed key
+is a later option (it needs Cloud KMS, which costs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+NONCURRENT_VERSION_DAYS = 30
+ABORT_MULTIPART_DAYS = 7
+
+
+@dataclass
+class BucketArgs:
+    name: str
+    location: str
+    # D1: keep the bucket (and the user's artifacts) when the stack is destroyed.
+    retain: bool = True
+    apis: list[pulumi.Resource] = field(default_factory=list)
+
+
+class Bucket(pulumi.ComponentResource):
+    bucket: gcp.storage.Bucket
+    name: pulumi.Output[str]
+    uri: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("recipes:gcp:Bucket", name, None, opts)
+        self.bucket = gcp.storage.Bucket(
+            name,
+            name=args.name,
+            location=args.location,
+            uniform_bucket_level_access=True,  # B2: IAM only, no object ACLs
+            public_access_prevention="enforced",  # B1
+            versioning={"enabled": True},  # B5
+            lifecycle_rules=[
+                {
+                    # Versioning protects against mistakes; old versions expire so it does not cost forever.
+                    "action": {"type": "Delete"},
+                    "condition": {"days_since_noncurrent_time": NONCURRENT_VERSION_DAYS, "with_state": "ARCHIVED"},
+                },
+                {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": ABORT_MULTIPART_DAYS}},
+            ],
+            # Objects are deleted with the bucket only when the user asked to delete their data.
+            force_destroy=not args.retain,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain, depends_on=args.apis),
+        )
+        self.name = self.bucket.name
+        self.uri = pulumi.Output.concat("gs://", self.bucket.name)
+        self.register_outputs({"name": self.name, "uri": self.uri})

@@ -1,0 +1,205 @@
+"""GKE: control plane, our own node pool with a least-privilege identity, kubeconfig.
+
+The cluster is zonal by default (one free-tier management fee, one zone's
+nodes) or regional on request (a control plane in every zone and a node pool
+in every zone: min/max nodes are then per zone). GKE provides the Persistent
+Disk CSI driver and its `standard-rwo` storage class, and scales the node
+pool between its bounds itself (no autoscaler to install).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from .. import kubeconfig
+from ..cloud import ClusterHandle
+from . import roles
+from .network import PODS_RANGE, SERVICES_RANGE
+
+STORAGE_CLASS = "standard-rwo"  # GKE's default: pd-balanced, WaitForFirstConsumer
+RELEASE_CHANNEL = "REGULAR"  # C6
+IMAGE_TYPE = "COS_CONTAINERD"
+DISK_GIB = 50
+DISK_TYPE = "pd-balanced"
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+LOGGING_COMPONENTS = ["SYSTEM_COMPONENTS", "WORKLOADS"]  # C2 (admin activity audit logs are always on)
+MONITORING_COMPONENTS = ["SYSTEM_COMPONENTS"]
+AUTH_PLUGIN = "gke-gcloud-auth-plugin"
+
+
+@dataclass
+class ClusterArgs:
+    name: str
+    project: str
+    location: str  # a zone (zonal cluster) or the region (regional cluster)
+    network_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    node_type: str
+    min_nodes: int
+    max_nodes: int
+    labels: dict[str, str]
+    context: str
+    node_service_account_id: str
+    private_nodes: bool = True
+    version: str | None = None
+    allow_cidrs: tuple[str, ...] = ()
+    # The network's way out (router, NAT): nodes boot after it and are destroyed before it.
+    network_routes: list[pulumi.Resource] = field(default_factory=list)
+    # The APIs (container, compute, iam, ...) everything here waits for.
+    apis: list[pulumi.Resource] = field(default_factory=list)
+
+
+class Cluster(pulumi.ComponentResource):
+    cluster: gcp.container.Cluster
+    node_pool: gcp.container.NodePool
+    node_service_account: gcp.serviceaccount.Account
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("recipes:gcp:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=args.apis)
+
+        # N2: a dedicated node identity, not the Compute Engine default service account (Editor).
+        self.node_service_account = gcp.serviceaccount.Account(
+            f"{name}-nodes",
+            account_id=args.node_service_account_id,
+            display_name=f"GKE nodes of {args.name}",
+            description="stack-recipes: node identity with logging, monitoring and image pull only",
+            opts=child,
+        )
+        node_roles = [
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.rsplit('/', 1)[-1].replace('.', '-').lower()}",
+                project=args.project,
+                role=role,
+                member=self.node_service_account.member,
+                opts=child,
+            )
+            for role in roles.NODE_PROJECT_ROLES
+        ]
+
+        private_cluster_config = None
+        if args.private_nodes:
+            # N1: nodes without public IPs. The control plane keeps its public endpoint
+            # (restricted below), so `recipe` and kubectl reach it from outside the VPC.
+            private_cluster_config = {"enable_private_nodes": True, "enable_private_endpoint": False}
+        authorized_networks = None
+        if args.allow_cidrs:
+            # C1: only these ranges reach the API server; `recipe plan` warns when it is open.
+            authorized_networks = {
+                "cidr_blocks": [
+                    {"cidr_block": cidr, "display_name": f"allow-cidr-{i}"} for i, cidr in enumerate(args.allow_cidrs)
+                ],
+                "gcp_public_cidrs_access_enabled": False,
+            }
+
+        self.cluster = gcp.container.Cluster(
+            name,
+            name=args.name,
+            location=args.location,
+            network=args.network_id,
+            subnetwork=args.subnet_id,
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy={
+                "cluster_secondary_range_name": PODS_RANGE,
+                "services_secondary_range_name": SERVICES_RANGE,
+            },
+            # Our own node pool below; GKE's default pool is deleted once the cluster exists.
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            # D1: `recipe destroy` must work; data lives in the bucket, which is retained.
+            deletion_protection=False,
+            min_master_version=args.version,
+            release_channel={"channel": RELEASE_CHANNEL},
+            workload_identity_config={"workload_pool": roles.workload_pool(args.project)},  # C5
+            logging_config={"enable_components": LOGGING_COMPONENTS},
+            monitoring_config={"enable_components": MONITORING_COMPONENTS},
+            private_cluster_config=private_cluster_config,
+            master_authorized_networks_config=authorized_networks,
+            # C4: RBAC only: no legacy ABAC, no client certificate (a static credential).
+            enable_legacy_abac=False,
+            master_auth={"client_certificate_config": {"issue_client_certificate": False}},
+            enable_shielded_nodes=True,  # N3
+            addons_config={"gce_persistent_disk_csi_driver_config": {"enabled": True}},
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="40m", update="60m", delete="40m")),
+            ),
+        )
+
+        self.node_pool = gcp.container.NodePool(
+            # No `name`: Pulumi names the pool from this one plus a random suffix, so a
+            # change that replaces the pool (machine type, disk) creates the new pool first.
+            f"{name}-nodes",
+            cluster=self.cluster.name,
+            location=self.cluster.location,
+            # Per zone on a regional cluster.
+            initial_node_count=args.min_nodes,
+            autoscaling={"min_node_count": args.min_nodes, "max_node_count": args.max_nodes},
+            management={"auto_repair": True, "auto_upgrade": True},  # N3
+            upgrade_settings={"max_surge": 1, "max_unavailable": 0},
+            node_config={
+                "machine_type": args.node_type,
+                "image_type": IMAGE_TYPE,
+                "disk_size_gb": DISK_GIB,
+                "disk_type": DISK_TYPE,
+                "service_account": self.node_service_account.email,
+                # IAM (the node service account's roles) decides what nodes may do.
+                "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
+                "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+                # C5: pods see the GKE metadata server (their own identity), never the node's.
+                "workload_metadata_config": {"mode": "GKE_METADATA"},
+                "metadata": {"disable-legacy-endpoints": "true"},
+                # Kubernetes labels of the nodes, and GCE labels of their VMs and disks.
+                "labels": {"recipe-stack": args.labels.get("recipe-stack", args.name)},
+                "resource_labels": args.labels,
+            },
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    depends_on=[*node_roles, *args.network_routes],
+                    # The autoscaler owns the size; a new --min-nodes must not replace the pool.
+                    ignore_changes=["initialNodeCount"],
+                    custom_timeouts=pulumi.CustomTimeouts(create="30m", update="60m", delete="30m"),
+                ),
+            ),
+        )
+
+        self.context = args.context
+        self.endpoint = self.cluster.endpoint.apply(lambda host: f"https://{host}")
+        ca_data = self.cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate)
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(self.endpoint, ca_data).apply(
+                lambda v: kubeconfig.render(context=args.context, server=v[0], ca_data=v[1], command=AUTH_PLUGIN, args=[])
+            )
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            delete_unreachable=True,  # a cluster deleted behind our back must not block destroy
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.ready: list[pulumi.Resource] = [self.node_pool]
+        self.register_outputs(
+            {"name": self.cluster.name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "context": self.context}
+        )
+
+    def handle(self) -> ClusterHandle:
+        return ClusterHandle(
+            name=self.cluster.name,
+            endpoint=self.endpoint,
+            kubeconfig=self.kubeconfig,
+            context=self.context,
+            provider=self.provider,
+            ready=self.ready,
+            storage_class=STORAGE_CLASS,
+            load_balancer_annotations={},
+            load_balancer_address="ip",
+        )

@@ -1,0 +1,93 @@
+"""The VPC: one regional subnet for nodes, with secondary ranges for pods and services.
+
+The cluster is VPC-native (alias IPs): pods and services get addresses from
+the subnet's secondary ranges, so they are routable in the VPC without routes.
+With private nodes (the default), a Cloud Router and Cloud NAT give the nodes a
+way out (image pulls from Docker Hub, GitHub, Helm repositories) without any
+public IP; Private Google Access lets them reach Google APIs (Artifact
+Registry, Cloud Storage, logging) without the NAT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+NODES_CIDR = "10.0.0.0/20"  # 4096 node addresses
+PODS_RANGE, PODS_CIDR = "pods", "10.4.0.0/14"  # a /24 per node: room for 1024 nodes
+SERVICES_RANGE, SERVICES_CIDR = "services", "10.8.0.0/20"
+
+
+@dataclass
+class NetworkArgs:
+    network_name: str
+    subnet_name: str
+    router_name: str
+    nat_name: str
+    region: str
+    # Cloud NAT for private nodes. Without it (`--network public`) nodes have
+    # public IPs: cheapest, for dev only.
+    nat: bool = True
+    # The compute API must be on before any of this exists.
+    apis: list[pulumi.Resource] = field(default_factory=list)
+
+
+class Network(pulumi.ComponentResource):
+    network: gcp.compute.Network
+    subnet: gcp.compute.Subnetwork
+    network_id: pulumi.Output[str]  # self links: what GKE and Cloud NAT take
+    subnet_id: pulumi.Output[str]
+    # The way out of the network. Node pools wait for it, so nodes boot with a route to
+    # the internet, and destroy removes the cluster (and its load balancers) before it.
+    routes: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("recipes:gcp:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=args.apis)
+
+        self.network = gcp.compute.Network(
+            f"{name}-vpc",
+            name=args.network_name,
+            auto_create_subnetworks=False,
+            routing_mode="REGIONAL",
+            description="stack-recipes: VPC of one stack",
+            opts=child,
+        )
+        self.subnet = gcp.compute.Subnetwork(
+            f"{name}-nodes",
+            name=args.subnet_name,
+            region=args.region,
+            network=self.network.self_link,
+            ip_cidr_range=NODES_CIDR,
+            secondary_ip_ranges=[
+                {"range_name": PODS_RANGE, "ip_cidr_range": PODS_CIDR},
+                {"range_name": SERVICES_RANGE, "ip_cidr_range": SERVICES_CIDR},
+            ],
+            private_ip_google_access=True,
+            opts=child,
+        )
+        routes: list[pulumi.Resource] = []
+        if args.nat:
+            router = gcp.compute.Router(
+                f"{name}-router", name=args.router_name, region=args.region, network=self.network.self_link, opts=child
+            )
+            nat = gcp.compute.RouterNat(
+                f"{name}-nat",
+                name=args.nat_name,
+                router=router.name,
+                region=args.region,
+                nat_ip_allocate_option="AUTO_ONLY",
+                # Only this stack's subnet (nodes and pods) goes out through this NAT.
+                source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
+                subnetworks=[{"name": self.subnet.self_link, "source_ip_ranges_to_nats": ["ALL_IP_RANGES"]}],
+                log_config={"enable": True, "filter": "ERRORS_ONLY"},
+                opts=child,
+            )
+            routes = [router, nat]
+
+        self.network_id = self.network.self_link
+        self.subnet_id = self.subnet.self_link
+        self.routes = routes
+        self.register_outputs({"network_id": self.network_id, "subnet_id": self.subnet_id})

@@ -1,0 +1,36 @@
+"""The IAM roles the GCP stack grants: few, predefined, and named here so they can be tested."""
+
+from __future__ import annotations
+
+# N2: what a node needs to run (write logs and metrics, report metadata), nothing more.
+# The `roles/container.defaultNodeServiceAccount` role bundles the same permissions;
+# the four roles are listed so every grant is visible in `recipe plan`.
+NODE_PROJECT_ROLES: tuple[str, ...] = (
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer",
+)
+# Nodes pull pipeline images: read on the stack's repository only, never project-wide.
+REGISTRY_READER = "roles/artifactregistry.reader"
+# I1: objects of the stack's bucket only (create, read, update, delete, list).
+BUCKET_OBJECTS = "roles/storage.objectUser"
+# Lets one Kubernetes service account act as one Google service account.
+WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+
+# Never granted by a stack: tests check every binding against these.
+FORBIDDEN: frozenset[str] = frozenset(
+    {"roles/owner", "roles/editor", "roles/viewer", "roles/storage.admin", "roles/iam.serviceAccountAdmin",
+     "roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser", "roles/artifactregistry.admin",
+     "roles/container.admin"}
+)
+
+
+def workload_pool(project: str) -> str:
+    """The workload identity pool of every GKE cluster of a project."""
+    return f"{project}.svc.id.goog"
+
+
+def kubernetes_member(project: str, namespace: str, service_account: str) -> str:
+    """The IAM principal of one Kubernetes service account under workload identity."""
+    return f"serviceAccount:{workload_pool(project)}[{namespace}/{service_account}]"
