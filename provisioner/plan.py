@@ -104,7 +104,8 @@ def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None)
         def new_resource(self, args: pulumi_mocks.MockResourceArgs):
             inputs = dict(args.inputs)
             computed = mockcloud.computed(args.typ, args.name, inputs, context)
-            resource_id = args.resource_id or mockcloud.fake_id(args.typ, args.name)
+            # A cloud's mock may answer the resource id (Azure's ARM ids), else a generic one.
+            resource_id = args.resource_id or computed.pop("id", None) or mockcloud.fake_id(args.typ, args.name)
             return resource_id, {**inputs, **computed}
 
         def call(self, args: pulumi_mocks.MockCallArgs):

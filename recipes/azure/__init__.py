@@ -1,0 +1,186 @@
+"""The Azure recipe: VNet, AKS, storage account, ACR and workload identities for the shared workloads.
+
+Two resource groups, so that a destroy cannot take the user's data with it (D1):
+
+- the main group (`rg-<stack>-<suffix>`) holds the network, the cluster, its
+  identities and the workload identities; deleting the stack deletes it and
+  everything in it;
+- the data group (`rg-<stack>-data-<suffix>`) holds the storage account and the
+  container registry. The group and everything in it are `retain_on_delete`
+  unless the stack is destroyed with --delete-data, so a plain destroy leaves
+  the data group, the artifacts and the images exactly as they were. With
+  --delete-data nothing is retained and the data group goes too.
+
+Azure-native has no provider-wide default tags: every taggable resource gets
+`spec.labels()` explicitly. The subscription comes from the environment at
+deploy time (ARM_SUBSCRIPTION_ID or the Azure CLI login); the location from the spec.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.resources as resources
+from pulumi_azure_native.provider import Provider
+
+from ..cloud import BucketHandle, ClusterHandle, RegistryHandle, WorkloadIdentity
+from ..spec import StackSpec
+from .bucket import Bucket, BucketArgs
+from .cluster import Cluster, ClusterArgs
+from .identity import BucketAccess, BucketAccessArgs
+from .network import Network, NetworkArgs
+from .registry import Registry, RegistryArgs
+from .roles import Roles
+
+# MLflow's Azure artifact repository authenticates with azure-identity's
+# DefaultAzureCredential (workload identity), which the MLflow image lacks.
+AZURE_IDENTITY_PACKAGE = "azure-identity==1.25.1"
+WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
+CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+
+
+class Recipe:
+    """Implements `recipes.cloud.CloudRecipe` for Azure."""
+
+    def __init__(self, spec: StackSpec):
+        self.spec = spec
+        self.tags = spec.labels()
+        # One explicit provider: the location comes from the spec, never from the environment.
+        self.provider = Provider("azure", location=spec.region)
+        self.opts = pulumi.ResourceOptions(providers=[self.provider])
+        self._roles: Roles | None = None
+        self._main_group: resources.ResourceGroup | None = None
+        self._data_group: resources.ResourceGroup | None = None
+        self._cluster: Cluster | None = None
+
+    # --- shared pieces, created only when a component needs them -----------------
+    @property
+    def retain_data(self) -> bool:
+        return not self.spec.delete_data
+
+    def roles(self) -> Roles:
+        if self._roles is None:
+            client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=self.provider))
+            self._roles = Roles(
+                subscription_id=client.subscription_id,
+                deployer_object_id=client.object_id,
+                stack=self.spec.name,
+                suffix=self.spec.suffix,
+            )
+        return self._roles
+
+    def main_group(self) -> resources.ResourceGroup:
+        if self._main_group is None:
+            self._main_group = resources.ResourceGroup(
+                "group",
+                resource_group_name=self.spec.names.resource_group(),
+                location=self.spec.region,
+                tags=self.tags,
+                opts=pulumi.ResourceOptions(provider=self.provider),
+            )
+        return self._main_group
+
+    def data_group(self) -> resources.ResourceGroup:
+        if self._data_group is None:
+            self._data_group = resources.ResourceGroup(
+                "data-group",
+                resource_group_name=self.spec.names.resource_group("data"),
+                location=self.spec.region,
+                tags=self.tags,
+                opts=pulumi.ResourceOptions(provider=self.provider, retain_on_delete=self.retain_data),
+            )
+        return self._data_group
+
+    # --- CloudRecipe ---------------------------------------------------------------
+    def cluster(self) -> ClusterHandle:
+        spec = self.spec
+        group = self.main_group()
+        network = Network(
+            "network",
+            NetworkArgs(name=f"vnet-{spec.name}", resource_group_name=group.name, location=spec.region, tags=self.tags),
+            opts=self.opts,
+        )
+        self._cluster = Cluster(
+            "cluster",
+            ClusterArgs(
+                name=spec.names.aks_cluster(),
+                resource_group_name=group.name,
+                location=spec.region,
+                dns_prefix=spec.name,
+                node_subnet_id=network.node_subnet_id,
+                node_type=spec.node_type,
+                min_nodes=spec.min_nodes,
+                max_nodes=spec.max_nodes,
+                tags=self.tags,
+                context=spec.names.kube_context(),
+                identity_name=spec.names.managed_identity("aks"),
+                roles=self.roles(),
+                version=spec.kubernetes_version,
+                allow_cidrs=spec.allow_cidrs,
+            ),
+            opts=self.opts,
+        )
+        return self._cluster.handle()
+
+    def bucket(self) -> BucketHandle:
+        bucket = Bucket(
+            "bucket",
+            BucketArgs(
+                account_name=self.spec.names.storage_account(),
+                container_name=self.spec.names.blob_container(),
+                resource_group_name=self.data_group().name,
+                location=self.spec.region,
+                tags=self.tags,
+                roles=self.roles(),
+                retain=self.retain_data,
+            ),
+            opts=self.opts,
+        )
+        return BucketHandle(name=bucket.name, uri=bucket.uri, resource=bucket, account=bucket.account_name)
+
+    def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
+        registry = Registry(
+            "registry",
+            RegistryArgs(
+                name=self.spec.names.container_registry(),
+                resource_group_name=self.data_group().name,
+                location=self.spec.region,
+                tags=self.tags,
+                roles=self.roles(),
+                kubelet_object_id=self._cluster.kubelet_object_id if cluster is not None and self._cluster else None,
+                retain=self.retain_data,
+            ),
+            opts=self.opts,
+        )
+        return RegistryHandle(uri=registry.uri, resource=registry)
+
+    def bucket_identity(
+        self, purpose: str, cluster: ClusterHandle, bucket: BucketHandle, namespace: str, service_account: str
+    ) -> WorkloadIdentity:
+        assert self._cluster is not None, "bucket_identity needs this recipe's cluster"
+        access = BucketAccess(
+            f"{purpose}-identity",
+            BucketAccessArgs(
+                identity_name=self.spec.names.managed_identity(purpose),
+                resource_group_name=self.main_group().name,
+                location=self.spec.region,
+                tags=self.tags,
+                oidc_issuer_url=self._cluster.oidc_issuer_url,
+                namespace=namespace,
+                service_account=service_account,
+                storage_account_id=bucket.resource.account_id,  # type: ignore[attr-defined]
+                roles=self.roles(),
+            ),
+            opts=self.opts,
+        )
+        return WorkloadIdentity(
+            service_account_annotations={CLIENT_ID_ANNOTATION: access.client_id},
+            pod_labels={WORKLOAD_IDENTITY_LABEL: "true"},
+            env={"AZURE_STORAGE_ACCOUNT": bucket.account},
+            depends_on=[access.credential, access.role_assignment],
+            python_packages=(AZURE_IDENTITY_PACKAGE,),
+        )
+
+    def artifact_uri(self, bucket: BucketHandle, prefix: str) -> pulumi.Output[str]:
+        # MLflow's Azure Blob artifact repository: wasbs://<container>@<account>.blob.core.windows.net/<path>
+        return pulumi.Output.concat("wasbs://", bucket.name, "@", bucket.account, ".blob.core.windows.net/", prefix)

@@ -1,0 +1,123 @@
+"""The artifact store: a private StorageV2 account with one blob container, kept on destroy.
+
+Data survival (D1): the storage account lives in the stack's *data* resource
+group, never in the main one, and the account, its blob service settings,
+lifecycle policy, container and the deployer's data role are all
+`retain_on_delete` unless the stack is destroyed with --delete-data. Destroying
+the stack removes the main resource group (cluster, network, identities) and
+leaves the data group with the user's artifacts as it was, settings included.
+
+Access is Entra ID only (B6): shared keys are off, so the tracker and pipelines
+reach the container through workload identity, and the deploying principal gets
+Storage Blob Data Contributor on this account (Owner/Contributor alone grant no
+blob data access once keys are off) so ZenML works from the user's machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native.storage as storage
+
+from . import roles
+
+SOFT_DELETE_DAYS = 7
+NONCURRENT_VERSION_DAYS = 30
+
+
+@dataclass
+class BucketArgs:
+    account_name: str
+    container_name: str
+    resource_group_name: pulumi.Input[str]
+    location: str
+    tags: dict[str, str]
+    roles: roles.Roles
+    retain: bool = True  # D1
+
+
+class Bucket(pulumi.ComponentResource):
+    account: storage.StorageAccount
+    container: storage.BlobContainer
+    name: pulumi.Output[str]  # the container
+    account_name: pulumi.Output[str]
+    account_id: pulumi.Output[str]
+    uri: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("recipes:azure:Bucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain)
+
+        self.account = storage.StorageAccount(
+            f"{name}-account",
+            account_name=args.account_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="StorageV2",
+            sku={"name": "Standard_LRS"},
+            access_tier="Hot",
+            enable_https_traffic_only=True,  # B4
+            minimum_tls_version="TLS1_2",  # B4
+            allow_blob_public_access=False,  # B1
+            allow_shared_key_access=False,  # B6
+            default_to_o_auth_authentication=True,  # the portal uses Entra ID too
+            allow_cross_tenant_replication=False,
+            # B3: encrypted at rest with Microsoft-managed keys (always on); customer keys are an option.
+            tags=args.tags,
+            opts=child,
+        )
+        blob_service = storage.BlobServiceProperties(  # B5
+            f"{name}-blob-service",
+            account_name=self.account.name,
+            resource_group_name=args.resource_group_name,
+            blob_services_name="default",
+            is_versioning_enabled=True,
+            delete_retention_policy={"enabled": True, "days": SOFT_DELETE_DAYS},
+            container_delete_retention_policy={"enabled": True, "days": SOFT_DELETE_DAYS},
+            opts=child,
+        )
+        storage.ManagementPolicy(
+            f"{name}-lifecycle",
+            account_name=self.account.name,
+            resource_group_name=args.resource_group_name,
+            management_policy_name="default",  # the only name Azure accepts
+            policy={
+                "rules": [
+                    {
+                        # Versioning protects against mistakes; old versions expire so it does not cost forever.
+                        "name": "expire-noncurrent-versions",
+                        "type": "Lifecycle",
+                        "enabled": True,
+                        "definition": {
+                            "filters": {"blob_types": ["blockBlob"]},
+                            "actions": {"version": {"delete": {"days_after_creation_greater_than": NONCURRENT_VERSION_DAYS}}},
+                        },
+                    }
+                ]
+            },
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[blob_service])),
+        )
+        self.container = storage.BlobContainer(
+            f"{name}-container",
+            container_name=args.container_name,
+            account_name=self.account.name,
+            resource_group_name=args.resource_group_name,
+            public_access="None",  # B1
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[blob_service])),
+        )
+        args.roles.assign(
+            f"{name}-deployer-data",
+            role=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            scope=self.account.id,
+            principal_id=args.roles.deployer_object_id,
+            description=f"the deploying principal reads and writes blobs of {args.account_name}",
+            opts=child,
+        )
+        self.name = self.container.name
+        self.account_name = self.account.name
+        self.account_id = self.account.id
+        self.uri = pulumi.Output.concat("az://", self.container.name)
+        self.register_outputs(
+            {"name": self.name, "account": self.account_name, "account_id": self.account_id, "uri": self.uri}
+        )

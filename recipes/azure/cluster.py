@@ -1,0 +1,227 @@
+"""AKS: free-tier control plane, one autoscaling system pool, Entra ID auth, workload identity.
+
+- Identity: the control plane runs as a user-assigned identity created first and
+  given Network Contributor on the node subnet only, so the cluster never starts
+  without the right to join its own subnet (a system-assigned identity would be
+  created with the cluster, too late for that assignment). The kubelet identity is
+  AKS-managed; the registry grants it AcrPull.
+- Auth (C4): Kubernetes RBAC with Entra ID and Azure RBAC, local accounts off: no
+  static admin credential exists. The deploying principal gets "Azure Kubernetes
+  Service RBAC Cluster Admin" on this cluster, and the kubeconfig authenticates
+  through `kubelogin` with the Azure CLI login (no token or key in the file).
+- Workload identity (C5): OIDC issuer + the workload identity webhook, used by
+  `identity.BucketAccess` for per-service-account storage access.
+- Upgrades (C6): the `stable` channel, or `patch` when a Kubernetes version is
+  pinned (so the pinned minor version is kept and only patched); weekly node images.
+- API server (C1): restricted to --allow-cidr when given.
+- Audit logs (C2) and Defender are options, not defaults: AKS sends control-plane
+  logs only through a diagnostic setting to a Log Analytics workspace, which is
+  billed per GB ingested.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native.containerservice as containerservice
+import pulumi_azure_native.managedidentity as managedidentity
+import pulumi_kubernetes as k8s
+import yaml
+
+from .. import kubeconfig
+from ..cloud import ClusterHandle
+from . import roles
+
+STORAGE_CLASS = "managed-csi"  # AKS's default class (Azure Disk CSI, StandardSSD_LRS)
+POOL_NAME = "system"
+OS_DISK_GIB = 64  # the AKS default (128 GiB) doubles the disk price for no benefit here
+POD_CIDR = "10.244.0.0/16"  # overlay: pod addresses never consume VNet space
+SERVICE_CIDR = "10.0.0.0/16"
+DNS_SERVICE_IP = "10.0.0.10"
+# Entra ID application of the AKS AAD server: the audience of every AKS token (same in every tenant).
+AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
+
+@dataclass
+class ClusterArgs:
+    name: str
+    resource_group_name: pulumi.Input[str]
+    location: str
+    dns_prefix: str
+    node_subnet_id: pulumi.Input[str]
+    node_type: str
+    min_nodes: int
+    max_nodes: int
+    tags: dict[str, str]
+    context: str
+    identity_name: str
+    roles: roles.Roles
+    version: str | None = None
+    allow_cidrs: tuple[str, ...] = ()
+
+
+def kubelogin_args() -> list[str]:
+    return ["get-token", "--login", "azurecli", "--server-id", AKS_AAD_SERVER_ID]
+
+
+def ca_from_kubeconfig(encoded: str) -> str:
+    """The cluster CA from a base64 kubeconfig as `listClusterUserCredential` returns it."""
+    config = yaml.safe_load(base64.b64decode(encoded))
+    return config["clusters"][0]["cluster"]["certificate-authority-data"]
+
+
+class Cluster(pulumi.ComponentResource):
+    cluster: containerservice.ManagedCluster
+    admin_role: pulumi.Resource
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+    oidc_issuer_url: pulumi.Output[str]
+    kubelet_object_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("recipes:azure:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        control_identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_name_=args.identity_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=args.tags,
+            opts=child,
+        )
+        subnet_role = args.roles.assign(
+            f"{name}-subnet-network-contributor",
+            role=roles.NETWORK_CONTRIBUTOR,
+            scope=args.node_subnet_id,
+            principal_id=control_identity.principal_id,
+            principal_type="ServicePrincipal",
+            description=f"AKS {args.name} control plane joins its node subnet",
+            opts=child,
+        )
+
+        api_access = {"authorized_ip_ranges": list(args.allow_cidrs)} if args.allow_cidrs else None
+        self.cluster = containerservice.ManagedCluster(
+            name,
+            resource_name_=args.name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            dns_prefix=args.dns_prefix,
+            kubernetes_version=args.version,
+            sku={"name": "Base", "tier": "Free"},
+            identity={"type": "UserAssigned", "user_assigned_identities": [control_identity.id]},
+            agent_pool_profiles=[
+                {
+                    "name": POOL_NAME,
+                    "mode": "System",
+                    "type": "VirtualMachineScaleSets",
+                    "os_type": "Linux",
+                    # Ubuntu: supported by every Kubernetes version a user may pin.
+                    "os_sku": "Ubuntu",
+                    "vm_size": args.node_type,
+                    "os_disk_type": "Managed",  # Dsv5 sizes have no cache disk for an ephemeral OS disk
+                    "os_disk_size_gb": OS_DISK_GIB,
+                    "enable_auto_scaling": True,
+                    "count": args.min_nodes,
+                    "min_count": args.min_nodes,
+                    "max_count": args.max_nodes,
+                    "vnet_subnet_id": args.node_subnet_id,
+                    "enable_node_public_ip": False,  # N1
+                    "node_labels": {"recipe-stack": args.tags.get("recipe-stack", args.name)},
+                    "tags": args.tags,  # the scale set and its disks, in the AKS node resource group
+                }
+            ],
+            network_profile={
+                "network_plugin": "azure",
+                "network_plugin_mode": "overlay",
+                "pod_cidr": POD_CIDR,
+                "service_cidr": SERVICE_CIDR,
+                "dns_service_ip": DNS_SERVICE_IP,
+                "load_balancer_sku": "standard",
+                "outbound_type": "loadBalancer",
+            },
+            oidc_issuer_profile={"enabled": True},  # C5
+            security_profile={"workload_identity": {"enabled": True}},  # C5
+            enable_rbac=True,  # C4
+            aad_profile={"managed": True, "enable_azure_rbac": True},  # C4
+            disable_local_accounts=True,  # C4
+            auto_upgrade_profile={  # C6
+                "upgrade_channel": "patch" if args.version else "stable",
+                "node_os_upgrade_channel": "NodeImage",
+            },
+            api_server_access_profile=api_access,  # C1
+            tags=args.tags,
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    depends_on=[subnet_role],
+                    # The autoscaler owns the current node count; redeploying must not reset it.
+                    ignore_changes=["agentPoolProfiles[0].count"],
+                    custom_timeouts=pulumi.CustomTimeouts(create="30m", update="60m", delete="30m"),
+                ),
+            ),
+        )
+
+        # Whoever deploys administers the cluster through Entra ID (there is no local admin).
+        self.admin_role = args.roles.assign(
+            f"{name}-deployer-admin",
+            role=roles.AKS_RBAC_CLUSTER_ADMIN,
+            scope=self.cluster.id,
+            principal_id=args.roles.deployer_object_id,
+            description=f"the deploying principal administers AKS {args.name}",
+            opts=child,
+        )
+
+        # The CA comes from the user credentials (no secret in them with local accounts off);
+        # the user section is ours: kubelogin with the Azure CLI login.
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=args.resource_group_name,
+            resource_name=self.cluster.name,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        ca_data = credentials.kubeconfigs.apply(lambda configs: ca_from_kubeconfig(configs[0].value))
+        self.endpoint = self.cluster.fqdn.apply(lambda fqdn: f"https://{fqdn}:443")
+        self.context = args.context
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(self.endpoint, ca_data).apply(
+                lambda v: kubeconfig.render(
+                    context=args.context, server=v[0], ca_data=v[1], command="kubelogin", args=kubelogin_args()
+                )
+            )
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            delete_unreachable=True,  # a cluster deleted behind our back must not block destroy
+            # Kubernetes calls are authorised by the admin role assignment.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.admin_role])),
+        )
+        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(lambda profile: profile.issuer_url)
+        self.kubelet_object_id = self.cluster.identity_profile.apply(lambda ids: ids["kubeletidentity"].object_id)
+        # The system pool is part of the cluster resource: workloads wait for it and for the admin role.
+        self.ready: list[pulumi.Resource] = [self.cluster, self.admin_role]
+        self.register_outputs(
+            {
+                "name": self.cluster.name,
+                "endpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
+                "context": self.context,
+                "oidc_issuer_url": self.oidc_issuer_url,
+            }
+        )
+
+    def handle(self) -> ClusterHandle:
+        return ClusterHandle(
+            name=self.cluster.name,
+            endpoint=self.endpoint,
+            kubeconfig=self.kubeconfig,
+            context=self.context,
+            provider=self.provider,
+            ready=self.ready,
+            storage_class=STORAGE_CLASS,
+            load_balancer_annotations={},
+            load_balancer_address="ip",
+        )

@@ -1,0 +1,67 @@
+"""The container registry ZenML pushes images to: ACR Basic, no admin user, kept on destroy.
+
+Data survival (D1): the registry lives in the stack's data resource group and is
+`retain_on_delete` unless --delete-data, like the storage account. The AcrPull
+assignment for the cluster's kubelet identity is not retained: it belongs to a
+cluster that the destroy removes.
+
+Options, not defaults (they cost money): image scanning (R2) is Microsoft
+Defender for Containers; a retention policy for untagged manifests (R4) and
+private endpoints need the Premium tier. ZenML re-pushes the same tag for every
+build of a pipeline, so tags stay mutable (R1 is an option, see the README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native.containerregistry as containerregistry
+
+from . import roles
+
+
+@dataclass
+class RegistryArgs:
+    name: str
+    resource_group_name: pulumi.Input[str]
+    location: str
+    tags: dict[str, str]
+    roles: roles.Roles
+    # The AKS kubelet identity, when the stack has a cluster: it gets AcrPull here.
+    kubelet_object_id: pulumi.Input[str] | None = None
+    retain: bool = True  # D1
+
+
+class Registry(pulumi.ComponentResource):
+    registry: containerregistry.Registry
+    uri: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("recipes:azure:Registry", name, None, opts)
+        self.registry = containerregistry.Registry(
+            name,
+            registry_name=args.name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku={"name": "Basic"},
+            admin_user_enabled=False,  # R3: no shared admin password
+            anonymous_pull_enabled=False,  # R3
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain),
+        )
+        self.pull_role = None
+        if args.kubelet_object_id is not None:
+            # R3: nodes pull with their kubelet identity, from this registry only.
+            self.pull_role = args.roles.assign(
+                f"{name}-kubelet-pull",
+                role=roles.ACR_PULL,
+                scope=self.registry.id,
+                principal_id=args.kubelet_object_id,
+                principal_type="ServicePrincipal",
+                description=f"AKS nodes pull images from {args.name}",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        # ZenML wants the registry host: <name>.azurecr.io
+        self.uri = self.registry.login_server
+        self.register_outputs({"uri": self.uri, "id": self.registry.id})

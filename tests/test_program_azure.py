@@ -1,0 +1,857 @@
+"""The Azure program, as recorded by the offline plan (Pulumi mocks).
+
+Every assertion reads the real inputs the program registered: the same record
+`recipe plan azure` shows. Expected ARM ids are spelled out here, not taken
+from the mock, so a scope pointing at the wrong resource cannot pass.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import ipaddress
+import json
+import uuid
+from functools import lru_cache
+from typing import Any
+
+import pytest
+import yaml
+
+from provisioner.mockcloud import FAKE_AZURE_SUBSCRIPTION as SUB
+from provisioner.mockcloud import FAKE_AZURE_TENANT as TENANT
+from provisioner.mockcloud import Context
+from provisioner.mockcloud import azure as azure_mock
+from recipes import outputs
+from recipes.azure import roles
+from recipes.kubernetes import namespaces, versions
+from recipes.spec import Layer, StackSpec, load_spec
+
+FLAGS: dict[str, Any] = {"provider": "azure", "region": "westeurope", "name": "ml-dev"}
+ALLOW_CIDRS = ["203.0.113.0/24", "198.51.100.7/32"]
+USER_TAGS = {"team": "ml-platform", "cost-center": "4242"}
+
+PROVIDER = "pulumi:providers:azure-native"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+GROUP = "azure-native:resources:ResourceGroup"
+VNET = "azure-native:network:VirtualNetwork"
+SUBNET = "azure-native:network:Subnet"
+AKS = "azure-native:containerservice:ManagedCluster"
+STORAGE = "azure-native:storage:StorageAccount"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+LIFECYCLE = "azure-native:storage:ManagementPolicy"
+CONTAINER = "azure-native:storage:BlobContainer"
+ACR = "azure-native:containerregistry:Registry"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+FEDERATION = "azure-native:managedidentity:FederatedIdentityCredential"
+ROLE = "azure-native:authorization:RoleAssignment"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+# Built-in roles that would give far more than a stack needs.
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+USER_ACCESS_ADMIN = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+
+
+def azure_spec(**values: Any) -> StackSpec:
+    return load_spec(Layer("flags", {**FLAGS, **values}))
+
+
+@pytest.fixture(scope="module")
+def spec() -> StackSpec:
+    return azure_spec()
+
+
+@pytest.fixture(scope="module")
+def plan(plans, spec):
+    """The default Azure stack: every component, seldon, no --allow-cidr, no user tags."""
+    return plans(spec)
+
+
+@pytest.fixture(scope="module")
+def restricted(plans):
+    return plans(azure_spec(allow_cidrs=ALLOW_CIDRS, tags=USER_TAGS))
+
+
+def azure(plans, **values: Any):
+    return plans(azure_spec(**values))
+
+
+# --- expected ARM ids, spelled out ------------------------------------------------
+
+
+def rg_id(name: str) -> str:
+    return f"/subscriptions/{SUB}/resourceGroups/{name}"
+
+
+def storage_id(spec: StackSpec) -> str:
+    return rg_id(spec.names.resource_group("data")) + f"/providers/Microsoft.Storage/storageAccounts/{spec.names.storage_account()}"
+
+
+def registry_id(spec: StackSpec) -> str:
+    return rg_id(spec.names.resource_group("data")) + f"/providers/Microsoft.ContainerRegistry/registries/{spec.names.container_registry()}"
+
+
+def cluster_id(spec: StackSpec) -> str:
+    return rg_id(spec.names.resource_group()) + f"/providers/Microsoft.ContainerService/managedClusters/{spec.names.aks_cluster()}"
+
+
+def subnet_id(spec: StackSpec) -> str:
+    return rg_id(spec.names.resource_group()) + f"/providers/Microsoft.Network/virtualNetworks/vnet-{spec.name}/subnets/nodes"
+
+
+def role_definition(role: str) -> str:
+    return f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+
+
+def mock_outputs(plan, resource) -> dict[str, Any]:
+    """What the mock cloud answered for a recorded resource (its computed outputs)."""
+    return azure_mock.computed(resource.type, resource.name, resource.inputs, Context(plan.spec))
+
+
+def role_assignments(plan, role: str | None = None) -> list:
+    found = plan.by_type(ROLE)
+    return [r for r in found if role is None or r.inputs["roleDefinitionId"] == role_definition(role)]
+
+
+# ---------------------------------------------------------------------------
+# Resource groups and data survival (D1)
+
+
+def test_two_resource_groups_named_from_the_spec(plan, spec):
+    groups = {g.name: g for g in plan.by_type(GROUP)}
+    assert set(groups) == {"group", "data-group"}
+    assert groups["group"].inputs["resourceGroupName"] == spec.names.resource_group() == "rg-ml-dev-" + spec.suffix
+    assert groups["data-group"].inputs["resourceGroupName"] == spec.names.resource_group("data")
+    for group in groups.values():
+        assert group.inputs["location"] == "westeurope"
+
+
+MAIN_GROUP_TYPES = {VNET, SUBNET, AKS, IDENTITY, FEDERATION}
+DATA_GROUP_TYPES = {STORAGE, BLOB_SERVICE, LIFECYCLE, CONTAINER, ACR}
+
+
+def test_each_resource_lives_in_its_group(plan, spec):
+    main, data = plan.one(GROUP, "group"), plan.one(GROUP, "data-group")
+    placed = [r for r in plan.custom("azure-native:") if "resourceGroupName" in r.inputs and r.type != GROUP]
+    assert {r.type for r in placed} == MAIN_GROUP_TYPES | DATA_GROUP_TYPES
+    for r in placed:
+        group = main if r.type in MAIN_GROUP_TYPES else data
+        assert r.inputs["resourceGroupName"] == group.inputs["resourceGroupName"], r.name
+        # The group name is the group's output: created after it, destroyed before it.
+        assert group.urn in plan.deps_closure(r), r.name
+        other = data if group is main else main
+        assert other.urn not in plan.deps_closure(r), r.name
+    # In main: 3 identities, 2 federated credentials, the VNet, its subnet and the cluster.
+    assert len([r for r in placed if r.type in MAIN_GROUP_TYPES]) == 3 + 2 + 1 + 1 + 1
+    assert len(plan.by_type(IDENTITY)) == 3  # control plane, mlflow, pipelines
+
+
+def test_every_located_resource_is_in_the_stack_region(plan):
+    located = [r for r in plan.custom("azure-native:") if "location" in r.inputs]
+    assert {r.type for r in located} == {GROUP, VNET, AKS, IDENTITY, STORAGE, ACR}
+    assert {r.inputs["location"] for r in located} == {"westeurope"}
+    assert plan.one(PROVIDER, "azure").inputs["location"] == "westeurope"
+
+
+RETAINED = {
+    (GROUP, "data-group"),
+    (STORAGE, "bucket-account"),
+    (BLOB_SERVICE, "bucket-blob-service"),
+    (LIFECYCLE, "bucket-lifecycle"),
+    (CONTAINER, "bucket-container"),
+    (ROLE, "bucket-deployer-data"),  # the user keeps access to the data that is kept
+    (ACR, "registry"),
+}
+
+
+def test_data_group_and_everything_in_it_are_retained_by_default(plan):
+    retained = {(r.type, r.name) for r in plan.resources if r.retain_on_delete}
+    assert retained == RETAINED
+    assert not plan.one(GROUP, "group").retain_on_delete  # the main group goes, with all in it
+    assert not plan.one(ROLE, "registry-kubelet-pull").retain_on_delete  # it names a cluster that goes
+    assert not any(r.protect for r in plan.resources)
+
+
+def test_delete_data_retains_nothing(plans, spec):
+    plan = plans(spec.with_changes(delete_data=True))
+    assert [r.name for r in plan.resources if r.retain_on_delete] == []
+    # Same resources otherwise: --delete-data changes only what a destroy keeps.
+    assert plan.keys() == plans(spec).keys()
+
+
+def test_storage_only_stack_keeps_its_data_group(plans):
+    plan = azure(plans, without=["cluster", "tracker", "deployer"])
+    assert {(r.type, r.name) for r in plan.resources if r.retain_on_delete} == RETAINED
+    assert [g.name for g in plan.by_type(GROUP)] == ["data-group"]
+
+
+# ---------------------------------------------------------------------------
+# Provider, tags
+
+
+@pytest.mark.parametrize("variant", [{}, {"without": ["cluster", "tracker", "deployer"]}, {"deployer": "kserve"}])
+def test_every_azure_resource_uses_the_stack_provider(plans, helpers, variant):
+    plan = azure(plans, **variant)
+    (provider,) = plan.by_type(PROVIDER)
+    assert provider.name == "azure" and provider.inputs["location"] == "westeurope"
+    # The subscription comes from the environment at deploy time, never from the program.
+    assert "subscriptionId" not in provider.inputs
+    resources = plan.custom("azure-native:")
+    assert resources
+    for r in resources:
+        assert r.provider is not None, r.name
+        assert helpers.provider_urn(r.provider) == provider.urn, r.name
+
+
+@lru_cache(maxsize=None)
+def taggable(type_: str) -> bool:
+    """Whether the SDK resource for a type token takes `tags`."""
+    _, module, cls = type_.split(":")
+    sdk = importlib.import_module(f"pulumi_azure_native.{module}")
+    return "tags" in inspect.signature(getattr(sdk, cls)._internal_init).parameters
+
+
+@pytest.mark.parametrize("variant", [{}, {"without": ["cluster", "tracker", "deployer"]}])
+def test_every_taggable_resource_carries_the_stack_tags(plans, variant):
+    plan = azure(plans, allow_cidrs=ALLOW_CIDRS, tags=USER_TAGS, **variant)
+    tagged = [r for r in plan.custom("azure-native:") if taggable(r.type)]
+    assert {r.type for r in tagged} >= {GROUP, STORAGE, ACR}
+    expected = {"recipe-stack": "ml-dev", "managed-by": "stack-recipes", **USER_TAGS}
+    for r in tagged:
+        assert r.inputs.get("tags") == expected, f"{r.type} {r.name}"
+    # The SDK knows which types take no tags; the check above must not be vacuous for them.
+    assert not taggable(ROLE) and not taggable(SUBNET) and taggable(AKS)
+
+
+def test_node_pool_scale_set_is_tagged_too(restricted):
+    (pool,) = restricted.one(AKS).inputs["agentPoolProfiles"]
+    assert pool["tags"]["recipe-stack"] == "ml-dev"
+    assert USER_TAGS.items() <= pool["tags"].items()
+    assert pool["nodeLabels"] == {"recipe-stack": "ml-dev"}
+
+
+def test_tags_follow_azure_rules(restricted):
+    for r in restricted.custom("azure-native:"):
+        tags = r.inputs.get("tags") or {}
+        assert len(tags) <= 50, r.name
+        for key, value in tags.items():
+            assert 1 <= len(key) <= 512 and len(str(value)) <= 256, (r.name, key)
+            assert not set(key) & set('<>%&\\?/'), (r.name, key)
+
+
+def test_kubernetes_objects_carry_the_stack_label(plan):
+    objects = [r for r in plan.custom("kubernetes:") if "metadata" in r.inputs]
+    assert len(objects) > 15
+    for r in objects:
+        assert (r.inputs["metadata"].get("labels") or {}).get("recipe-stack") == "ml-dev", f"{r.type} {r.name}"
+
+
+# ---------------------------------------------------------------------------
+# Network
+
+
+def test_vnet_with_one_private_node_subnet(plan, spec):
+    vnet, subnet = plan.one(VNET), plan.one(SUBNET)
+    assert vnet.inputs["virtualNetworkName"] == f"vnet-{spec.name}"
+    assert "subnets" not in vnet.inputs  # standalone subnet: VNet updates leave it alone
+    (space,) = vnet.inputs["addressSpace"]["addressPrefixes"]
+    assert subnet.inputs["virtualNetworkName"] == vnet.inputs["virtualNetworkName"]
+    assert vnet.urn in subnet.dependencies
+    nodes = ipaddress.ip_network(subnet.inputs["addressPrefix"])
+    assert nodes.subnet_of(ipaddress.ip_network(space))
+    assert nodes.num_addresses >= 1024
+    assert subnet.inputs["defaultOutboundAccess"] is False
+    # Overlay pod and service ranges must not collide with the VNet.
+    profile = plan.one(AKS).inputs["networkProfile"]
+    for cidr in (profile["podCidr"], profile["serviceCidr"]):
+        assert not ipaddress.ip_network(cidr).overlaps(ipaddress.ip_network(space)), cidr
+    assert ipaddress.ip_address(profile["dnsServiceIP"]) in ipaddress.ip_network(profile["serviceCidr"])
+
+
+def test_no_nat_gateway_public_ip_or_paid_network_extras(plan):
+    for forbidden in ("natGateway", "publicIPAddress", "bastion", "firewall", "ddosProtection", "privateEndpoint"):
+        assert not [r for r in plan.resources if forbidden.lower() in r.type.lower()], forbidden
+    assert plan.one(VNET).inputs.get("enableDdosProtection") is not True
+
+
+# ---------------------------------------------------------------------------
+# AKS
+
+
+def pool(plan) -> dict:
+    (profile,) = plan.one(AKS).inputs["agentPoolProfiles"]
+    return profile
+
+
+def test_aks_free_tier_named_from_the_spec(plan, spec):
+    cluster = plan.one(AKS)
+    assert cluster.inputs["resourceName"] == spec.names.aks_cluster() == "aks-ml-dev"
+    assert cluster.inputs["sku"] == {"name": "Base", "tier": "Free"}
+    assert cluster.inputs["dnsPrefix"] == "ml-dev"
+    assert "kubernetesVersion" not in cluster.inputs  # AKS's default version unless pinned
+    assert cluster.custom_timeouts == {"create": "30m", "update": "60m", "delete": "30m"}
+
+
+def test_system_pool_autoscales_within_the_default_bounds(plan, spec):
+    profile = pool(plan)
+    assert profile["mode"] == "System"
+    assert profile["osType"] == "Linux" and profile["osSKU"] in ("Ubuntu", "AzureLinux")
+    assert profile["vmSize"] == "Standard_D2s_v5"
+    assert profile["enableAutoScaling"] is True
+    assert (profile["minCount"], profile["maxCount"], profile["count"]) == (1, 3, 1)
+    assert profile["enableNodePublicIP"] is False  # N1
+    assert profile["vnetSubnetID"] == subnet_id(spec)
+    assert profile["osDiskType"] == "Managed"
+    # The autoscaler owns the node count: a redeploy must not reset it.
+    assert "agentPoolProfiles[0].count" in plan.one(AKS).ignore_changes
+
+
+def test_custom_node_size_and_bounds_are_honoured(plans):
+    plan = azure(plans, node_type="Standard_D4s_v5", min_nodes=2, max_nodes=5)
+    profile = pool(plan)
+    assert profile["vmSize"] == "Standard_D4s_v5"
+    assert (profile["minCount"], profile["maxCount"], profile["count"]) == (2, 5, 2)
+    assert profile["enableAutoScaling"] is True
+
+
+def test_oidc_issuer_and_workload_identity(plan):
+    cluster = plan.one(AKS).inputs
+    assert cluster["oidcIssuerProfile"] == {"enabled": True}
+    assert cluster["securityProfile"]["workloadIdentity"] == {"enabled": True}
+    # No pod-identity (v1) add-on, no node-wide cloud credentials.
+    assert "podIdentityProfile" not in cluster
+
+
+def test_rbac_with_entra_id_and_no_local_accounts(plan):
+    cluster = plan.one(AKS).inputs
+    assert cluster["enableRBAC"] is True
+    assert cluster["aadProfile"] == {"managed": True, "enableAzureRBAC": True}
+    assert cluster["disableLocalAccounts"] is True
+
+
+def test_upgrade_channels(plans, plan):
+    assert plan.one(AKS).inputs["autoUpgradeProfile"] == {"upgradeChannel": "stable", "nodeOSUpgradeChannel": "NodeImage"}
+    pinned = azure(plans, kubernetes_version="1.32").one(AKS).inputs
+    assert pinned["kubernetesVersion"] == "1.32"
+    # A pinned minor version is kept, and patched.
+    assert pinned["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
+
+
+def test_api_server_open_without_allow_cidr(plan):
+    profile = plan.one(AKS).inputs.get("apiServerAccessProfile") or {}
+    assert not profile.get("authorizedIPRanges")
+
+
+def test_api_server_restricted_to_allow_cidrs(restricted):
+    assert restricted.one(AKS).inputs["apiServerAccessProfile"]["authorizedIPRanges"] == ALLOW_CIDRS
+
+
+def test_azure_cni_overlay_with_load_balancer_outbound(plan):
+    profile = plan.one(AKS).inputs["networkProfile"]
+    assert profile["networkPlugin"] == "azure"
+    assert profile["networkPluginMode"] == "overlay"
+    assert profile["outboundType"] == "loadBalancer"
+    assert profile["loadBalancerSku"] == "standard"
+
+
+def test_control_plane_identity_may_join_only_its_subnet(plan, spec):
+    cluster = plan.one(AKS)
+    identity = plan.one(IDENTITY, "cluster-identity")
+    assert identity.inputs["resourceName"] == spec.names.managed_identity("aks")
+    expected_identity_id = rg_id(spec.names.resource_group()) + f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{spec.names.managed_identity('aks')}"
+    assert cluster.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [expected_identity_id]}
+    (network_role,) = role_assignments(plan, roles.NETWORK_CONTRIBUTOR)
+    assert network_role.inputs["scope"] == subnet_id(spec)
+    assert network_role.inputs["principalId"] == mock_outputs(plan, identity)["principalId"]
+    assert network_role.inputs["principalType"] == "ServicePrincipal"
+    # The cluster starts only once it may use its subnet.
+    assert network_role.urn in cluster.dependencies
+
+
+def test_deployer_administers_the_cluster_through_entra_id(plan, spec):
+    (admin,) = role_assignments(plan, roles.AKS_RBAC_CLUSTER_ADMIN)
+    assert admin.inputs["scope"] == cluster_id(spec)
+    assert admin.inputs["principalId"] == azure_mock.FAKE_DEPLOYER_OBJECT_ID
+    # The deployer may be a user or a service principal: Azure looks the type up.
+    assert "principalType" not in admin.inputs
+    assert plan.one(AKS).urn in admin.dependencies
+
+
+def test_role_assignment_names_are_deterministic_guids(plan, plans, spec):
+    assigned = plan.by_type(ROLE)
+    assert len(assigned) == 6
+    names = [r.inputs["roleAssignmentName"] for r in assigned]
+    assert len(set(names)) == len(names)
+    for r in assigned:
+        name = r.inputs["roleAssignmentName"]
+        assert str(uuid.UUID(name)) == name
+        assert name == roles.assignment_name(SUB, spec.name, spec.suffix, r.name)
+    # Another region means another suffix, so other names: same-named stacks never collide.
+    other = azure(plans, region="northeurope")
+    assert not set(names) & {r.inputs["roleAssignmentName"] for r in other.by_type(ROLE)}
+
+
+def test_no_owner_contributor_or_wide_scope_anywhere(plans):
+    allowed = {roles.ACR_PULL, roles.STORAGE_BLOB_DATA_CONTRIBUTOR, roles.AKS_RBAC_CLUSTER_ADMIN, roles.NETWORK_CONTRIBUTOR}
+    for variant in ({}, {"without": ["cluster", "tracker", "deployer"]}):
+        plan = azure(plans, **variant)
+        for r in plan.by_type(ROLE):
+            definition = r.inputs["roleDefinitionId"]
+            assert definition.startswith(f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/")
+            role = definition.rsplit("/", 1)[-1]
+            assert role in allowed and role not in (OWNER, CONTRIBUTOR, USER_ACCESS_ADMIN), r.name
+            # One resource, never a subscription or a whole resource group.
+            assert "/providers/" in r.inputs["scope"], r.name
+            assert r.inputs["scope"].startswith(f"/subscriptions/{SUB}/resourceGroups/"), r.name
+
+
+KEY_TYPES = {
+    "azure-native:containerregistry:Token",
+    "azure-native:containerregistry:ScopeMap",
+    "azure-native:storage:LocalUser",
+    "azure-native:storage:EncryptionScope",
+}
+
+
+def test_no_long_lived_keys(plans):
+    # Listing storage or registry keys would be a data-source call the mock does not answer,
+    # so the plan itself fails on it; here: no key-bearing resource, keys and admin user off.
+    for variant in ({}, {"without": ["cluster", "tracker", "deployer"]}):
+        plan = azure(plans, **variant)
+        assert not plan.types() & KEY_TYPES
+        assert plan.one(STORAGE).inputs["allowSharedKeyAccess"] is False
+        assert plan.one(ACR).inputs["adminUserEnabled"] is False
+        assert plan.one(ACR).inputs["anonymousPullEnabled"] is False
+
+
+# ---------------------------------------------------------------------------
+# Kubeconfig and the Kubernetes provider
+
+
+def test_kubeconfig_is_secret_and_uses_kubelogin(plan, spec):
+    assert "cluster.kubeconfig" in plan.secret_outputs
+    assert plan.outputs["cluster"]["kubeconfig"] == outputs.MASK
+    raw = plan.raw_outputs["cluster"]["kubeconfig"]
+    assert raw not in plan.inputs_json()
+    config = yaml.safe_load(raw)
+    context = plan.raw_outputs["cluster"]["context"]
+    assert context == spec.names.kube_context() == "recipe-ml-dev"
+    assert config["current-context"] == context
+    assert [c["name"] for c in config["contexts"]] == [context]
+    (cluster,) = config["clusters"]
+    fqdn = mock_outputs(plan, plan.one(AKS))["fqdn"]
+    assert cluster["cluster"]["server"] == plan.raw_outputs["cluster"]["endpoint"] == f"https://{fqdn}:443"
+    # The CA is the one the cluster's user credentials carry.
+    assert cluster["cluster"]["certificate-authority-data"] == azure_mock.FAKE_CA_DATA
+    (user,) = config["users"]
+    assert set(user["user"]) == {"exec"}  # no token, password, client certificate or key
+    exec_ = user["user"]["exec"]
+    assert exec_["command"] == "kubelogin"
+    assert exec_["args"] == ["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]
+    for forbidden in ("client-key-data", "client-certificate-data", "password", "token:"):
+        assert forbidden not in raw, forbidden
+    assert plan.raw_outputs["cluster"]["name"] == "aks-ml-dev"
+
+
+def test_kubernetes_provider_is_secret_and_waits_for_the_admin_role(plan, helpers):
+    provider = plan.one(K8S_PROVIDER)
+    assert "kubeconfig" in provider.secret_inputs
+    (admin,) = role_assignments(plan, roles.AKS_RBAC_CLUSTER_ADMIN)
+    assert admin.urn in provider.dependencies
+    assert plan.one(AKS).urn in plan.deps_closure(provider)
+    for r in plan.custom("kubernetes:"):
+        assert helpers.provider_urn(r.provider) == provider.urn, r.name
+
+
+# ---------------------------------------------------------------------------
+# Storage
+
+
+def test_storage_account_is_private_https_only_and_keyless(plan, spec):
+    account = plan.one(STORAGE).inputs
+    assert account["accountName"] == spec.names.storage_account()
+    assert 3 <= len(account["accountName"]) <= 24 and account["accountName"].isalnum() and account["accountName"].islower()
+    assert account["kind"] == "StorageV2"
+    assert account["sku"] == {"name": "Standard_LRS"}
+    assert account["enableHttpsTrafficOnly"] is True  # B4
+    assert account["minimumTlsVersion"] == "TLS1_2"  # B4
+    assert account["allowBlobPublicAccess"] is False  # B1
+    assert account["allowSharedKeyAccess"] is False  # B6
+    assert account["defaultToOAuthAuthentication"] is True
+
+
+def test_blob_versioning_soft_delete_and_version_expiry(plan):
+    service = plan.one(BLOB_SERVICE).inputs
+    assert service["blobServicesName"] == "default"
+    assert service["isVersioningEnabled"] is True  # B5
+    assert service["deleteRetentionPolicy"]["enabled"] is True and service["deleteRetentionPolicy"]["days"] >= 7
+    assert service["containerDeleteRetentionPolicy"]["enabled"] is True
+    (rule,) = plan.one(LIFECYCLE).inputs["policy"]["rules"]
+    assert plan.one(LIFECYCLE).inputs["managementPolicyName"] == "default"
+    assert rule["enabled"] is True
+    # Only old versions expire: nothing deletes current blobs.
+    assert set(rule["definition"]["actions"]) == {"version"}
+    assert rule["definition"]["actions"]["version"]["delete"]["daysAfterCreationGreaterThan"] == 30
+
+
+def test_container_is_private_and_waits_for_the_blob_service(plan, spec):
+    container = plan.one(CONTAINER)
+    assert container.inputs["containerName"] == spec.names.blob_container() == "artifacts"
+    assert container.inputs["publicAccess"] == "None"  # B1
+    assert container.inputs["accountName"] == spec.names.storage_account()
+    assert plan.one(BLOB_SERVICE).urn in container.dependencies
+
+
+def test_deployer_reads_and_writes_the_artifacts(plan, spec):
+    (deployer,) = [r for r in role_assignments(plan, roles.STORAGE_BLOB_DATA_CONTRIBUTOR)
+                   if r.inputs["principalId"] == azure_mock.FAKE_DEPLOYER_OBJECT_ID]
+    assert deployer.inputs["scope"] == storage_id(spec)
+    assert "principalType" not in deployer.inputs
+
+
+def test_bucket_outputs(plan, spec):
+    bucket = plan.raw_outputs["bucket"]
+    assert bucket == {"name": "artifacts", "uri": "az://artifacts", "account": spec.names.storage_account()}
+
+
+# ---------------------------------------------------------------------------
+# Registry
+
+
+def test_registry_is_basic_without_admin_user_or_anonymous_pull(plan, spec):
+    registry = plan.one(ACR).inputs
+    assert registry["registryName"] == spec.names.container_registry()
+    assert registry["sku"] == {"name": "Basic"}
+    assert registry["adminUserEnabled"] is False  # R3
+    assert registry["anonymousPullEnabled"] is False  # R3
+    assert plan.raw_outputs["registry"]["uri"] == f"{spec.names.container_registry()}.azurecr.io"
+    assert "/" not in plan.raw_outputs["registry"]["uri"]
+
+
+def test_kubelet_identity_may_pull_from_this_registry_only(plan, spec):
+    (pull,) = role_assignments(plan, roles.ACR_PULL)
+    kubelet = mock_outputs(plan, plan.one(AKS))["identityProfile"]["kubeletidentity"]["objectId"]
+    assert pull.inputs["principalId"] == kubelet
+    assert pull.inputs["principalType"] == "ServicePrincipal"
+    assert pull.inputs["scope"] == registry_id(spec)
+    assert pull.parent == plan.one("recipes:azure:Registry", "registry").urn
+
+
+def test_registry_without_a_cluster_grants_no_pull(plans):
+    plan = azure(plans, without=["cluster", "tracker", "deployer"])
+    plan.one(ACR)
+    assert role_assignments(plan, roles.ACR_PULL) == []
+
+
+# ---------------------------------------------------------------------------
+# Workload identities
+
+
+@pytest.mark.parametrize(
+    "purpose,namespace,service_account",
+    [
+        ("mlflow", namespaces.MLFLOW_NAMESPACE, namespaces.MLFLOW_SERVICE_ACCOUNT),
+        ("pipelines", namespaces.PIPELINES_NAMESPACE, namespaces.PIPELINES_SERVICE_ACCOUNT),
+    ],
+)
+def test_workload_identity_reaches_only_this_storage_account(plan, spec, purpose, namespace, service_account):
+    component = plan.one("recipes:azure:BucketAccess", f"{purpose}-identity")
+    children = {r.type: r for r in plan.children(component.urn)}
+    assert set(children) == {IDENTITY, FEDERATION, ROLE}
+
+    identity = children[IDENTITY]
+    assert identity.inputs["resourceName"] == spec.names.managed_identity(purpose)
+
+    federation = children[FEDERATION]
+    issuer = mock_outputs(plan, plan.one(AKS))["oidcIssuerProfile"]["issuerURL"]
+    assert federation.inputs["issuer"] == issuer
+    assert issuer.startswith(f"https://westeurope.oic.prod-aks.azure.com/{TENANT}/")
+    assert federation.inputs["subject"] == f"system:serviceaccount:{namespace}:{service_account}"
+    assert federation.inputs["audiences"] == ["api://AzureADTokenExchange"]
+    assert federation.inputs["resourceName"] == identity.inputs["resourceName"]
+
+    role = children[ROLE]
+    assert role.inputs["roleDefinitionId"] == role_definition(roles.STORAGE_BLOB_DATA_CONTRIBUTOR)
+    assert role.inputs["scope"] == storage_id(spec)  # I1: this account, not its group or subscription
+    assert role.inputs["principalId"] == mock_outputs(plan, identity)["principalId"]
+    assert role.inputs["principalType"] == "ServicePrincipal"
+
+
+def test_federated_subjects_are_exactly_mlflow_and_pipelines(plan):
+    subjects = sorted(f.inputs["subject"] for f in plan.by_type(FEDERATION))
+    assert subjects == ["system:serviceaccount:mlflow:mlflow", "system:serviceaccount:zenml:zenml-service-account"]
+
+
+def test_blob_data_role_only_on_the_storage_account(plan, spec):
+    blob = role_assignments(plan, roles.STORAGE_BLOB_DATA_CONTRIBUTOR)
+    assert len(blob) == 3  # mlflow, pipelines, the deployer
+    assert {r.inputs["scope"] for r in blob} == {storage_id(spec)}
+
+
+# ---------------------------------------------------------------------------
+# The shared workloads on AKS
+
+
+def container(deployment, name):
+    (found,) = [c for c in deployment.inputs["spec"]["template"]["spec"]["containers"] if c["name"] == name]
+    return found
+
+
+def test_mlflow_pods_use_workload_identity(plan, spec):
+    deployment = plan.one(DEPLOYMENT, "tracker-server")
+    template = deployment.inputs["spec"]["template"]
+    assert template["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    assert template["spec"]["serviceAccountName"] == "mlflow"
+    account = plan.one(SERVICE_ACCOUNT, "tracker-sa")
+    identity = plan.one(IDENTITY, "mlflow-identity-identity")
+    assert account.inputs["metadata"]["annotations"] == {
+        "azure.workload.identity/client-id": mock_outputs(plan, identity)["clientId"]
+    }
+    server = container(deployment, "mlflow")
+    env = {e["name"]: e.get("value") for e in server["env"]}
+    assert env["AZURE_STORAGE_ACCOUNT"] == spec.names.storage_account()
+    assert env["PYTHONPATH"] == "/opt/python-extra"
+    # No key, secret or connection string: the webhook injects the federated token.
+    assert not {"AZURE_CLIENT_SECRET", "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCESS_KEY", "AZURE_STORAGE_CONNECTION_STRING"} & set(env)
+    args = server["args"]
+    assert args[args.index("--artifacts-destination") + 1] == (
+        f"wasbs://artifacts@{spec.names.storage_account()}.blob.core.windows.net/mlflow"
+    )
+
+
+def test_mlflow_installs_the_pinned_azure_identity_first(plan):
+    spec_ = plan.one(DEPLOYMENT, "tracker-server").inputs["spec"]["template"]["spec"]
+    (init,) = spec_["initContainers"]
+    assert init["image"] == versions.MLFLOW_IMAGE
+    assert "azure-identity==1.25.1" in init["command"]
+    assert init["command"][:2] == ["pip", "install"]
+    assert init["securityContext"]["allowPrivilegeEscalation"] is False
+    mounts = {m["name"]: m for m in container(plan.one(DEPLOYMENT, "tracker-server"), "mlflow")["volumeMounts"]}
+    assert mounts["python-extra"]["readOnly"] is True
+
+
+def test_mlflow_starts_after_its_identity_and_the_cluster(plan):
+    deployment = plan.one(DEPLOYMENT, "tracker-server")
+    federation = plan.one(FEDERATION, "mlflow-identity-federation")
+    blob_role = plan.one(ROLE, "mlflow-identity-blob-data")
+    (admin,) = role_assignments(plan, roles.AKS_RBAC_CLUSTER_ADMIN)
+    assert {federation.urn, blob_role.urn, plan.one(AKS).urn, admin.urn} <= set(deployment.dependencies)
+    # Not the other service account's binding.
+    assert plan.one(FEDERATION, "pipelines-identity-federation").urn not in deployment.dependencies
+
+
+def test_pipelines_service_account_is_bound_to_its_identity(plan):
+    account = plan.one(SERVICE_ACCOUNT, "pipelines-sa")
+    assert account.inputs["metadata"]["name"] == "zenml-service-account"
+    assert account.inputs["metadata"]["namespace"] == "zenml"
+    identity = plan.one(IDENTITY, "pipelines-identity-identity")
+    assert account.inputs["metadata"]["annotations"] == {
+        "azure.workload.identity/client-id": mock_outputs(plan, identity)["clientId"]
+    }
+    # The service account exists only once pods using it can get a token and reach the blobs.
+    assert plan.one(FEDERATION, "pipelines-identity-federation").urn in account.dependencies
+    assert plan.one(ROLE, "pipelines-identity-blob-data").urn in account.dependencies
+
+
+def test_workloads_wait_for_the_cluster_node_pool(plans, plan):
+    cluster = plan.one(AKS).urn  # the system pool is part of the cluster resource
+    for name in ("tracker-server", "tracker-db"):
+        assert cluster in plan.one(DEPLOYMENT, name).dependencies, name
+    for release in plan.by_type(RELEASE):
+        assert cluster in release.dependencies, release.name
+    kserve = azure(plans, deployer="kserve")
+    assert {r.name for r in kserve.by_type(RELEASE)} >= {"cert-manager", "kserve-crd", "kserve"}
+    for release in kserve.by_type(RELEASE):
+        assert kserve.one(AKS).urn in release.dependencies, release.name
+
+
+def test_aks_scales_itself_and_brings_its_storage_class(plan):
+    # No Cluster Autoscaler chart and no StorageClass of ours: AKS has both built in.
+    assert "cluster-autoscaler" not in {r.name for r in plan.by_type(RELEASE)}
+    assert plan.by_type("kubernetes:storage.k8s.io/v1:StorageClass") == []
+    claim = plan.one("kubernetes:core/v1:PersistentVolumeClaim", "tracker-db-data")
+    assert claim.inputs["spec"]["storageClassName"] == "managed-csi"
+
+
+def test_load_balancers_have_no_aws_annotations_and_report_an_ip(plan):
+    services = [s for s in plan.by_type(SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
+    assert {s.name for s in services} == {"tracker-lb", "deployer-ingress-lb"}
+    for service in services:
+        annotations = service.inputs["metadata"].get("annotations") or {}
+        assert not any("aws" in key for key in annotations), service.name
+        assert "loadBalancerSourceRanges" not in service.inputs["spec"]
+    assert plan.raw_outputs["tracker"]["uri"].startswith("http://203.0.113.")
+    assert plan.raw_outputs["deployer"]["base_url"].startswith("http://203.0.113.")
+
+
+def test_load_balancers_restricted_to_allow_cidrs(restricted):
+    for name in ("tracker-lb", "deployer-ingress-lb"):
+        assert restricted.one(SERVICE, name).inputs["spec"]["loadBalancerSourceRanges"] == ALLOW_CIDRS
+
+
+def test_tracker_password_is_secret_and_never_recorded(plan):
+    assert "tracker.password" in plan.secret_outputs
+    assert plan.outputs["tracker"]["password"] == outputs.MASK
+    password = plan.raw_outputs["tracker"]["password"]
+    assert len(password) >= 24
+    assert password not in json.dumps(plan.outputs)
+    assert password not in plan.inputs_json()
+    assert "postgresql://" not in plan.inputs_json()
+
+
+# ---------------------------------------------------------------------------
+# Switches: each removes exactly its component
+
+
+def removed_and_added(default, plan):
+    return default.keys() - plan.keys(), plan.keys() - default.keys()
+
+
+def subtree_keys(plan, type_, name):
+    return {(r.type, r.name) for r in plan.subtree(plan.one(type_, name))}
+
+
+def test_without_deployer_removes_exactly_the_deployer(plan, plans):
+    variant = azure(plans, without=["deployer"])
+    removed, added = removed_and_added(plan, variant)
+    assert added == set()
+    assert removed == subtree_keys(plan, "recipes:kubernetes:ModelDeployer", "deployer")
+    assert set(variant.raw_outputs) == set(plan.raw_outputs) - {"deployer"}
+
+
+def test_without_tracker_removes_mlflow_and_its_identity(plan, plans):
+    variant = azure(plans, without=["tracker"])
+    removed, added = removed_and_added(plan, variant)
+    assert added == set()
+    expected = subtree_keys(plan, "recipes:kubernetes:MlflowServer", "tracker") | subtree_keys(
+        plan, "recipes:azure:BucketAccess", "mlflow-identity"
+    )
+    assert {(IDENTITY, "mlflow-identity-identity"), (FEDERATION, "mlflow-identity-federation")} <= expected
+    assert removed == expected
+    assert [f.inputs["subject"] for f in variant.by_type(FEDERATION)] == ["system:serviceaccount:zenml:zenml-service-account"]
+    assert "tracker" not in variant.raw_outputs
+
+
+def test_without_registry_removes_only_acr_and_its_pull_role(plan, plans):
+    variant = azure(plans, without=["registry"])
+    removed, added = removed_and_added(plan, variant)
+    assert added == set()
+    assert removed == subtree_keys(plan, "recipes:azure:Registry", "registry")
+    assert removed == {("recipes:azure:Registry", "registry"), (ACR, "registry"), (ROLE, "registry-kubelet-pull")}
+    variant.one(GROUP, "data-group")  # still holds the storage account
+    assert "registry" not in variant.raw_outputs
+
+
+def test_storage_only_stack(plans):
+    plan = azure(plans, without=["cluster", "tracker", "deployer"])
+    allowed = subtree_keys(plan, "recipes:azure:Bucket", "bucket") | subtree_keys(plan, "recipes:azure:Registry", "registry")
+    assert plan.keys() - allowed == {(PROVIDER, "azure"), (GROUP, "data-group")}
+    assert not plan.of_prefix("kubernetes:") and not plan.of_prefix(K8S_PROVIDER)
+    assert not plan.by_type(AKS) and not plan.by_type(VNET) and not plan.by_type(IDENTITY)
+    assert set(outputs.components(plan.raw_outputs)) == {"bucket", "registry"}
+
+
+def test_without_bucket_keeps_the_cluster_but_no_workload_identities(plan, plans):
+    variant = azure(plans, without=["bucket", "tracker"])
+    removed, added = removed_and_added(plan, variant)
+    assert added == set()
+    expected = (
+        subtree_keys(plan, "recipes:azure:Bucket", "bucket")
+        | subtree_keys(plan, "recipes:azure:BucketAccess", "mlflow-identity")
+        | subtree_keys(plan, "recipes:azure:BucketAccess", "pipelines-identity")
+        | subtree_keys(plan, "recipes:kubernetes:MlflowServer", "tracker")
+    )
+    assert removed == expected
+    assert variant.by_type(FEDERATION) == []
+    assert [r.name for r in variant.by_type(IDENTITY)] == ["cluster-identity"]
+    variant.one(AKS)
+    variant.one(GROUP, "data-group")  # the registry's
+    assert not variant.one(SERVICE_ACCOUNT, "pipelines-sa").inputs["metadata"].get("annotations")
+
+
+def test_bucket_only_stack(plans):
+    plan = azure(plans, components=["bucket"])
+    assert plan.keys() == subtree_keys(plan, "recipes:azure:Bucket", "bucket") | {(PROVIDER, "azure"), (GROUP, "data-group")}
+
+
+VARIANTS = [
+    ({}, {"cluster", "bucket", "registry", "tracker", "deployer"}),
+    ({"deployer": "kserve", "allow_cidrs": ALLOW_CIDRS}, {"cluster", "bucket", "registry", "tracker", "deployer"}),
+    ({"without": ["deployer"]}, {"cluster", "bucket", "registry", "tracker"}),
+    ({"without": ["tracker"]}, {"cluster", "bucket", "registry", "deployer"}),
+    ({"without": ["registry"]}, {"cluster", "bucket", "tracker", "deployer"}),
+    ({"without": ["cluster", "tracker", "deployer"]}, {"bucket", "registry"}),
+    ({"without": ["bucket", "tracker"]}, {"cluster", "registry", "deployer"}),
+    ({"components": ["bucket"]}, {"bucket"}),
+    ({"components": ["registry"]}, {"registry"}),
+]
+
+
+@pytest.mark.parametrize("variant,present", VARIANTS, ids=lambda v: json.dumps(v) if isinstance(v, dict) else None)
+def test_canonical_outputs_complete_for_every_variant(plans, variant, present):
+    plan = azure(plans, **variant)
+    clean = outputs.validate(plan.raw_outputs)
+    assert set(outputs.components(clean)) == present
+    assert (clean["provider"], clean["region"], clean["stack_name"]) == ("azure", "westeurope", "ml-dev")
+    if "bucket" in present:
+        assert clean["bucket"]["account"] == plan.spec.names.storage_account()
+        assert clean["bucket"]["uri"] == "az://artifacts"
+    expected_secrets = {p for p in ("cluster.kubeconfig", "tracker.password") if p.split(".")[0] in present}
+    assert set(plan.secret_outputs) == expected_secrets
+    for path in expected_secrets:
+        component_, field = path.split(".")
+        assert plan.outputs[component_][field] == outputs.MASK
+
+
+# ---------------------------------------------------------------------------
+# Dependencies that decide the order of create and destroy
+
+
+def cluster_side(plan) -> set[str]:
+    """Everything of the cluster and its network, and the main group they live in."""
+    urns = {r.urn for r in plan.resources if r.type in (AKS, VNET, SUBNET, K8S_PROVIDER) or r.type.startswith("kubernetes:")}
+    urns |= {r.urn for r in plan.subtree(plan.one("recipes:azure:Cluster", "cluster"))}
+    urns.add(plan.one(GROUP, "group").urn)
+    return urns
+
+
+def test_data_resources_do_not_depend_on_the_cluster(plan):
+    data = [r for r in plan.subtree(plan.one("recipes:azure:Bucket", "bucket")) if r.custom]
+    data.append(plan.one(ACR))
+    data.append(plan.one(GROUP, "data-group"))
+    assert len(data) == 7
+    for r in data:
+        assert not plan.deps_closure(r) & cluster_side(plan), r.name
+
+
+def test_identities_need_the_cluster_only_for_its_oidc_issuer(plan):
+    for purpose in ("mlflow", "pipelines"):
+        identity = plan.one(IDENTITY, f"{purpose}-identity-identity")
+        role = plan.one(ROLE, f"{purpose}-identity-blob-data")
+        federation = plan.one(FEDERATION, f"{purpose}-identity-federation")
+        assert not plan.deps_closure(identity) & cluster_side(plan) - {plan.one(GROUP, "group").urn}, identity.name
+        assert not plan.deps_closure(role) & cluster_side(plan) - {plan.one(GROUP, "group").urn}, role.name
+        assert plan.one(AKS).urn in federation.dependencies  # the issuer URL is the cluster's
+
+
+def test_load_balancers_are_destroyed_before_the_cluster_and_its_network(plan):
+    # Destroy runs in reverse dependency order: a LoadBalancer Service (an Azure load balancer
+    # rule and public IP in the node resource group) goes before the cluster, the subnet and the
+    # control plane's right to use that subnet.
+    (network_role,) = role_assignments(plan, roles.NETWORK_CONTRIBUTOR)
+    must_outlive = {plan.one(AKS).urn, plan.one(SUBNET).urn, plan.one(VNET).urn, network_role.urn}
+    services = [s for s in plan.by_type(SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
+    assert len(services) == 2
+    for service in services:
+        assert must_outlive <= plan.deps_closure(service), service.name
+
+
+def test_mock_answers_resource_ids_of_the_real_shape(plan, spec):
+    # The plan records what the program read back: ARM ids under the fake subscription.
+    assert plan.one(ROLE, "cluster-deployer-admin").inputs["scope"] == cluster_id(spec)
+    assert plan.one(ROLE, "registry-kubelet-pull").inputs["scope"] == registry_id(spec)
+    assert azure_mock.arm_id(GROUP, "group", {"resourceGroupName": "rg-x"}) == rg_id("rg-x")
