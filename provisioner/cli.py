@@ -123,15 +123,19 @@ def _confirm(console, question: str, yes: bool) -> None:
 # --------------------------------------------------------------------------
 # Stack description options, shared by plan and deploy
 
-ProviderArg = Annotated[Optional[str], typer.Argument(help="Cloud provider: aws.", show_default=False)]
+ProviderArg = Annotated[Optional[str], typer.Argument(help="Cloud provider: aws, gcp or azure.", show_default=False)]
 FileOpt = Annotated[Optional[Path], typer.Option("--file", "-f", help="Stack file (YAML) with the same fields as the flags.", dir_okay=False)]
 NameOpt = Annotated[Optional[str], typer.Option("--name", "-n", help="Stack name: 3-20 lowercase letters, digits, hyphens. [default: ml-dev]")]
-RegionOpt = Annotated[Optional[str], typer.Option("--region", "-r", help="Cloud region. [default: us-east-1 on aws]")]
+RegionOpt = Annotated[Optional[str], typer.Option("--region", "-r", help="Cloud region. [default: us-east-1, us-central1, eastus]")]
+LocationOpt = Annotated[Optional[str], typer.Option("--location", help="Azure's name for --region.")]
+ProjectOpt = Annotated[Optional[str], typer.Option("--project", help="GCP project ID. [default: GOOGLE_CLOUD_PROJECT, else gcloud's configured project]")]
+ZoneOpt = Annotated[Optional[str], typer.Option("--zone", help="GCP zone of a zonal cluster. [default: <region>-b]")]
+RegionalOpt = Annotated[Optional[bool], typer.Option("--regional/--zonal", help="GCP: a regional cluster (control plane in three zones; has a management fee) instead of a zonal one. [default: zonal]", show_default=False)]
 WithoutOpt = Annotated[Optional[list[str]], typer.Option("--without", help="Leave a component out: cluster, bucket, registry, tracker, deployer. Repeatable.")]
-NodeTypeOpt = Annotated[Optional[str], typer.Option("--node-type", help="Machine type of the nodes. [default: t3.large on aws]")]
+NodeTypeOpt = Annotated[Optional[str], typer.Option("--node-type", help="Machine type of the nodes. [default: t3.large, e2-standard-2, Standard_D2s_v5]")]
 MinNodesOpt = Annotated[Optional[int], typer.Option("--min-nodes", help="Fewest nodes. [default: 1]")]
 MaxNodesOpt = Annotated[Optional[int], typer.Option("--max-nodes", help="Most nodes. [default: 3]")]
-NetworkOpt = Annotated[Optional[str], typer.Option("--network", help="private (nodes behind a NAT gateway) or public (no NAT, cheapest, dev only). [default: private]")]
+NetworkOpt = Annotated[Optional[str], typer.Option("--network", help="private (nodes behind a NAT gateway) or public (no NAT, cheapest, dev only; aws and gcp). [default: private]")]
 AllowCidrOpt = Annotated[Optional[list[str]], typer.Option("--allow-cidr", help="Only these CIDRs reach the Kubernetes API and the load balancers. Repeatable.")]
 DeployerOpt = Annotated[Optional[str], typer.Option("--deployer", help="Model deployer: seldon or kserve. [default: seldon]")]
 K8sVersionOpt = Annotated[Optional[str], typer.Option("--kubernetes-version", help="Kubernetes minor version, e.g. 1.33. [default: the cloud's default]")]
@@ -140,15 +144,20 @@ TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Extra tag KE
 SuffixOpt = Annotated[Optional[str], typer.Option("--suffix", help="Override the unique suffix of global names (4-8 lowercase letters/digits).")]
 
 
-def _spec(provider, file, name, region, without, node_type, min_nodes, max_nodes, network, allow_cidr, deployer,
-          kubernetes_version, immutable_tags, tag, suffix):
+# Stack-file field for each command-line option that describes a stack.
+SPEC_OPTIONS = {
+    "name": "name", "region": "region", "location": "location", "project": "project", "zone": "zone",
+    "regional": "regional", "without": "without", "node_type": "node_type", "min_nodes": "min_nodes",
+    "max_nodes": "max_nodes", "network": "network", "allow_cidr": "allow_cidrs", "deployer": "deployer",
+    "kubernetes_version": "kubernetes_version", "immutable_tags": "immutable_tags", "tag": "tags", "suffix": "suffix",
+}
+
+
+def _spec(provider, file, options: dict):
+    """The stack the options describe (file first, flags over it, environment defaults under both)."""
     from .stackfile import spec_from_cli
 
-    flags = {
-        "name": name, "region": region, "without": without, "node_type": node_type, "min_nodes": min_nodes,
-        "max_nodes": max_nodes, "network": network, "allow_cidrs": allow_cidr, "deployer": deployer,
-        "kubernetes_version": kubernetes_version, "immutable_tags": immutable_tags, "tags": tag, "suffix": suffix,
-    }
+    flags = {field: options[option] for option, field in SPEC_OPTIONS.items()}
     return spec_from_cli(provider, str(file) if file else None, flags)
 
 
@@ -170,6 +179,7 @@ def _spec_warnings(spec) -> list[str]:
 @app.command()
 def plan(
     provider: ProviderArg = None, file: FileOpt = None, name: NameOpt = None, region: RegionOpt = None,
+    location: LocationOpt = None, project: ProjectOpt = None, zone: ZoneOpt = None, regional: RegionalOpt = None,
     without: WithoutOpt = None, node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
@@ -178,8 +188,7 @@ def plan(
 ) -> None:
     """Show what a deploy would create, offline: no credentials, no Pulumi CLI."""
     with _user_errors() as console:
-        spec = _spec(provider, file, name, region, without, node_type, min_nodes, max_nodes, network, allow_cidr,
-                     deployer, kubernetes_version, immutable_tags, tag, suffix)
+        spec = _spec(provider, file, locals())
         from .plan import run_plan
 
         result = run_plan(spec)
@@ -196,6 +205,7 @@ def plan(
 @app.command()
 def deploy(
     provider: ProviderArg = None, file: FileOpt = None, name: NameOpt = None, region: RegionOpt = None,
+    location: LocationOpt = None, project: ProjectOpt = None, zone: ZoneOpt = None, regional: RegionalOpt = None,
     without: WithoutOpt = None, node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
@@ -205,8 +215,7 @@ def deploy(
 ) -> None:
     """Create or update a stack in the cloud, then register its outputs."""
     with _user_errors() as console:
-        spec = _spec(provider, file, name, region, without, node_type, min_nodes, max_nodes, network, allow_cidr,
-                     deployer, kubernetes_version, immutable_tags, tag, suffix)
+        spec = _spec(provider, file, locals())
         if backend is not None:
             _check_backend(backend)
             from .paths import normalize_backend

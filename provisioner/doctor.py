@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("stack-recipes", "pulumi", "pulumi-aws", "pulumi-kubernetes", "pulumi-random", "typer", "rich")
+PACKAGES = ("stack-recipes", "pulumi", "pulumi-aws", "pulumi-gcp", "pulumi-azure-native", "pulumi-kubernetes",
+            "pulumi-random", "typer", "rich")
 TIMEOUT_SECONDS = 8
 
 
@@ -40,6 +41,14 @@ def run_checks(*, install_pulumi: bool = False) -> list[Check]:
     checks.append(_pulumi_cli(install_pulumi))
     checks.append(_tool("aws CLI", "aws", "needed by kubeconfigs of EKS clusters (aws eks get-token)",
                         "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html"))
+    checks.append(_tool("gcloud CLI", "gcloud", "needed for gcp stacks (credentials, project)",
+                        "https://cloud.google.com/sdk/docs/install"))
+    checks.append(_tool("gke-gcloud-auth-plugin", "gke-gcloud-auth-plugin", "needed by kubeconfigs of GKE clusters",
+                        "gcloud components install gke-gcloud-auth-plugin"))
+    checks.append(_tool("az CLI", "az", "needed for azure stacks (credentials, subscription)",
+                        "https://learn.microsoft.com/cli/azure/install-azure-cli"))
+    checks.append(_tool("kubelogin", "kubelogin", "needed by kubeconfigs of AKS clusters (Entra ID sign-in)",
+                        "az aks install-cli"))
     checks.append(_tool("kubectl", "kubectl", "optional: to look inside the cluster", "https://kubernetes.io/docs/tasks/tools/"))
     checks.append(_aws_credentials())
     checks.append(_file_credentials("gcp credentials", ["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS"],

@@ -26,6 +26,22 @@ ARTIFACT_STORE_FLAVOR = {"aws": "s3", "gcp": "gcp", "azure": "azure"}
 CONTAINER_REGISTRY_FLAVOR = {"aws": "aws", "gcp": "gcp", "azure": "azure"}
 # ZenML 0.98 has a `seldon` model deployer flavor and no `kserve` one.
 ZENML_MODEL_DEPLOYERS = {"seldon": "seldon"}
+# What ZenML's pipeline pods need on a cloud to reach the bucket without keys:
+# on AKS a pod gets its workload identity only with this label, and ZenML's
+# Azure artifact store finds the storage account through this variable.
+PIPELINE_POD_LABELS = {"azure": {"azure.workload.identity/use": "true"}}
+STORAGE_ACCOUNT_ENV = {"azure": "AZURE_STORAGE_ACCOUNT_NAME"}
+
+
+def pipeline_pod_settings(data: dict[str, Any]) -> dict[str, Any] | None:
+    provider = data["provider"]
+    settings: dict[str, Any] = {}
+    if provider in PIPELINE_POD_LABELS:
+        settings["labels"] = dict(PIPELINE_POD_LABELS[provider])
+    account = (data.get("bucket") or {}).get("account")
+    if account and provider in STORAGE_ACCOUNT_ENV:
+        settings["env"] = [{"name": STORAGE_ACCOUNT_ENV[provider], "value": account}]
+    return settings or None
 
 
 class ExportError(ValueError):
@@ -109,6 +125,10 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
                 "step_pod_service_account_name": namespaces.PIPELINES_SERVICE_ACCOUNT,
             },
         }
+        pod_settings = pipeline_pod_settings(data)
+        if pod_settings:
+            components["orchestrator"]["configuration"]["pod_settings"] = pod_settings
+            components["orchestrator"]["configuration"]["orchestrator_pod_settings"] = pod_settings
         notes.append(
             f"The orchestrator uses kube context {data['cluster']['context']!r}: "
             f"run `recipe export {stack} --format kubeconfig -o ~/.kube/{stack}.yaml` and point KUBECONFIG at it."

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -45,7 +48,8 @@ def read_stack_file(path: str | Path) -> Layer:
 
 
 def spec_from_cli(provider: str | None, file: str | None, flags: Mapping[str, Any]) -> StackSpec:
-    """File values first, then the flags the user actually gave (None/empty means not given)."""
+    """Environment defaults, then the file, then the flags the user actually gave
+    (None/empty means not given)."""
     layers = []
     if file:
         layers.append(read_stack_file(file))
@@ -53,7 +57,28 @@ def spec_from_cli(provider: str | None, file: str | None, flags: Mapping[str, An
     if provider is not None:
         given["provider"] = provider
     layers.append(Layer("flags", given))
+    chosen = given.get("provider") or next((layer.values.get("provider") for layer in layers if "provider" in layer.values), None)
+    if chosen == "gcp" and not any("project" in layer.values for layer in layers):
+        project = gcp_default_project()
+        if project:
+            layers.insert(0, Layer(f"the environment ({project[1]})", {"project": project[0]}))
     return load_spec(*layers)
+
+
+def gcp_default_project() -> tuple[str, str] | None:
+    """The project gcloud and Google's libraries would use: (project, where it came from)."""
+    for variable in ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"):
+        if os.environ.get(variable):
+            return os.environ[variable].strip(), variable
+    gcloud = shutil.which("gcloud")
+    if not gcloud:
+        return None
+    try:
+        done = subprocess.run([gcloud, "config", "get-value", "project"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    value = done.stdout.strip()
+    return (value, "gcloud config") if done.returncode == 0 and value and value != "(unset)" else None
 
 
 def spec_from_record(name: str, spec: Mapping[str, Any]) -> StackSpec:
