@@ -141,6 +141,8 @@ DeployerOpt = Annotated[Optional[str], typer.Option("--deployer", help="Model de
 K8sVersionOpt = Annotated[Optional[str], typer.Option("--kubernetes-version", help="Kubernetes minor version, e.g. 1.33. [default: the cloud's default]")]
 ImmutableOpt = Annotated[Optional[bool], typer.Option("--immutable-tags/--mutable-tags", help="Refuse to overwrite image tags in the registry (ZenML re-pushes tags: see README). [default: mutable]", show_default=False)]
 TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Extra tag KEY=VALUE on every resource. Repeatable.")]
+KmsOpt = Annotated[Optional[bool], typer.Option("--kms/--no-kms", help="Customer-managed keys for the bucket, the registry and the cluster's secrets (costs money; Azure also moves the registry to Premium). [default: off]", show_default=False)]
+PrivateEndpointOpt = Annotated[Optional[bool], typer.Option("--private-endpoint/--public-endpoint", help="Kubernetes API reachable only from inside the network: deploy from there (VPN, bastion). [default: public, restrict with --allow-cidr]", show_default=False)]
 SuffixOpt = Annotated[Optional[str], typer.Option("--suffix", help="Override the unique suffix of global names (4-8 lowercase letters/digits).")]
 
 
@@ -150,6 +152,7 @@ SPEC_OPTIONS = {
     "regional": "regional", "without": "without", "node_type": "node_type", "min_nodes": "min_nodes",
     "max_nodes": "max_nodes", "network": "network", "allow_cidr": "allow_cidrs", "deployer": "deployer",
     "kubernetes_version": "kubernetes_version", "immutable_tags": "immutable_tags", "tag": "tags", "suffix": "suffix",
+    "kms": "kms", "private_endpoint": "private_endpoint",
 }
 
 
@@ -183,7 +186,7 @@ def plan(
     without: WithoutOpt = None, node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
-    tag: TagOpt = None, suffix: SuffixOpt = None,
+    tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
 ) -> None:
     """Show what a deploy would create, offline: no credentials, no Pulumi CLI."""
@@ -209,7 +212,7 @@ def deploy(
     without: WithoutOpt = None, node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
-    tag: TagOpt = None, suffix: SuffixOpt = None,
+    tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
     backend: Annotated[Optional[str], typer.Option("--backend", help="Pulumi state backend URL (s3://, gs://, azblob://, https://api.pulumi.com). [default: a local file:// backend]")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Deploy without showing the preview and asking.")] = False,
 ) -> None:

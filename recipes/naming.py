@@ -141,6 +141,12 @@ class Names:
         _check(name, r"^[a-zA-Z0-9]{5,50}$", "container registry", "5-50 letters and digits")
         return name
 
+    def key_vault(self) -> str:
+        """3-24 letters, digits and hyphens, globally unique (and kept for days once deleted)."""
+        name = f"kv-{self.stack[: 24 - 4 - len(self.suffix)].rstrip('-')}-{self.suffix}"
+        _check(name, r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$", "key vault", "3-24 letters, digits, hyphens")
+        return name
+
     def managed_identity(self, part: str) -> str:
         name = f"id-{self.stack}-{part}"
         _check(name, r"^[a-zA-Z0-9][-_a-zA-Z0-9]{2,127}$", "managed identity", "3-128 letters, digits, - and _")
@@ -159,7 +165,7 @@ class Names:
         if provider == "azure":
             return {
                 "group": self.resource_group(), "data-group": self.resource_group("data"), "cluster": self.aks_cluster(),
-                "storage": self.storage_account(), "registry": self.container_registry(),
+                "storage": self.storage_account(), "registry": self.container_registry(), "vault": self.key_vault(),
                 **{f"id-{p}": self.managed_identity(p) for p in ("mlflow", "pipelines")},
             }
         raise InvalidName(f"unknown provider {provider!r}")

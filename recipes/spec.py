@@ -67,6 +67,10 @@ class StackSpec:
     immutable_tags: bool = False
     suffix: str = ""
     tags: tuple[tuple[str, str], ...] = ()
+    # Customer-managed keys for the bucket, the registry and the cluster's secrets (costs money).
+    kms: bool = False
+    # The Kubernetes API reachable only from inside the network (deploy from there: VPN, bastion).
+    private_endpoint: bool = False
     # GCP only: the project, the zone of a zonal cluster, and regional instead of zonal.
     project: str | None = None
     zone: str | None = None
@@ -108,7 +112,7 @@ class StackSpec:
 FILE_FIELDS = (
     "provider", "name", "region", "location", "components", "without", "node_type", "min_nodes",
     "max_nodes", "network", "allow_cidrs", "deployer", "kubernetes_version",
-    "immutable_tags", "suffix", "tags", "project", "zone", "regional",
+    "immutable_tags", "suffix", "tags", "project", "zone", "regional", "kms", "private_endpoint",
 )
 
 
@@ -227,6 +231,10 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
             raise SpecError(_where(k8s_raw, "kubernetes_version") + f"{kubernetes_version!r} is not a version like 1.33")
 
     immutable_tags = _bool(get("immutable_tags"), "immutable_tags", False)
+    kms = _bool(get("kms"), "kms", False)
+    private_endpoint = _bool(get("private_endpoint"), "private_endpoint", False)
+    if private_endpoint and allow_cidrs:
+        raise SpecError("--private-endpoint closes the API endpoint to the internet, so --allow-cidr has nothing to open; give one or the other")
 
     suffix = _string(get("suffix"), "suffix", naming.default_suffix(provider, name, region))
     if not naming.SUFFIX_RE.match(suffix):
@@ -239,7 +247,7 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
         node_type=node_type, min_nodes=min_nodes, max_nodes=max_nodes, network=network,
         allow_cidrs=allow_cidrs, deployer=deployer, kubernetes_version=kubernetes_version,
         immutable_tags=immutable_tags, suffix=suffix, tags=tags,
-        project=project, zone=zone, regional=regional,
+        project=project, zone=zone, regional=regional, kms=kms, private_endpoint=private_endpoint,
     )
     try:  # every derived cloud name must be acceptable too
         spec.names.check(provider)
