@@ -592,6 +592,32 @@ def _retained(deployment: Mapping[str, Any] | None) -> list[tuple[str, RetainedR
     return out
 
 
+def kept_urns(deployment: Mapping[str, Any] | None) -> set[str]:
+    """What a plain destroy leaves in the state: the retained data resources and
+    everything they need to stay manageable (their parent components, their
+    providers and, transitively, what they depend on).
+
+    Keeping them in the state, not just in the cloud, is what lets a later
+    `destroy --delete-data` delete them, and a redeploy reuse them.
+    """
+    resources = [r for r in (deployment or {}).get("resources") or [] if isinstance(r, Mapping) and r.get("urn")]
+    by_urn = {r["urn"]: r for r in resources}
+    todo = [urn for urn, _ in _retained(deployment)]
+    keep: set[str] = set()
+    while todo:
+        urn = todo.pop()
+        r = by_urn.get(urn)
+        if urn in keep or r is None or r.get("type") == _STACK_TYPE:
+            continue
+        keep.add(urn)
+        todo.extend(r.get("dependencies") or [])
+        if r.get("parent"):
+            todo.append(r["parent"])
+        if r.get("provider"):
+            todo.append(str(r["provider"]).rsplit("::", 1)[0])  # a provider reference is "<urn>::<id>"
+    return keep
+
+
 def retained_resources(deployment: Mapping[str, Any] | None) -> list[RetainedResource]:
     """What `destroy` would leave in the cloud: custom resources with retainOnDelete, from an exported deployment."""
     return [resource for _, resource in _retained(deployment)]
@@ -745,7 +771,8 @@ class PulumiEngine:
         with self._operation(target, "destroy stack {name}", on_event) as op:
             stack = self._stack(target, create=False)
             self._ensure_plugins(stack, target.spec.provider)
-            retained = _retained(stack.export_stack().deployment)
+            deployment = stack.export_stack().deployment
+            retained = _retained(deployment)
             if delete_data and retained:
                 # Re-declare the stack with the data resources no longer retained (and
                 # force-destroy on) before destroying, so they are deleted with their contents.
@@ -759,7 +786,17 @@ class PulumiEngine:
                 )
                 # Report what is really still retained, should the update not have released something.
                 retained = _retained(stack.export_stack().deployment)
-            result = stack.destroy(on_event=op, color="never", suppress_progress=True)
+                result = stack.destroy(on_event=op, color="never", suppress_progress=True)
+            else:
+                keep = kept_urns(deployment)
+                targets = [
+                    r["urn"] for r in (deployment or {}).get("resources") or []
+                    if r.get("urn") and r["urn"] not in keep and r.get("type") != _STACK_TYPE
+                ]
+                if keep and not targets:  # only the kept data is left: nothing to do
+                    return DestroyResult(retained=[r for _, r in retained], changes=Changes({"same": len(keep)}))
+                # Delete everything but the kept data, which stays in the state (and the cloud).
+                result = stack.destroy(target=targets if keep else None, on_event=op, color="never", suppress_progress=True)
         return DestroyResult(
             retained=[resource for _, resource in retained],
             changes=Changes(_counts(result.summary.resource_changes)),

@@ -12,24 +12,36 @@ from typing import Any
 
 from provisioner.engine import (
     Changes,
+    kept_urns,
+    retained_resources,
     DestroyResult,
     EngineError,
     EngineEvent,
     OnEvent,
-    RetainedResource,
     StackTarget,
     UpResult,
 )
 from provisioner.plan import Plan, PlannedResource, run_plan
 
 
-def _parent_name(resource: PlannedResource) -> str | None:
-    return resource.parent.rsplit("::", 1)[-1] if resource.parent else None
-
-
 def physical_id(resource: PlannedResource) -> str:
     inputs = resource.inputs
-    return str(inputs.get("bucket") or inputs.get("name") or f"{resource.name}-id")
+    return str(inputs.get("bucket") or inputs.get("name") or inputs.get("accountName")
+               or inputs.get("registryName") or inputs.get("repositoryId") or f"{resource.name}-id")
+
+
+def as_deployment(resources: list[PlannedResource]) -> dict[str, Any]:
+    """The planned resources as a Pulumi deployment export would show them."""
+    return {
+        "resources": [
+            {
+                "urn": r.urn, "type": r.type, "id": physical_id(r) if r.custom else None, "custom": r.custom,
+                "parent": r.parent, "provider": r.provider, "dependencies": r.dependencies,
+                "retainOnDelete": r.retain_on_delete,
+            }
+            for r in resources
+        ]
+    }
 
 
 @dataclass
@@ -79,25 +91,23 @@ class FakeEngine:
         return UpResult(outputs=plan.raw_outputs, changes=Changes(counts))
 
     def destroy(self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False) -> DestroyResult:
+        """As PulumiEngine: a plain destroy keeps the data (and what it needs) in the state;
+        --delete-data first re-declares it unretained, then deletes everything."""
         self.calls.append(("destroy", target.stack_name, delete_data))
         key = self._key(target)
         resources = self.state.get(key, [])
         if delete_data:
-            # As PulumiEngine does: re-run the program with delete_data so nothing is retained.
-            resources = [r for r in run_plan(target.spec.with_changes(delete_data=True)).resources
-                         if r.urn in {x.urn for x in resources}]
-        retained = [r for r in resources if r.retain_on_delete and r.custom]
-        for r in reversed(resources):
-            if r in retained:
-                continue
+            urns = {x.urn for x in resources}
+            resources = [r for r in run_plan(target.spec.with_changes(delete_data=True)).resources if r.urn in urns]
+        deployment = as_deployment(resources)
+        keep = set() if delete_data else kept_urns(deployment)
+        deleted = [r for r in resources if r.urn not in keep]
+        for r in reversed(deleted):
             self._event(on_event, "start", r, op="delete")
             self._event(on_event, "done", r, op="delete")
-        self.state[key] = []
-        self._event(on_event, "summary", counts={"delete": len(resources) - len(retained)})
-        return DestroyResult(
-            retained=[RetainedResource(type=r.type, name=r.name, id=physical_id(r), primary=r.name == _parent_name(r)) for r in retained],
-            changes=Changes({"delete": len(resources) - len(retained)}),
-        )
+        self.state[key] = [r for r in resources if r.urn in keep]
+        self._event(on_event, "summary", counts={"delete": len(deleted)})
+        return DestroyResult(retained=retained_resources(deployment) if keep else [], changes=Changes({"delete": len(deleted)}))
 
     def refresh(self, target: StackTarget, on_event: OnEvent) -> Changes:
         self.calls.append(("refresh", target.stack_name, target.backend))

@@ -272,6 +272,31 @@ def test_destroy_with_delete_data_keeps_nothing(run, home, engine):
     assert ("destroy", "ml-dev", True) in engine.calls
 
 
+def test_delete_data_still_works_after_a_plain_destroy(run, home, engine):
+    assert run(*DEPLOY).exit_code == 0
+    assert run("destroy", "ml-dev", "--yes").exit_code == 0
+    key = next(iter(engine.state))
+    kept = {r.type for r in engine.state[key] if r.custom}
+    assert {"aws:s3/bucket:Bucket", "aws:ecr/repository:Repository"} <= kept  # still in the state
+    assert "aws:eks/cluster:Cluster" not in kept
+    result = run("destroy", "ml-dev", "--delete-data", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert engine.state[key] == [] and registry().get("ml-dev").retained == []
+    assert "Kept" not in result.stderr
+
+
+def test_redeploy_after_destroy_reuses_the_kept_data(run, home, engine):
+    assert run(*DEPLOY).exit_code == 0
+    bucket = registry().get("ml-dev").outputs["bucket"]["name"]
+    assert run("destroy", "ml-dev", "--yes").exit_code == 0
+    result = run(*DEPLOY)
+    assert result.exit_code == 0, result.stderr
+    record = registry().get("ml-dev")
+    assert record.status == "ready" and record.outputs["bucket"]["name"] == bucket and record.retained == []
+    # The bucket was not created again: it was already there.
+    assert "created        aws:s3/bucket:Bucket bucket" not in result.stderr
+
+
 def test_destroy_needs_confirmation_when_not_interactive(run, home, engine):
     assert run(*DEPLOY).exit_code == 0
     result = run("destroy", "ml-dev")

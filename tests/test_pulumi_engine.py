@@ -359,6 +359,9 @@ def test_destroy_keeps_and_reports_the_data_resources(engine, cli, target):
     assert cli.called("up") == []
     assert len(cli.called("destroy")) == 1
     assert cli.called("destroy")[0].args[:3] == ["destroy", "--skip-preview", "--yes"]
+    # Everything but the data (and its components) is targeted; the data stays in the state.
+    cluster_component = urn(STACK, "recipes:aws:Cluster", "cluster")
+    assert sorted(cli.called("destroy")[0].values("--target")) == sorted([cluster_component, CLUSTER_URN])
     assert cli.commands().index("stack export") < cli.commands().index("destroy")
     assert result.retained == [
         RetainedResource(BUCKET_T, "bucket", "ml-dev-artifacts-abcd", True),
@@ -601,3 +604,39 @@ def test_relative_file_backend_is_made_absolute(tmp_path, monkeypatch):
     assert paths.normalize_backend("file://./state") == (tmp_path / "state").as_uri()
     assert paths.normalize_backend("file:///abs/state") == "file:///abs/state"
     assert paths.normalize_backend("s3://bucket/x") == "s3://bucket/x"
+
+
+def test_kept_data_brings_its_providers_parents_and_dependencies():
+    provider = urn(STACK, "pulumi:providers:aws", "aws")
+    api = urn(STACK, "gcp:projects/service:Service", "storage-api")
+    state = deployed_state()
+    state["resources"].insert(1, resource(provider, "pulumi:providers:aws", parent=ROOT_URN, id_="p1"))
+    state["resources"].insert(2, resource(api, "gcp:projects/service:Service", parent=ROOT_URN, id_="storage"))
+    bucket = next(r for r in state["resources"] if r["urn"] == BUCKET_URN)
+    bucket["provider"] = f"{provider}::p1"
+    bucket["dependencies"] = [api]
+    keep = eng.kept_urns(state)
+    assert {BUCKET_URN, PAB_URN, REPO_URN, provider, api, urn(STACK, "recipes:aws:Bucket", "bucket")} <= keep
+    assert CLUSTER_URN not in keep and ROOT_URN not in keep
+
+
+def test_second_plain_destroy_with_only_data_left_does_nothing(engine, cli, target):
+    cli.stacks.add(STACK)
+    state = deployed_state()
+    state["resources"] = [r for r in state["resources"] if "Cluster" not in r["type"]]
+    cli.deployment = state
+    result = engine.destroy(target, lambda e: None)
+    assert cli.called("destroy") == []
+    assert [r.name for r in result.retained if r.primary] == ["bucket", "registry"]
+
+
+def test_delete_data_after_a_plain_destroy_deletes_the_kept_data(engine, cli, target):
+    """After a plain destroy the data is still in the state, so --delete-data can release and delete it."""
+    cli.stacks.add(STACK)
+    state = deployed_state()
+    state["resources"] = [r for r in state["resources"] if "Cluster" not in r["type"]]
+    cli.deployment = state
+    result = engine.destroy(target, lambda e: None, delete_data=True)
+    assert cli.called("up")[0].values("--target") == [BUCKET_URN, PAB_URN, REPO_URN]
+    assert cli.called("destroy")[0].values("--target") == []  # the whole rest goes
+    assert result.retained == []
