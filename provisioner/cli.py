@@ -206,6 +206,50 @@ def plan(
 
 
 @app.command()
+def check(
+    target: Annotated[Optional[str], typer.Argument(help="A provider (aws, gcp, azure) described by the flags, or a registered stack.", show_default=False)] = None,
+    file: FileOpt = None, name: NameOpt = None, region: RegionOpt = None,
+    location: LocationOpt = None, project: ProjectOpt = None, zone: ZoneOpt = None, regional: RegionalOpt = None,
+    without: WithoutOpt = None, node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
+    max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
+    deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
+    tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """Check the security baseline against the stack's real program, offline. Exit 1 when a rule fails."""
+    with _user_errors() as console:
+        from recipes.spec import PROVIDERS
+
+        if target is not None and target not in PROVIDERS:
+            from .stackfile import spec_from_record
+
+            record = _registry().get(target)
+            spec = spec_from_record(record.name, record.spec)
+        else:
+            spec = _spec(target, file, locals())
+        results = _run_checks(spec)
+        failed = [r for r in results if r.verdict.status == "fail"]
+        if output == OutputFormat.json:
+            _print_json({"stack": spec.name, "provider": spec.provider, "passed": not failed,
+                         "rules": [r.to_json() for r in results]})
+        else:
+            from .views import checks_table
+
+            _out_console().print(checks_table(results, f"Security baseline: {spec.name} ({spec.provider}, {spec.region})"))
+            counts = {s: sum(1 for r in results if r.verdict.status == s) for s in ("pass", "fail", "warn", "option", "n/a")}
+            console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n), markup=False)
+        if failed:
+            raise typer.Exit(EXIT_FAILED)
+
+
+def _run_checks(spec):
+    from .baseline import evaluate
+    from .plan import run_plan
+
+    return evaluate(run_plan(spec))
+
+
+@app.command()
 def deploy(
     provider: ProviderArg = None, file: FileOpt = None, name: NameOpt = None, region: RegionOpt = None,
     location: LocationOpt = None, project: ProjectOpt = None, zone: ZoneOpt = None, regional: RegionalOpt = None,
@@ -215,8 +259,9 @@ def deploy(
     tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
     backend: Annotated[Optional[str], typer.Option("--backend", help="Pulumi state backend URL (s3://, gs://, azblob://, https://api.pulumi.com). [default: a local file:// backend]")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Deploy without showing the preview and asking.")] = False,
+    skip_checks: Annotated[bool, typer.Option("--skip-checks", help="Deploy even if a security baseline rule fails (see `recipe check`).")] = False,
 ) -> None:
-    """Create or update a stack in the cloud, then register its outputs."""
+    """Check the security baseline, then create or update a stack in the cloud and register its outputs."""
     with _user_errors() as console:
         spec = _spec(provider, file, locals())
         if backend is not None:
@@ -226,6 +271,7 @@ def deploy(
             backend = normalize_backend(backend)
         for warning in _spec_warnings(spec):
             console.print(f"warning: {warning}", markup=False)
+        _gate_on_checks(console, spec, skip_checks)
         from . import operations
         from .engine import EngineError
 
@@ -254,6 +300,17 @@ def deploy(
             f"  recipe export {spec.name} --format zenml -o {spec.name}.yaml && zenml stack import {spec.name}.yaml",
             markup=False,
         )
+
+
+def _gate_on_checks(console, spec, skip: bool) -> None:
+    """The baseline runs before every deploy; a failing rule stops it unless --skip-checks."""
+    failed = [r for r in _run_checks(spec) if r.verdict.status == "fail"]
+    for r in failed:
+        what = f" ({', '.join(r.verdict.resources)})" if r.verdict.resources else ""
+        console.print(f"{'warning' if skip else 'error'}: security rule {r.rule.id} fails: {r.rule.title}: {r.verdict.detail}{what}", markup=False)
+    if failed and not skip:
+        console.print(f"Nothing deployed. See `recipe check {spec.provider} ...`; deploy anyway with --skip-checks.", markup=False)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _preview_before_deploy(console, spec, backend, engine, registry) -> None:

@@ -77,3 +77,14 @@ def stacks_table(records: list[StackRecord]) -> Table:
 def kept_lines(record: StackRecord) -> list[str]:
     primary = [r for r in record.retained if r.get("primary")]
     return [f"{r['type']}  {r['id']}" for r in primary]
+
+
+def checks_table(results, title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+    for column in ("rule", "title", "anchors", "status", "detail"):
+        table.add_column(column, overflow="fold")
+    styles = {"pass": "green", "fail": "bold red", "warn": "yellow", "option": "cyan", "n/a": "dim"}
+    for r in results:
+        detail = r.verdict.detail + (f" ({', '.join(r.verdict.resources)})" if r.verdict.resources else "")
+        table.add_row(r.rule.id, r.rule.title, ", ".join(r.rule.anchors), Text(r.verdict.status, style=styles[r.verdict.status]), detail)
+    return table

@@ -501,3 +501,53 @@ def test_doctor_reports_missing_pulumi_without_traceback(run, home, monkeypatch,
     assert checks["aws credentials"]["status"] == "missing"
     table = run("doctor")
     assert "pulumi CLI" in table.stdout and "Traceback" not in table.stdout + table.stderr
+
+
+# --------------------------------------------------------------------------
+# check and the deploy gate
+
+def test_check_prints_every_rule_and_exits_0_when_none_fails(run, home):
+    result = run("check", "aws", "--output", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["passed"] is True and len(doc["rules"]) == 25
+    c1 = next(r for r in doc["rules"] if r["id"] == "C1")
+    assert c1["status"] == "warn" and "CKV_AWS_38" in c1["anchors"]
+    table = run("check", "aws", "--allow-cidr", "203.0.113.0/24")
+    assert table.exit_code == 0 and "D1" in table.stdout and "0 fail" not in table.stderr
+
+
+def test_check_a_registered_stack(run, home, engine):
+    assert run(*DEPLOY).exit_code == 0
+    doc = json.loads(run("check", "ml-dev", "--output", "json").stdout)
+    assert doc["stack"] == "ml-dev" and doc["provider"] == "aws"
+
+
+@pytest.fixture
+def failing_rule(monkeypatch):
+    """A baseline where D1 fails, as it would if the program stopped retaining the bucket."""
+    real = cli._run_checks
+
+    def run_checks(spec):
+        results = real(spec)
+        for r in results:
+            if r.rule.id == "D1":
+                r.verdict.status, r.verdict.resources = "fail", ["bucket"]
+        return results
+
+    monkeypatch.setattr(cli, "_run_checks", run_checks)
+
+
+def test_check_exits_1_when_a_rule_fails(run, home, failing_rule):
+    result = run("check", "aws", "--output", "json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["passed"] is False
+
+
+def test_deploy_refuses_a_failing_stack_unless_skip_checks(run, home, engine, failing_rule):
+    refused = run(*DEPLOY)
+    assert refused.exit_code == 1
+    assert "security rule D1 fails" in refused.stderr and "--skip-checks" in refused.stderr
+    assert engine.calls == [] and registry().find("ml-dev") is None
+    forced = run(*DEPLOY, "--skip-checks")
+    assert forced.exit_code == 0 and "warning: security rule D1 fails" in forced.stderr
+    assert registry().get("ml-dev").status == "ready"
