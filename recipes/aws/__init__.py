@@ -9,6 +9,7 @@ from ..cloud import BucketHandle, ClusterHandle, RegistryHandle, WorkloadIdentit
 from ..spec import StackSpec
 from .bucket import Bucket, BucketArgs
 from .cluster import Cluster, ClusterArgs
+from .encryption import Encryption, EncryptionArgs
 from .identity import BucketAccess, BucketAccessArgs
 from .network import Network, NetworkArgs
 from .registry import Registry, RegistryArgs
@@ -24,6 +25,27 @@ class Recipe:
         self.provider = aws.Provider("aws", region=spec.region, default_tags={"tags": spec.labels()})
         self.opts = pulumi.ResourceOptions(providers=[self.provider])
         self._cluster: Cluster | None = None
+        self._encryption: Encryption | None = None
+
+    def kms_key_arn(self) -> pulumi.Output[str] | None:
+        """The stack's customer-managed key (--kms), declared once by whichever component
+        needs it first; None without --kms. The bucket, registry and cluster depend on
+        the key, never on one another."""
+        spec = self.spec
+        if not spec.kms:
+            return None
+        if self._encryption is None:
+            self._encryption = Encryption(
+                "encryption",
+                EncryptionArgs(
+                    alias=f"alias/{spec.names.stack}-{spec.names.suffix}",
+                    description=f"stack-recipes {spec.name}: artifacts, images and Kubernetes Secrets",
+                    # Kept as long as the data it encrypts: the bucket and registry outlive the stack.
+                    retain=not spec.delete_data,
+                ),
+                opts=self.opts,
+            )
+        return self._encryption.arn
 
     def cluster(self) -> ClusterHandle:
         spec = self.spec
@@ -44,6 +66,8 @@ class Recipe:
                 min_nodes=spec.min_nodes,
                 max_nodes=spec.max_nodes,
                 allow_cidrs=spec.allow_cidrs,
+                private_endpoint=spec.private_endpoint,
+                kms_key_arn=self.kms_key_arn(),
                 labels=spec.labels(),
                 context=spec.names.kube_context(),
                 cluster_role_name=spec.names.iam_role("cluster"),
@@ -57,7 +81,11 @@ class Recipe:
         return self._cluster.handle()
 
     def bucket(self) -> BucketHandle:
-        bucket = Bucket("bucket", BucketArgs(name=self.spec.names.s3_bucket(), retain=not self.spec.delete_data), opts=self.opts)
+        bucket = Bucket(
+            "bucket",
+            BucketArgs(name=self.spec.names.s3_bucket(), retain=not self.spec.delete_data, kms_key_arn=self.kms_key_arn()),
+            opts=self.opts,
+        )
         return BucketHandle(name=bucket.name, uri=bucket.uri, resource=bucket, account=None)
 
     def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
@@ -68,6 +96,7 @@ class Recipe:
                 repository=self.spec.names.ecr_repository(),
                 immutable_tags=self.spec.immutable_tags,
                 retain=not self.spec.delete_data,
+                kms_key_arn=self.kms_key_arn(),
             ),
             opts=self.opts,
         )
@@ -84,6 +113,8 @@ class Recipe:
                 bucket_arn=bucket.resource.arn,  # type: ignore[attr-defined]
                 namespace=namespace,
                 service_account=service_account,
+                kms_key_arn=self.kms_key_arn(),
+                region=self.spec.region,
             ),
             opts=self.opts,
         )

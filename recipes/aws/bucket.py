@@ -23,6 +23,15 @@ class BucketArgs:
     name: str
     # D1: keep the bucket (and the user's artifacts) when the stack is destroyed.
     retain: bool = True
+    # --kms: SSE-KMS with the stack's key instead of SSE-S3.
+    kms_key_arn: pulumi.Input[str] | None = None
+
+
+def default_encryption(kms_key_arn: pulumi.Input[str] | None) -> dict:
+    """SSE-S3, or SSE-KMS with the stack's key (bucket keys keep the KMS requests, and cost, low)."""
+    if kms_key_arn is None:
+        return {"sse_algorithm": "AES256"}
+    return {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn}
 
 
 class Bucket(pulumi.ComponentResource):
@@ -52,7 +61,7 @@ class Bucket(pulumi.ComponentResource):
         aws.s3.BucketServerSideEncryptionConfiguration(  # B3
             f"{name}-encryption",
             bucket=self.bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}, "bucket_key_enabled": True}],
+            rules=[{"apply_server_side_encryption_by_default": default_encryption(args.kms_key_arn), "bucket_key_enabled": True}],
             opts=child,
         )
         versioning = aws.s3.BucketVersioning(  # B5

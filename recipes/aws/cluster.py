@@ -40,6 +40,10 @@ class ClusterArgs:
     autoscaler_role_name: str
     version: str | None = None
     allow_cidrs: tuple[str, ...] = ()
+    # C1: the API endpoint only inside the VPC (no public endpoint at all).
+    private_endpoint: bool = False
+    # C3 (--kms): envelope encryption of Secrets with the stack's key.
+    kms_key_arn: pulumi.Input[str] | None = None
     # The network's gateways and routes: the cluster (and so everything on it) is created after
     # and destroyed before them.
     network_routes: list[pulumi.Resource] = field(default_factory=list)
@@ -49,6 +53,15 @@ def ami_type(node_type: str) -> str:
     """Graviton families (t4g, m7g, c7gn, ...) need the ARM image."""
     family = node_type.split(".")[0]
     return "AL2023_ARM_64_STANDARD" if re.match(r"^[a-z]+\d+g", family) else "AL2023_x86_64_STANDARD"
+
+
+def vpc_config(subnet_ids: list[pulumi.Input[str]], allow_cidrs: tuple[str, ...], private_endpoint: bool) -> dict:
+    """C1: the API endpoint private only (--private-endpoint), or public restricted to
+    --allow-cidr when given (`recipe plan` warns when it is open)."""
+    config: dict = {"subnet_ids": subnet_ids, "endpoint_private_access": True, "endpoint_public_access": not private_endpoint}
+    if not private_endpoint:
+        config["public_access_cidrs"] = list(allow_cidrs) or ["0.0.0.0/0"]
+    return config
 
 
 class Cluster(pulumi.ComponentResource):
@@ -62,18 +75,26 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         control_role = _role(f"{name}-control-plane", args.cluster_role_name, "eks.amazonaws.com", policies.EKS_CLUSTER_POLICIES, child)
+        control_role_ready: list[pulumi.Resource] = list(control_role.attachments)
+        encryption_config = None
+        if args.kms_key_arn is not None:
+            # The control plane's use of the stack's key: this key only, for Secrets only.
+            control_role_ready.append(
+                aws.iam.RolePolicy(
+                    f"{name}-control-plane-kms",
+                    role=control_role.role.id,
+                    policy=pulumi.Output.from_input(args.kms_key_arn).apply(policies.cluster_key_use),
+                    opts=child,
+                )
+            )
+            encryption_config = {"resources": ["secrets"], "provider": {"key_arn": args.kms_key_arn}}
         self.cluster = aws.eks.Cluster(
             name,
             name=args.name,
             role_arn=control_role.role.arn,
             version=args.version,
-            vpc_config={
-                "subnet_ids": args.subnet_ids,
-                "endpoint_private_access": True,
-                "endpoint_public_access": True,
-                # C1: restricted to --allow-cidr when given; `recipe plan` warns when open.
-                "public_access_cidrs": list(args.allow_cidrs) or ["0.0.0.0/0"],
-            },
+            vpc_config=vpc_config(args.subnet_ids, args.allow_cidrs, args.private_endpoint),
+            encryption_config=encryption_config,  # C3
             access_config={
                 # C4: access entries only (no aws-auth ConfigMap); whoever deploys is admin.
                 "authentication_mode": "API",
@@ -83,7 +104,7 @@ class Cluster(pulumi.ComponentResource):
             # Standard support only: extended support costs six times the control-plane fee.
             upgrade_policy={"support_type": "STANDARD"},
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[*control_role.attachments, *args.network_routes])
+                child, pulumi.ResourceOptions(depends_on=[*control_role_ready, *args.network_routes])
             ),
         )
 

@@ -48,10 +48,13 @@ class BucketAccessArgs:
     bucket_arn: pulumi.Input[str]
     namespace: str
     service_account: str
+    # --kms: the bucket's objects are SSE-KMS with this key, which the pods must use too.
+    kms_key_arn: pulumi.Input[str] | None = None
+    region: str | None = None
 
 
 class BucketAccess(pulumi.ComponentResource):
-    """Object access on the stack's bucket only (I1), for one service account."""
+    """Object access on the stack's bucket (and, with --kms, its key) only (I1), for one service account."""
 
     role: aws.iam.Role
     association: aws.eks.PodIdentityAssociation
@@ -65,7 +68,9 @@ class BucketAccess(pulumi.ComponentResource):
             cluster_name=args.cluster_name,
             namespace=args.namespace,
             service_account=args.service_account,
-            policy=pulumi.Output.from_input(args.bucket_arn).apply(policies.bucket_read_write),
+            policy=pulumi.Output.all(args.bucket_arn, args.kms_key_arn).apply(
+                lambda v: policies.bucket_read_write(v[0], v[1], args.region)
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.role, self.association = access.role, access.association

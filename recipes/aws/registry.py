@@ -18,6 +18,9 @@ class RegistryArgs:
     # which immutable tags refuse (see README).
     immutable_tags: bool = False
     retain: bool = True  # D1
+    # --kms: images encrypted with the stack's key. ECR sets a repository's encryption when it
+    # is created and cannot change it: switching --kms on an existing stack wants a new repository.
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 def lifecycle_policy(days: int = UNTAGGED_EXPIRY_DAYS) -> str:
@@ -47,7 +50,9 @@ class Registry(pulumi.ComponentResource):
             name=args.repository,
             image_tag_mutability="IMMUTABLE" if args.immutable_tags else "MUTABLE",
             image_scanning_configuration={"scan_on_push": True},  # R2
-            encryption_configurations=[{"encryption_type": "AES256"}],
+            encryption_configurations=[
+                {"encryption_type": "KMS", "kms_key": args.kms_key_arn} if args.kms_key_arn is not None else {"encryption_type": "AES256"}
+            ],
             force_delete=not args.retain,  # images are deleted only with --delete-data
             opts=child,
         )
