@@ -18,7 +18,8 @@ from recipes import outputs
 from recipes.gcp import apis as gcp_apis
 from recipes.gcp import roles
 from recipes.kubernetes import namespaces
-from recipes.spec import Layer, StackSpec, load_spec
+from provisioner.mockcloud import FAKE_GCP_PROJECT_NUMBER
+from recipes.spec import Layer, SpecError, StackSpec, load_spec
 
 # pulumi_gcp warns about its own deprecated aliases on import: noise, not ours.
 pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:pulumi_gcp\..*")
@@ -792,3 +793,262 @@ def test_data_resources_do_not_depend_on_the_cluster(gcp_plan):
     assert {r.type for r in data} == {BUCKET, REPOSITORY, REPOSITORY_IAM, BUCKET_IAM, ACCOUNT}
     for r in data:
         assert not gcp_plan.deps_closure(r) & cluster_urns, r.name
+
+
+# ---------------------------------------------------------------------------
+# --kms: one customer-managed key per stack (B3, C3), kept as long as the data
+
+KEY_RING = "gcp:kms/keyRing:KeyRing"
+CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
+KEY_IAM = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
+ENCRYPTION = "recipes:gcp:Encryption"
+ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+NUMBER = FAKE_GCP_PROJECT_NUMBER
+AGENTS = {
+    "bucket": f"serviceAccount:service-{NUMBER}@gs-project-accounts.iam.gserviceaccount.com",
+    "registry": f"serviceAccount:service-{NUMBER}@gcp-sa-artifactregistry.iam.gserviceaccount.com",
+    "cluster": f"serviceAccount:service-{NUMBER}@container-engine-robot.iam.gserviceaccount.com",
+}
+STORAGE_ONLY = {"without": ["cluster", "tracker", "deployer"]}
+
+
+@pytest.fixture(scope="module")
+def kms_plan(gcp):
+    return gcp(kms=True)
+
+
+@pytest.fixture(scope="module")
+def kms_delete_data(plans):
+    return plans(gcp_spec(kms=True).with_changes(delete_data=True))
+
+
+def key_id(plan) -> str:
+    key = plan.one(CRYPTO_KEY)
+    return f"{key.inputs['keyRing']}/cryptoKeys/{key.inputs['name']}"
+
+
+def grants_by_component(plan) -> dict[str, Any]:
+    return {g.name.removeprefix("encryption-").removesuffix("-agent"): g for g in plan.by_type(KEY_IAM)}
+
+
+def test_kms_enables_the_cloudkms_api_and_never_disables_it(kms_plan):
+    services = kms_plan.by_type(SERVICE)
+    # Resource Manager (already on for a cluster) answers the project number the agents are named after.
+    assert {s.inputs["service"] for s in services} == ALL_APIS | {"cloudkms.googleapis.com"}
+    assert len(services) == len(ALL_APIS) + 1
+    for s in services:
+        assert s.inputs["disableOnDestroy"] is False and s.inputs["disableDependentServices"] is False, s.name
+
+
+def test_kms_apis_of_a_storage_only_stack(gcp):
+    apis = {s.inputs["service"] for s in gcp(kms=True, **STORAGE_ONLY).by_type(SERVICE)}
+    assert apis == {f"{a}.googleapis.com" for a in ("storage", "artifactregistry", "containerscanning", "cloudkms", "cloudresourcemanager")}
+    assert "compute.googleapis.com" not in apis  # still no Compute Engine without a cluster
+
+
+def test_kms_key_ring_in_the_stack_region_always_retained(kms_plan, kms_delete_data):
+    spec = gcp_spec(kms=True)
+    ring = kms_plan.one(KEY_RING, "encryption-ring")
+    assert ring.inputs["location"] == "us-central1"
+    # A random part kept in the state: a key ring name can never be reused once taken.
+    assert ring.inputs["name"].startswith(f"ml-dev-keys-{spec.suffix}-")
+    assert kms_plan.one("random:index/randomString:RandomString", "encryption-ring-suffix").urn in ring.dependencies
+    assert ring.retain_on_delete is True
+    # GCP cannot delete key rings: even --delete-data only forgets it.
+    assert kms_delete_data.one(KEY_RING).retain_on_delete is True
+    assert ring.parent == kms_plan.one(ENCRYPTION, "encryption").urn
+
+
+def test_kms_one_crypto_key_with_90_day_rotation(kms_plan):
+    (key,) = kms_plan.by_type(CRYPTO_KEY)
+    ring = kms_plan.one(KEY_RING)
+    assert key.inputs["keyRing"] == f"projects/demo-project/locations/us-central1/keyRings/{ring.inputs['name']}"
+    assert key.inputs["name"] == "ml-dev-data"
+    assert key.inputs["purpose"] == "ENCRYPT_DECRYPT"
+    assert key.inputs["rotationPeriod"] == "7776000s" == f"{90 * 86400}s"
+    assert ring.urn in key.dependencies
+
+
+def test_kms_key_is_retained_by_default(kms_plan):
+    assert kms_plan.one(CRYPTO_KEY).retain_on_delete is True  # D1: the key lives as long as the data
+    grants = grants_by_component(kms_plan)
+    assert grants["bucket"].retain_on_delete is True and grants["registry"].retain_on_delete is True
+    assert grants["cluster"].retain_on_delete is False  # goes with the cluster
+    retained = {(r.type, r.name) for r in kms_plan.resources if r.retain_on_delete}
+    assert retained == {
+        (BUCKET, "bucket"), (REPOSITORY, "registry"), (KEY_RING, "encryption-ring"), (CRYPTO_KEY, "encryption-key"),
+        (KEY_IAM, "encryption-bucket-agent"), (KEY_IAM, "encryption-registry-agent"),
+    }
+
+
+def test_kms_key_is_released_with_delete_data(kms_delete_data):
+    assert kms_delete_data.one(CRYPTO_KEY).retain_on_delete is False
+    assert kms_delete_data.one(BUCKET).retain_on_delete is False
+    assert kms_delete_data.one(BUCKET).inputs["forceDestroy"] is True
+    assert kms_delete_data.one(REPOSITORY).retain_on_delete is False
+    # Only the key ring stays: it cannot be deleted.
+    assert [(r.type, r.name) for r in kms_delete_data.resources if r.retain_on_delete] == [(KEY_RING, "encryption-ring")]
+
+
+def test_bucket_registry_and_gke_use_the_stack_key(kms_plan):
+    key = key_id(kms_plan)
+    assert key.startswith("projects/demo-project/locations/us-central1/keyRings/")
+    assert kms_plan.one(BUCKET).inputs["encryption"] == {"defaultKmsKeyName": key}  # B3
+    assert kms_plan.one(REPOSITORY).inputs["kmsKeyName"] == key
+    assert kms_plan.one(GKE).inputs["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": key}  # C3
+    # Everything else about them is unchanged.
+    bucket = kms_plan.one(BUCKET).inputs
+    assert bucket["publicAccessPrevention"] == "enforced" and bucket["versioning"] == {"enabled": True}
+
+
+def test_service_agents_get_encrypter_decrypter_on_this_key_only(kms_plan):
+    grants = grants_by_component(kms_plan)
+    assert {c: g.inputs["member"] for c, g in grants.items()} == AGENTS
+    for grant in grants.values():
+        assert grant.inputs["role"] == ENCRYPTER_DECRYPTER
+        assert grant.inputs["cryptoKeyId"] == key_id(kms_plan)
+        assert "condition" not in grant.inputs
+    # No KMS role on the project, the key ring or through an authoritative binding.
+    assert not [g.inputs["role"] for g in kms_plan.by_type(PROJECT_IAM) if "cloudkms" in g.inputs["role"]]
+    assert {g.inputs["role"] for g in kms_plan.by_type(PROJECT_IAM)} == set(roles.NODE_PROJECT_ROLES)
+    kms_types = {r.type for r in kms_plan.resources if r.type.startswith("gcp:kms/")}
+    assert kms_types == {KEY_RING, CRYPTO_KEY, KEY_IAM}
+    bound = {r.inputs["role"] for r in kms_plan.resources if r.type.startswith("gcp:") and "role" in r.inputs}
+    assert not bound & roles.FORBIDDEN, bound
+
+
+def test_encrypted_resources_wait_for_their_agent_grant(kms_plan):
+    grants = grants_by_component(kms_plan)
+    # GCS, Artifact Registry and GKE check their agent's access to the key when they create.
+    assert grants["bucket"].urn in kms_plan.one(BUCKET).dependencies
+    assert grants["registry"].urn in kms_plan.one(REPOSITORY).dependencies
+    assert grants["cluster"].urn in kms_plan.one(GKE).dependencies
+    assert grants["cluster"].urn in kms_plan.deps_closure(kms_plan.one(NODE_POOL))
+
+
+@pytest.mark.parametrize(
+    "component,apis",
+    [("bucket", ["storage"]), ("registry", ["artifactregistry"]), ("cluster", ["container"])],
+)
+def test_kms_grants_wait_for_the_key_and_the_api_that_creates_the_agent(kms_plan, component, apis):
+    grant = grants_by_component(kms_plan)[component]
+    assert kms_plan.one(CRYPTO_KEY).urn in grant.dependencies
+    needed = service_urns(kms_plan, "cloudkms.googleapis.com", *(f"{a}.googleapis.com" for a in apis))
+    assert needed <= set(grant.dependencies)
+
+
+@pytest.mark.parametrize("type_", [KEY_RING, CRYPTO_KEY, KEY_IAM])
+def test_kms_resources_wait_for_the_kms_api(kms_plan, type_):
+    needed = service_urns(kms_plan, "cloudkms.googleapis.com")
+    assert len(needed) == 1
+    for r in kms_plan.by_type(type_):
+        assert needed <= kms_plan.deps_closure(r), r.name
+
+
+@pytest.mark.parametrize(
+    "variant,agents",
+    [
+        ({}, {"bucket", "registry", "cluster"}),
+        (STORAGE_ONLY, {"bucket", "registry"}),
+        ({"components": ["bucket"]}, {"bucket"}),
+        ({"without": ["bucket", "tracker"]}, {"registry", "cluster"}),
+    ],
+    ids=["all", "storage-only", "bucket-only", "no-bucket"],
+)
+def test_kms_grants_only_the_agents_of_present_components(gcp, variant, agents):
+    plan = gcp(kms=True, **variant)
+    assert set(grants_by_component(plan)) == agents
+    plan.one(CRYPTO_KEY)
+    plan.one(KEY_RING)
+
+
+def test_kms_data_does_not_depend_on_the_cluster(kms_plan):
+    cluster_urns = {r.urn for r in kms_plan.resources if r.type.startswith(("gcp:container", "gcp:compute", "recipes:gcp:Cluster", "recipes:gcp:Network", "pulumi:providers:kubernetes"))}
+    cluster_urns.add(grants_by_component(kms_plan)["cluster"].urn)
+    for r in (kms_plan.one(BUCKET), kms_plan.one(REPOSITORY), *kms_plan.by_type(BUCKET_IAM)):
+        assert not kms_plan.deps_closure(r) & cluster_urns, r.name
+
+
+def test_kms_resources_use_the_stack_provider(kms_plan, helpers):
+    provider = kms_plan.one(GCP_PROVIDER, "gcp")
+    for r in kms_plan.custom("gcp:kms/"):
+        assert helpers.provider_urn(r.provider) == provider.urn, r.name
+    assert {r.inputs["project"] for r in kms_plan.custom("gcp:") if "project" in r.inputs} <= {"demo-project"}
+
+
+def test_kms_adds_only_the_key_its_grants_and_its_api(gcp_plan, kms_plan):
+    removed, added = removed_and_added(gcp_plan, kms_plan)
+    assert removed == set()
+    assert added == subtree_keys(kms_plan, ENCRYPTION, "encryption") | api_keys("cloudkms.googleapis.com")
+    assert kms_plan.raw_outputs.keys() == gcp_plan.raw_outputs.keys()
+    assert outputs.validate(kms_plan.raw_outputs)
+    # No long-lived credential comes with it (I2).
+    assert ACCOUNT_KEY not in kms_plan.types() and "gcp:storage/hmacKey:HmacKey" not in kms_plan.types()
+
+
+@pytest.mark.parametrize("variant", [{}, STORAGE_ONLY])
+def test_without_kms_there_is_no_key(gcp, variant):
+    plan = gcp(**variant)
+    assert not plan.of_prefix("gcp:kms/") and not plan.by_type(ENCRYPTION)
+    assert "cloudkms.googleapis.com" not in {s.inputs["service"] for s in plan.by_type(SERVICE)}
+    assert "encryption" not in plan.one(BUCKET).inputs
+    assert "kmsKeyName" not in plan.one(REPOSITORY).inputs
+    for cluster in plan.by_type(GKE):
+        assert "databaseEncryption" not in cluster.inputs
+
+
+# ---------------------------------------------------------------------------
+# --private-endpoint: no public API endpoint (C1)
+
+
+@pytest.fixture(scope="module")
+def private_endpoint_plan(gcp):
+    return gcp(private_endpoint=True)
+
+
+def test_private_endpoint_removes_the_public_endpoint(private_endpoint_plan):
+    inputs = private_endpoint_plan.one(GKE).inputs
+    assert inputs["privateClusterConfig"] == {"enablePrivateNodes": True, "enablePrivateEndpoint": True}
+
+
+def test_private_endpoint_reachable_only_from_the_node_subnet(private_endpoint_plan):
+    subnet = private_endpoint_plan.one(SUBNET).inputs
+    pods = {r["rangeName"]: r["ipCidrRange"] for r in subnet["secondaryIpRanges"]}["pods"]
+    config = private_endpoint_plan.one(GKE).inputs["masterAuthorizedNetworksConfig"]
+    # The subnet's primary range (nodes, a bastion there) and its pod range (in-cluster controllers).
+    assert [b["cidrBlock"] for b in config["cidrBlocks"]] == [subnet["ipCidrRange"], pods]
+    assert all(b["displayName"] for b in config["cidrBlocks"])
+    assert all(ipaddress.ip_network(b["cidrBlock"]).is_private for b in config["cidrBlocks"])
+    assert config["privateEndpointEnforcementEnabled"] is True  # the list applies to the internal endpoint
+    assert config["gcpPublicCidrsAccessEnabled"] is False
+
+
+def test_private_endpoint_kubeconfig_uses_the_internal_address(private_endpoint_plan):
+    endpoint = private_endpoint_plan.raw_outputs["cluster"]["endpoint"]
+    address = ipaddress.ip_address(endpoint.removeprefix("https://"))
+    assert address in ipaddress.ip_network(private_endpoint_plan.one(SUBNET).inputs["ipCidrRange"])
+    config = yaml.safe_load(private_endpoint_plan.raw_outputs["cluster"]["kubeconfig"])
+    assert config["clusters"][0]["cluster"]["server"] == endpoint
+
+
+def test_private_endpoint_changes_only_the_cluster(gcp_plan, private_endpoint_plan):
+    assert gcp_plan.keys() == private_endpoint_plan.keys()
+    changed = {
+        r.name for r in private_endpoint_plan.resources
+        if r.type.startswith("gcp:") and r.inputs != gcp_plan.one(r.type, r.name).inputs
+    }
+    assert changed == {"cluster"}
+
+
+def test_private_endpoint_needs_private_nodes(plans):
+    # Refused up front by the spec, before any program runs.
+    with pytest.raises(SpecError, match="private endpoint needs private nodes"):
+        gcp_spec(network="public", private_endpoint=True)
+
+
+def test_private_endpoint_with_kms_and_regional(gcp):
+    plan = gcp(private_endpoint=True, kms=True, regional=True)
+    cluster = plan.one(GKE).inputs
+    assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is True
+    assert cluster["databaseEncryption"]["state"] == "ENCRYPTED"
+    assert cluster["location"] == "us-central1" == plan.one(KEY_RING).inputs["location"]

@@ -4,7 +4,9 @@
 
 Only values the program uses (endpoints, emails, members, resource names) or a
 user would look at in `recipe plan` are answered; everything else is the
-resource's inputs, as in a deploy. The GCP program calls no data source.
+resource's inputs, as in a deploy. The data sources the GCP program calls
+(with `--kms`: the project number, the Cloud Storage service agent) are
+answered in `call` with the fake project number.
 """
 
 from __future__ import annotations
@@ -25,9 +27,21 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
         cluster = inputs.get("name", name)
         location = inputs.get("location", region)
         h = digest(project, location, cluster, length=4)
+        public_ip = f"34.{int(h[:2], 16) % 200 + 1}.{int(h[2:], 16) % 250 + 1}.10"
+        # The control plane's internal address, in the node subnet (a PSC-based cluster).
+        private_ip = f"10.0.0.{int(h[2:], 16) % 200 + 2}"
+        private = inputs.get("privateClusterConfig") or {}
+        if private.get("enablePrivateNodes"):
+            out["privateClusterConfig"] = {
+                **private,
+                "privateEndpoint": private_ip,
+                **({} if private.get("enablePrivateEndpoint") else {"publicEndpoint": public_ip}),
+            }
+        # With a private endpoint GKE reports the internal address as the cluster's endpoint.
+        endpoint = private_ip if private.get("enablePrivateEndpoint") else public_ip
         out.update(
             id=f"projects/{project}/locations/{location}/clusters/{cluster}",
-            endpoint=f"34.{int(h[:2], 16) % 200 + 1}.{int(h[2:], 16) % 250 + 1}.10",
+            endpoint=endpoint,
             masterAuth={**(inputs.get("masterAuth") or {}), "clusterCaCertificate": FAKE_CA},
             masterVersion=inputs.get("minMasterVersion") or "1.33.5-gke.1000000",
             selfLink=f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{cluster}",
@@ -84,8 +98,27 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             out["gatewayAddress"] = "10.0.0.1"
     elif type_ == "gcp:projects/service:Service":
         out["id"] = f"{project}/{inputs.get('service')}"
+    elif type_ == "gcp:kms/keyRing:KeyRing":
+        ring = f"projects/{project}/locations/{inputs.get('location', region)}/keyRings/{inputs.get('name', name)}"
+        out.update(id=ring)
+    elif type_ == "gcp:kms/cryptoKey:CryptoKey":
+        out.update(id=f"{inputs.get('keyRing')}/cryptoKeys/{inputs.get('name', name)}")
+    elif type_ == "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember":
+        out.update(id=f"{inputs.get('cryptoKeyId')}/{inputs.get('role')}/{inputs.get('member')}", etag=digest(name, "etag"))
     return out
 
 
 def call(token: str, args: dict[str, Any], context: Context) -> dict[str, Any] | None:
+    project = args.get("projectId") or args.get("project") or context.spec.project or "mock-project"
+    if token == "gcp:organizations/getProject:getProject":
+        return {
+            "id": f"projects/{project}",
+            "projectId": project,
+            "name": project,
+            "number": FAKE_GCP_PROJECT_NUMBER,
+            "labels": {},
+        }
+    if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+        email = f"service-{FAKE_GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
+        return {"id": email, "project": project, "emailAddress": email, "member": f"serviceAccount:{email}"}
     return None

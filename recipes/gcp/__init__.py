@@ -1,4 +1,9 @@
-"""The GCP recipe: APIs, VPC, GKE, GCS, Artifact Registry and workload identities for the shared workloads."""
+"""The GCP recipe: APIs, VPC, GKE, GCS, Artifact Registry and workload identities for the shared workloads.
+
+Options: `--kms` adds one Cloud KMS key for the bucket, the registry and the
+cluster's Secrets (encryption.py); `--private-endpoint` removes the cluster's
+public API endpoint (cluster.py).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ from ..spec import StackSpec
 from .apis import Apis, ApisArgs, required_apis
 from .bucket import Bucket, BucketArgs
 from .cluster import Cluster, ClusterArgs
+from .encryption import Encryption, EncryptionArgs
 from .identity import BucketAccess, BucketAccessArgs
-from .network import Network, NetworkArgs
+from .network import NODES_CIDR, PODS_CIDR, Network, NetworkArgs
 from .registry import Registry, RegistryArgs
 
 # The Google service account of each workload identity purpose (6-30 characters, so short).
@@ -30,11 +36,36 @@ class Recipe:
         # every resource that takes labels.
         self.provider = gcp.Provider("gcp", project=spec.project, region=spec.region, default_labels=spec.labels())
         self.opts = pulumi.ResourceOptions(providers=[self.provider])
-        self.apis = Apis("apis", ApisArgs(project=spec.project, apis=required_apis(spec.components)), opts=self.opts)
+        options = ("kms",) if spec.kms else ()
+        self.apis = Apis("apis", ApisArgs(project=spec.project, apis=required_apis(spec.components, options)), opts=self.opts)
         self._cluster: Cluster | None = None
+        self.encryption: Encryption | None = None
+        if spec.kms:
+            names = spec.names
+            self.encryption = Encryption(
+                "encryption",
+                EncryptionArgs(
+                    key_ring_prefix=names.global_("keys"),
+                    key_name=names.resource("data"),
+                    project=self.project,
+                    location=spec.region,
+                    components=spec.components,
+                    retain=not spec.delete_data,
+                    apis=self.apis.of("kms"),
+                    agent_apis={c: self.apis.of(c) for c in ("bucket", "registry", "cluster")},
+                ),
+                opts=self.opts,
+            )
+
+    def _key(self, component: str) -> tuple[pulumi.Output[str] | None, list[pulumi.Resource]]:
+        """The stack's key for `component`'s data and the grant to wait for (none without --kms)."""
+        if self.encryption is None:
+            return None, []
+        return self.encryption.key_id, self.encryption.access(component)
 
     def cluster(self) -> ClusterHandle:
-        spec, names = self.spec, self.spec.names
+        spec, names = self.spec, self.spec.names  # the spec refuses a private endpoint with public nodes
+        secrets_key, key_access = self._key("cluster")
         network = Network(
             "network",
             NetworkArgs(
@@ -65,6 +96,10 @@ class Recipe:
                 private_nodes=spec.network == "private",
                 version=spec.kubernetes_version,
                 allow_cidrs=spec.allow_cidrs,
+                private_endpoint=spec.private_endpoint,
+                internal_cidrs=(NODES_CIDR, PODS_CIDR),
+                secrets_key=secrets_key,
+                key_access=key_access,
                 network_routes=network.routes,
                 apis=self.apis.of("cluster"),
             ),
@@ -73,6 +108,7 @@ class Recipe:
         return self._cluster.handle()
 
     def bucket(self) -> BucketHandle:
+        kms_key_name, key_access = self._key("bucket")
         bucket = Bucket(
             "bucket",
             BucketArgs(
@@ -80,6 +116,8 @@ class Recipe:
                 location=self.spec.region,
                 retain=not self.spec.delete_data,
                 apis=self.apis.of("bucket"),
+                kms_key_name=kms_key_name,
+                key_access=key_access,
             ),
             opts=self.opts,
         )
@@ -87,6 +125,7 @@ class Recipe:
 
     def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
         nodes = self._cluster.node_service_account.member if cluster is not None and self._cluster is not None else None
+        kms_key_name, key_access = self._key("registry")
         registry = Registry(
             "registry",
             RegistryArgs(
@@ -97,6 +136,8 @@ class Recipe:
                 retain=not self.spec.delete_data,
                 node_service_account_member=nodes,
                 apis=self.apis.of("registry"),
+                kms_key_name=kms_key_name,
+                key_access=key_access,
             ),
             opts=self.opts,
         )

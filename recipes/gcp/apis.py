@@ -2,8 +2,9 @@
 
 Only the APIs of the components the stack has are enabled: a storage-only
 stack does not turn on Compute Engine (which creates a default network and
-service account in the project). APIs are never disabled on destroy: other
-workloads in the project may use them, and disabling one can break them.
+service account in the project). Options add theirs (`--kms`: Cloud KMS).
+APIs are never disabled on destroy: other workloads in the project may use
+them, and disabling one can break them.
 """
 
 from __future__ import annotations
@@ -28,15 +29,21 @@ APIS_BY_COMPONENT: dict[str, tuple[str, ...]] = {
     "bucket": ("storage.googleapis.com",),
     "registry": ("artifactregistry.googleapis.com", "containerscanning.googleapis.com"),
 }
+# What each option calls. `--kms`: Cloud KMS for the key, and Resource Manager for the
+# project number the Google service agents are named after (the stack reads it).
+APIS_BY_OPTION: dict[str, tuple[str, ...]] = {
+    "kms": ("cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com"),
+}
 
 
-def required_apis(components: tuple[str, ...]) -> tuple[str, ...]:
-    """The APIs of `components`, each once, in a stable order."""
+def required_apis(components: tuple[str, ...], options: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The APIs of `components` and of the `options` that are on, each once, in a stable order."""
     out: list[str] = []
-    for component in components:
-        for api in APIS_BY_COMPONENT.get(component, ()):
-            if api not in out:
-                out.append(api)
+    wanted = [api for c in components for api in APIS_BY_COMPONENT.get(c, ())]
+    wanted += [api for o in options for api in APIS_BY_OPTION.get(o, ())]
+    for api in wanted:
+        if api not in out:
+            out.append(api)
     return tuple(out)
 
 
@@ -71,6 +78,6 @@ class Apis(pulumi.ComponentResource):
         self.register_outputs({"services": list(args.apis)})
 
     def of(self, *components: str) -> list[pulumi.Resource]:
-        """The services the resources of `components` must wait for."""
-        wanted = {api for c in components for api in APIS_BY_COMPONENT.get(c, ())}
+        """The services the resources of `components` (or of an option: "kms") must wait for."""
+        wanted = {api for c in components for api in APIS_BY_COMPONENT.get(c, APIS_BY_OPTION.get(c, ()))}
         return [service for api, service in self.services.items() if api in wanted]

@@ -5,6 +5,13 @@ nodes) or regional on request (a control plane in every zone and a node pool
 in every zone: min/max nodes are then per zone). GKE provides the Persistent
 Disk CSI driver and its `standard-rwo` storage class, and scales the node
 pool between its bounds itself (no autoscaler to install).
+
+The control plane has a public endpoint by default (restricted with
+`--allow-cidr`). With `--private-endpoint` it has none: only its internal
+address in the node subnet, reachable from inside the VPC (a bastion or VPN
+there runs `recipe deploy`), and the kubeconfig points at that address.
+With `--kms` Kubernetes Secrets are envelope-encrypted in etcd with the
+stack's Cloud KMS key (C3).
 """
 
 from __future__ import annotations
@@ -47,6 +54,13 @@ class ClusterArgs:
     private_nodes: bool = True
     version: str | None = None
     allow_cidrs: tuple[str, ...] = ()
+    # No public endpoint: the API server is reached at its internal address from `internal_cidrs`.
+    private_endpoint: bool = False
+    # The node subnet's ranges (nodes, then pods): the only sources of a private endpoint.
+    internal_cidrs: tuple[str, ...] = ()
+    # --kms: the key Secrets are encrypted with, and the grant GKE checks at create time.
+    secrets_key: pulumi.Input[str] | None = None
+    key_access: list[pulumi.Resource] = field(default_factory=list)
     # The network's way out (router, NAT): nodes boot after it and are destroyed before it.
     network_routes: list[pulumi.Resource] = field(default_factory=list)
     # The APIs (container, compute, iam, ...) everything here waits for.
@@ -84,13 +98,31 @@ class Cluster(pulumi.ComponentResource):
             for role in roles.NODE_PROJECT_ROLES
         ]
 
+        if args.private_endpoint and not args.private_nodes:
+            # GKE has a private endpoint only on clusters with private nodes.
+            raise ValueError("a private endpoint needs private nodes (network 'private')")
         private_cluster_config = None
         if args.private_nodes:
             # N1: nodes without public IPs. The control plane keeps its public endpoint
-            # (restricted below), so `recipe` and kubectl reach it from outside the VPC.
-            private_cluster_config = {"enable_private_nodes": True, "enable_private_endpoint": False}
+            # (restricted below), so `recipe` and kubectl reach it from outside the VPC,
+            # unless --private-endpoint removes it.
+            private_cluster_config = {"enable_private_nodes": True, "enable_private_endpoint": args.private_endpoint}
         authorized_networks = None
-        if args.allow_cidrs:
+        if args.private_endpoint:
+            # C1: no public endpoint at all, and the internal one enforces authorized networks:
+            # only the node subnet's ranges reach it. Nodes (kubelets, a bastion placed in the
+            # subnet) come from its primary range and in-cluster controllers from the pod range
+            # (pod traffic inside the VPC is not masqueraded). Nothing else in the VPC or in a
+            # peered network gets to the API server.
+            authorized_networks = {
+                "cidr_blocks": [
+                    {"cidr_block": cidr, "display_name": label}
+                    for cidr, label in zip(args.internal_cidrs, ("node-subnet", "pods"))
+                ],
+                "gcp_public_cidrs_access_enabled": False,
+                "private_endpoint_enforcement_enabled": True,
+            }
+        elif args.allow_cidrs:
             # C1: only these ranges reach the API server; `recipe plan` warns when it is open.
             authorized_networks = {
                 "cidr_blocks": [
@@ -127,9 +159,16 @@ class Cluster(pulumi.ComponentResource):
             master_auth={"client_certificate_config": {"issue_client_certificate": False}},
             enable_shielded_nodes=True,  # N3
             addons_config={"gce_persistent_disk_csi_driver_config": {"enabled": True}},
+            # C3 (--kms): Secrets envelope-encrypted in etcd with the stack's key.
+            database_encryption=(
+                {"state": "ENCRYPTED", "key_name": args.secrets_key} if args.secrets_key is not None else None
+            ),
             opts=pulumi.ResourceOptions.merge(
                 child,
-                pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="40m", update="60m", delete="40m")),
+                pulumi.ResourceOptions(
+                    depends_on=args.key_access,
+                    custom_timeouts=pulumi.CustomTimeouts(create="40m", update="60m", delete="40m"),
+                ),
             ),
         )
 

@@ -24,6 +24,10 @@ class RegistryArgs:
     # The cluster's node identity, when the stack has a cluster: it may pull from here.
     node_service_account_member: pulumi.Input[str] | None = None
     apis: list[pulumi.Resource] = field(default_factory=list)
+    # --kms: the key images are encrypted with (fixed at creation: Artifact Registry cannot
+    # change it later), and the grant Artifact Registry checks at create time.
+    kms_key_name: pulumi.Input[str] | None = None
+    key_access: list[pulumi.Resource] = field(default_factory=list)
 
 
 def cleanup_policies(days: int = UNTAGGED_EXPIRY_DAYS) -> list[dict]:
@@ -60,7 +64,10 @@ class Registry(pulumi.ComponentResource):
             cleanup_policy_dry_run=False,
             # R2: scanned on push while the Container Scanning API is on (enabled with the registry).
             vulnerability_scanning_config={"enablement_config": "INHERITED"},
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=args.retain)),
+            kms_key_name=args.kms_key_name,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(retain_on_delete=args.retain, depends_on=args.key_access)
+            ),
         )
         if args.node_service_account_member is not None:
             # Nodes pull pipeline images from this repository only. Not retained: the node

@@ -17,12 +17,15 @@ REGISTRY_READER = "roles/artifactregistry.reader"
 BUCKET_OBJECTS = "roles/storage.objectUser"
 # Lets one Kubernetes service account act as one Google service account.
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+# --kms: a Google service agent (GCS, Artifact Registry, GKE) may encrypt and decrypt
+# with the stack's key, granted on that one key, never on the project.
+KMS_ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 
 # Never granted by a stack: tests check every binding against these.
 FORBIDDEN: frozenset[str] = frozenset(
     {"roles/owner", "roles/editor", "roles/viewer", "roles/storage.admin", "roles/iam.serviceAccountAdmin",
      "roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser", "roles/artifactregistry.admin",
-     "roles/container.admin"}
+     "roles/container.admin", "roles/cloudkms.admin"}
 )
 
 
