@@ -25,7 +25,7 @@ from provisioner.mockcloud import azure as azure_mock
 from recipes import outputs
 from recipes.azure import roles
 from recipes.kubernetes import namespaces, versions
-from recipes.spec import Layer, StackSpec, load_spec
+from recipes.spec import Layer, SpecError, StackSpec, load_spec
 
 FLAGS: dict[str, Any] = {"provider": "azure", "region": "westeurope", "name": "ml-dev"}
 ALLOW_CIDRS = ["203.0.113.0/24", "198.51.100.7/32"]
@@ -159,7 +159,7 @@ def test_every_located_resource_is_in_the_stack_region(plan):
 
 RETAINED = {
     (GROUP, "data-group"),
-    (STORAGE, "bucket-account"),
+    (STORAGE, "bucket"),
     (BLOB_SERVICE, "bucket-blob-service"),
     (LIFECYCLE, "bucket-lifecycle"),
     (CONTAINER, "bucket-container"),
@@ -855,3 +855,334 @@ def test_mock_answers_resource_ids_of_the_real_shape(plan, spec):
     assert plan.one(ROLE, "cluster-deployer-admin").inputs["scope"] == cluster_id(spec)
     assert plan.one(ROLE, "registry-kubelet-pull").inputs["scope"] == registry_id(spec)
     assert azure_mock.arm_id(GROUP, "group", {"resourceGroupName": "rg-x"}) == rg_id("rg-x")
+
+
+# ---------------------------------------------------------------------------
+# --kms: the stack's Key Vault key for storage, registry and AKS secrets (B3, C3)
+
+VAULT = "azure-native:keyvault:Vault"
+KEY = "azure-native:keyvault:Key"
+KEY_VAULT_ROLES = {
+    roles.KEY_VAULT_CRYPTO_OFFICER, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, roles.KEY_VAULT_CRYPTO_USER,
+}
+# Built-in role IDs, spelled out (the same in every tenant).
+assert roles.KEY_VAULT_CRYPTO_OFFICER == "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
+assert roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER == "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+assert roles.KEY_VAULT_CRYPTO_USER == "12338af0-0e69-4776-bea7-57ae8d297424"
+
+
+@pytest.fixture(scope="module")
+def kms_spec() -> StackSpec:
+    return azure_spec(kms=True)
+
+
+@pytest.fixture(scope="module")
+def kms_plan(plans, kms_spec):
+    return plans(kms_spec)
+
+
+def vault_id(spec: StackSpec) -> str:
+    return rg_id(spec.names.resource_group("data")) + f"/providers/Microsoft.KeyVault/vaults/{spec.names.key_vault()}"
+
+
+def key_id(spec: StackSpec) -> str:
+    return vault_id(spec) + "/keys/cmk"
+
+
+def key_uri(spec: StackSpec) -> str:
+    return f"https://{spec.names.key_vault()}.vault.azure.net/keys/cmk"
+
+
+def encryption_identity_id(spec: StackSpec) -> str:
+    return (rg_id(spec.names.resource_group("data"))
+            + f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{spec.names.managed_identity('encryption')}")
+
+
+def kms_keys(plan) -> set[tuple[str, str]]:
+    """The (type, name) of everything --kms adds."""
+    keys = {(r.type, r.name) for r in plan.subtree(plan.one("recipes:azure:Kms", "kms"))}
+    return keys | {(r.type, r.name) for r in plan.by_type(ROLE) if r.name == "cluster-kms-crypto-user"}
+
+
+KMS_RETAINED = RETAINED | {
+    (VAULT, "kms-vault"),
+    (KEY, "kms-key"),
+    (IDENTITY, "kms-identity"),
+    (ROLE, "kms-deployer-crypto-officer"),
+    (ROLE, "kms-encryption-user"),
+}
+
+
+def test_kms_vault_is_purge_protected_rbac_only_and_in_the_data_group(kms_plan, kms_spec):
+    vault = kms_plan.one(VAULT)
+    assert vault.inputs["vaultName"] == kms_spec.names.key_vault()
+    assert 3 <= len(vault.inputs["vaultName"]) <= 24
+    props = vault.inputs["properties"]
+    assert props["sku"] == {"family": "A", "name": "standard"}
+    assert props["tenantId"] == TENANT
+    assert props["enableRbacAuthorization"] is True  # Azure RBAC: no access policies
+    assert "accessPolicies" not in props
+    assert props["enablePurgeProtection"] is True  # required for customer-managed keys
+    assert props["enableSoftDelete"] is True and props["softDeleteRetentionInDays"] == 7  # the minimum
+    assert props["publicNetworkAccess"] == "Enabled"  # the deployer creates the key from outside
+    assert props["enabledForDeployment"] is False and props["enabledForTemplateDeployment"] is False
+    # In the data group, so it survives a destroy with the data it encrypts.
+    data = kms_plan.one(GROUP, "data-group")
+    assert vault.inputs["resourceGroupName"] == kms_spec.names.resource_group("data")
+    assert data.urn in vault.dependencies
+    assert vault.inputs["location"] == "westeurope"
+    assert vault.retain_on_delete
+    assert mock_outputs(kms_plan, vault)["id"] == vault_id(kms_spec)
+
+
+def test_kms_key_is_rsa_3072_with_a_rotation_policy(kms_plan, kms_spec):
+    key = kms_plan.one(KEY)
+    assert key.inputs["keyName"] == "cmk"
+    assert key.inputs["vaultName"] == kms_spec.names.key_vault()
+    assert key.inputs["resourceGroupName"] == kms_spec.names.resource_group("data")
+    props = key.inputs["properties"]
+    assert props["kty"] == "RSA" and props["keySize"] == 3072
+    assert set(props["keyOps"]) == {"encrypt", "decrypt", "wrapKey", "unwrapKey"}  # no sign/verify
+    (action,) = props["rotationPolicy"]["lifetimeActions"]
+    assert action == {"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P1Y"}}
+    # No expiry: AKS pins a key version, and an expired version would stop it encrypting secrets.
+    assert "expires" not in props.get("attributes", {})
+    assert "expiryTime" not in (props["rotationPolicy"].get("attributes") or {})
+    assert key.retain_on_delete
+    assert kms_plan.one(VAULT).urn in key.dependencies
+    assert mock_outputs(kms_plan, key)["id"] == key_id(kms_spec)
+
+
+def test_deployer_is_crypto_officer_on_this_vault_only(kms_plan, kms_spec):
+    (officer,) = role_assignments(kms_plan, roles.KEY_VAULT_CRYPTO_OFFICER)
+    assert officer.name == "kms-deployer-crypto-officer"
+    assert officer.inputs["scope"] == vault_id(kms_spec)
+    assert officer.inputs["principalId"] == azure_mock.FAKE_DEPLOYER_OBJECT_ID
+    assert "principalType" not in officer.inputs  # a user or a service principal: Azure looks it up
+    assert officer.retain_on_delete  # the key is deleted (--delete-data) through it
+    # The key is created through the data plane on the deployer's behalf: only once it may.
+    assert officer.urn in kms_plan.one(KEY).dependencies
+
+
+def test_encryption_identity_lives_in_the_data_group_and_may_use_only_the_key(kms_plan, kms_spec):
+    identity = kms_plan.one(IDENTITY, "kms-identity")
+    assert identity.inputs["resourceName"] == kms_spec.names.managed_identity("encryption")
+    assert identity.inputs["resourceGroupName"] == kms_spec.names.resource_group("data")
+    assert kms_plan.one(GROUP, "data-group").urn in identity.dependencies
+    assert identity.retain_on_delete
+    assert mock_outputs(kms_plan, identity)["id"] == encryption_identity_id(kms_spec)
+    (role,) = role_assignments(kms_plan, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)
+    assert role.name == "kms-encryption-user"
+    assert role.inputs["scope"] == key_id(kms_spec)  # this key: not the vault, the group or the subscription
+    assert role.inputs["principalId"] == mock_outputs(kms_plan, identity)["principalId"]
+    assert role.inputs["principalType"] == "ServicePrincipal"
+    assert role.retain_on_delete
+
+
+def test_storage_account_encrypts_with_the_key_through_the_encryption_identity(kms_plan, kms_spec):
+    account = kms_plan.one(STORAGE)
+    encryption = account.inputs["encryption"]
+    assert encryption["keySource"] == "Microsoft.Keyvault"
+    # Versionless: the account follows the key's rotations.
+    assert encryption["keyVaultProperties"] == {
+        "keyName": "cmk", "keyVaultUri": f"https://{kms_spec.names.key_vault()}.vault.azure.net/",
+    }
+    assert encryption["encryptionIdentity"] == {"encryptionUserAssignedIdentity": encryption_identity_id(kms_spec)}
+    assert encryption["services"]["blob"]["enabled"] is True
+    assert account.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [encryption_identity_id(kms_spec)]}
+    # Everything else about the account is as without --kms.
+    assert account.inputs["allowSharedKeyAccess"] is False and account.inputs["allowBlobPublicAccess"] is False
+
+
+def test_registry_moves_to_premium_for_its_customer_managed_key(kms_plan, kms_spec):
+    registry = kms_plan.one(ACR)
+    assert registry.inputs["sku"] == {"name": "Premium"}  # customer-managed keys need Premium
+    identity = kms_plan.one(IDENTITY, "kms-identity")
+    assert registry.inputs["encryption"] == {
+        "status": "enabled",
+        # Versionless: ACR follows the key's rotations.
+        "keyVaultProperties": {"keyIdentifier": key_uri(kms_spec), "identity": mock_outputs(kms_plan, identity)["clientId"]},
+    }
+    assert registry.inputs["identity"] == {
+        "type": "UserAssigned", "userAssignedIdentities": {encryption_identity_id(kms_spec): {}},
+    }
+    assert registry.inputs["adminUserEnabled"] is False and registry.inputs["anonymousPullEnabled"] is False
+    assert registry.retain_on_delete
+
+
+def test_registry_stays_basic_with_platform_keys_without_kms(plan):
+    registry = plan.one(ACR).inputs
+    assert registry["sku"] == {"name": "Basic"}
+    assert "encryption" not in registry and "identity" not in registry
+
+
+def test_aks_encrypts_secrets_with_the_key(kms_plan, kms_spec):
+    cluster = kms_plan.one(AKS)
+    profile = cluster.inputs["securityProfile"]
+    kms = profile["azureKeyVaultKms"]
+    assert kms["enabled"] is True and kms["keyVaultNetworkAccess"] == "Public"
+    # AKS takes a versioned key URI: the key's current version.
+    version = kms["keyId"].removeprefix(key_uri(kms_spec) + "/")
+    assert kms["keyId"] == mock_outputs(kms_plan, kms_plan.one(KEY))["keyUriWithVersion"]
+    assert len(version) == 32 and int(version, 16) >= 0
+    assert "keyVaultResourceId" not in kms  # only for a private vault
+    assert profile["workloadIdentity"] == {"enabled": True}  # C5 unchanged
+    # The control plane may encrypt and decrypt with this key only, before the cluster starts.
+    (user,) = role_assignments(kms_plan, roles.KEY_VAULT_CRYPTO_USER)
+    control_plane = kms_plan.one(IDENTITY, "cluster-identity")
+    assert user.name == "cluster-kms-crypto-user"
+    assert user.inputs["scope"] == key_id(kms_spec)
+    assert user.inputs["principalId"] == mock_outputs(kms_plan, control_plane)["principalId"]
+    assert user.inputs["principalType"] == "ServicePrincipal"
+    assert user.urn in cluster.dependencies
+    # It names an identity that goes with the cluster: not retained.
+    assert not user.retain_on_delete
+
+
+def test_everything_that_uses_the_key_waits_for_its_role_assignment(kms_plan):
+    encryption_user = kms_plan.one(ROLE, "kms-encryption-user").urn
+    assert encryption_user in kms_plan.one(STORAGE).dependencies
+    assert encryption_user in kms_plan.one(ACR).dependencies
+    assert kms_plan.one(ROLE, "cluster-kms-crypto-user").urn in kms_plan.one(AKS).dependencies
+    assert kms_plan.one(ROLE, "kms-deployer-crypto-officer").urn in kms_plan.one(KEY).dependencies
+    # The data does not wait for the cluster to use the key, nor the key for the cluster.
+    for r in (kms_plan.one(STORAGE), kms_plan.one(ACR), kms_plan.one(KEY), kms_plan.one(VAULT)):
+        assert not kms_plan.deps_closure(r) & cluster_side(kms_plan), r.name
+
+
+def test_key_vault_roles_are_scoped_to_this_vault_only(kms_plan, kms_spec):
+    kv_roles = [r for r in kms_plan.by_type(ROLE) if r.inputs["roleDefinitionId"].rsplit("/", 1)[-1] in KEY_VAULT_ROLES]
+    assert sorted(r.name for r in kv_roles) == ["cluster-kms-crypto-user", "kms-deployer-crypto-officer", "kms-encryption-user"]
+    for r in kv_roles:
+        scope = r.inputs["scope"]
+        assert scope == vault_id(kms_spec) or scope == key_id(kms_spec), r.name
+    # Nothing else changes: no broad role, no subscription- or group-wide scope anywhere.
+    allowed = {roles.ACR_PULL, roles.STORAGE_BLOB_DATA_CONTRIBUTOR, roles.AKS_RBAC_CLUSTER_ADMIN, roles.NETWORK_CONTRIBUTOR} | KEY_VAULT_ROLES
+    assert len(kms_plan.by_type(ROLE)) == 6 + 3
+    for r in kms_plan.by_type(ROLE):
+        assert r.inputs["roleDefinitionId"].rsplit("/", 1)[-1] in allowed, r.name
+        assert r.inputs["scope"].startswith(f"/subscriptions/{SUB}/resourceGroups/") and "/providers/" in r.inputs["scope"], r.name
+        assert r.inputs["roleAssignmentName"] == roles.assignment_name(SUB, kms_spec.name, kms_spec.suffix, r.name)
+
+
+def test_the_key_is_kept_as_long_as_the_data(kms_plan):
+    assert {(r.type, r.name) for r in kms_plan.resources if r.retain_on_delete} == KMS_RETAINED
+    assert not any(r.protect for r in kms_plan.resources)
+
+
+def test_delete_data_releases_the_key_with_the_data(plans, kms_spec, kms_plan):
+    released = plans(kms_spec.with_changes(delete_data=True))
+    assert [r.name for r in released.resources if r.retain_on_delete] == []
+    assert released.keys() == kms_plan.keys()
+
+
+def test_kms_resources_are_tagged_located_and_use_the_stack_provider(plans, helpers):
+    plan = azure(plans, kms=True, tags=USER_TAGS)
+    expected = {"recipe-stack": "ml-dev", "managed-by": "stack-recipes", **USER_TAGS}
+    (provider,) = plan.by_type(PROVIDER)
+    for r in plan.subtree(plan.one("recipes:azure:Kms", "kms")):
+        if not r.custom:
+            continue
+        assert helpers.provider_urn(r.provider) == provider.urn, r.name
+        if taggable(r.type):
+            assert r.inputs.get("tags") == expected, r.name
+        if "location" in r.inputs:
+            assert r.inputs["location"] == "westeurope", r.name
+    assert taggable(VAULT) and taggable(KEY)
+
+
+def test_kms_adds_only_the_key_and_its_roles(plan, kms_plan):
+    removed, added = removed_and_added(plan, kms_plan)
+    assert removed == set()
+    assert added == kms_keys(kms_plan)
+    assert added == {
+        ("recipes:azure:Kms", "kms"), (VAULT, "kms-vault"), (KEY, "kms-key"), (IDENTITY, "kms-identity"),
+        (ROLE, "kms-deployer-crypto-officer"), (ROLE, "kms-encryption-user"), (ROLE, "cluster-kms-crypto-user"),
+    }
+    assert kms_plan.raw_outputs.keys() == plan.raw_outputs.keys()
+
+
+def test_without_kms_none_of_it(plan):
+    assert not plan.by_type(VAULT) and not plan.by_type(KEY)
+    assert not [r for r in plan.resources if r.type.startswith("azure-native:keyvault:")]
+    assert not [r for r in plan.by_type(ROLE) if r.inputs["roleDefinitionId"].rsplit("/", 1)[-1] in KEY_VAULT_ROLES]
+    assert "kms-identity" not in {r.name for r in plan.by_type(IDENTITY)}
+    account = plan.one(STORAGE).inputs
+    assert "encryption" not in account and "identity" not in account  # Microsoft-managed keys
+    assert "azureKeyVaultKms" not in plan.one(AKS).inputs["securityProfile"]
+
+
+def test_kms_on_a_storage_only_stack_has_no_cluster_role(plans):
+    plan = azure(plans, kms=True, without=["cluster", "tracker", "deployer"])
+    assert plan.one(VAULT) and plan.one(KEY) and plan.one(IDENTITY, "kms-identity")
+    assert [r.name for r in role_assignments(plan, roles.KEY_VAULT_CRYPTO_USER)] == []
+    assert plan.one(STORAGE).inputs["encryption"]["keySource"] == "Microsoft.Keyvault"
+    assert plan.one(ACR).inputs["sku"] == {"name": "Premium"}
+
+
+def test_kms_on_a_cluster_without_bucket_or_registry_needs_no_encryption_identity(plans, kms_spec):
+    plan = azure(plans, kms=True, components=["cluster"])
+    assert plan.one(VAULT) and plan.one(KEY)
+    assert [r.name for r in plan.by_type(IDENTITY)] == ["cluster-identity"]
+    assert role_assignments(plan, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER) == []
+    assert plan.one(AKS).inputs["securityProfile"]["azureKeyVaultKms"]["enabled"] is True
+    # The vault still lives in the data group.
+    assert plan.one(VAULT).inputs["resourceGroupName"] == kms_spec.names.resource_group("data")
+
+
+def test_registry_only_stack_with_kms(plans):
+    plan = azure(plans, kms=True, components=["registry"])
+    assert plan.one(ACR).inputs["sku"] == {"name": "Premium"}
+    assert plan.one(ROLE, "kms-encryption-user").urn in plan.one(ACR).dependencies
+    assert not plan.by_type(STORAGE) and not plan.by_type(AKS)
+
+
+def test_canonical_outputs_unchanged_with_kms(kms_plan):
+    clean = outputs.validate(kms_plan.raw_outputs)
+    assert set(outputs.components(clean)) == {"cluster", "bucket", "registry", "tracker", "deployer"}
+    assert set(kms_plan.secret_outputs) == {"cluster.kubeconfig", "tracker.password"}
+
+
+# ---------------------------------------------------------------------------
+# --private-endpoint: the Kubernetes API only from inside the VNet (C1)
+
+
+def test_private_endpoint_makes_a_private_cluster(plans):
+    plan = azure(plans, private_endpoint=True)
+    assert plan.one(AKS).inputs["apiServerAccessProfile"] == {
+        "enablePrivateCluster": True,
+        "enablePrivateClusterPublicFQDN": True,  # the kubeconfig's name; it resolves to the private address
+    }
+    # The kubeconfig still points at the cluster's FQDN.
+    fqdn = mock_outputs(plan, plan.one(AKS))["fqdn"]
+    assert plan.raw_outputs["cluster"]["endpoint"] == f"https://{fqdn}:443"
+
+
+def test_private_endpoint_never_sends_authorized_ranges(plans):
+    # The spec refuses --private-endpoint with --allow-cidr; AKS takes no authorized ranges on a
+    # private endpoint either, so the recipe leaves them out even for a spec built past validation.
+    with pytest.raises(SpecError, match="--private-endpoint"):
+        azure_spec(private_endpoint=True, allow_cidrs=ALLOW_CIDRS)
+    plan = plans(azure_spec(private_endpoint=True).with_changes(allow_cidrs=tuple(ALLOW_CIDRS)))
+    profile = plan.one(AKS).inputs["apiServerAccessProfile"]
+    assert profile["enablePrivateCluster"] is True
+    assert "authorizedIPRanges" not in profile
+
+
+def test_private_endpoint_changes_only_the_api_server(plans, plan):
+    private = azure(plans, private_endpoint=True)
+    assert private.keys() == plan.keys()
+    ignored = {"apiServerAccessProfile"}
+    assert {k: v for k, v in private.one(AKS).inputs.items() if k not in ignored} == {
+        k: v for k, v in plan.one(AKS).inputs.items() if k not in ignored
+    }
+    assert not (plan.one(AKS).inputs.get("apiServerAccessProfile") or {}).get("enablePrivateCluster")
+
+
+def test_private_endpoint_and_kms_together(plans, kms_spec):
+    plan = azure(plans, kms=True, private_endpoint=True)
+    cluster = plan.one(AKS).inputs
+    assert cluster["apiServerAccessProfile"]["enablePrivateCluster"] is True
+    assert cluster["securityProfile"]["azureKeyVaultKms"]["enabled"] is True
+    # The vault stays reachable for AKS KMS in its "Public" mode.
+    assert plan.one(VAULT).inputs["properties"]["publicNetworkAccess"] == "Enabled"

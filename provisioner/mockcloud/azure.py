@@ -3,8 +3,8 @@
 Resources get their `name` (from the input that names them) and an ARM id of
 the real shape under the fake subscription; the few computed outputs the Azure
 recipe reads back (AKS FQDN, OIDC issuer, kubelet identity, managed identity
-client/principal ids, ACR login server) are derived deterministically from
-those names.
+client/principal ids, ACR login server, Key Vault URI, key URIs) are derived
+deterministically from those names.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ RESOURCES: dict[str, tuple[str, str]] = {
         "federatedIdentityCredentialResourceName",
         _RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{name}",
     ),
+    "azure-native:keyvault:Vault": ("vaultName", _RG + "/providers/Microsoft.KeyVault/vaults/{name}"),
+    "azure-native:keyvault:Key": ("keyName", _RG + "/providers/Microsoft.KeyVault/vaults/{vaultName}/keys/{name}"),
     "azure-native:authorization:RoleAssignment": (
         "roleAssignmentName", "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
     ),
@@ -117,6 +119,19 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             currentKubernetesVersion=inputs.get("kubernetesVersion") or "1.33",
             provisioningState="Succeeded",
         )
+        if (inputs.get("apiServerAccessProfile") or {}).get("enablePrivateCluster"):
+            out["privateFQDN"] = f"{prefix}-{digest(cluster, 'private', length=8)}.{fake_guid('dns', cluster)}.privatelink.{region}.azmk8s.io"
+    elif type_ == "azure-native:keyvault:Vault":
+        vault = out.get("name", name)
+        out["properties"] = {**(inputs.get("properties") or {}), "vaultUri": f"https://{vault}.vault.azure.net/"}
+    elif type_ == "azure-native:keyvault:Key":
+        key_uri = f"https://{inputs.get('vaultName')}.vault.azure.net/keys/{out.get('name', name)}"
+        out.update(
+            keyUri=key_uri,
+            # A key version is 32 hex digits.
+            keyUriWithVersion=f"{key_uri}/{uuid.UUID(fake_guid('key-version', key_uri)).hex}",
+            location=region,
+        )
     elif type_ == "azure-native:managedidentity:UserAssignedIdentity":
         identity = out.get("name", name)
         out.update(
@@ -134,8 +149,12 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             primaryLocation=region,
             provisioningState="Succeeded",
         )
+        if inputs.get("identity"):
+            out["identity"] = _user_assigned_identity(inputs["identity"])
     elif type_ == "azure-native:containerregistry:Registry":
         out.update(loginServer=f"{out.get('name', name).lower()}.azurecr.io", provisioningState="Succeeded")
+        if inputs.get("identity"):
+            out["identity"] = _user_assigned_identity(inputs["identity"])
     elif type_ == "azure-native:managedidentity:FederatedIdentityCredential":
         out.update(type="Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials")
     return out
@@ -151,6 +170,18 @@ def _cluster_identity(identity: dict[str, Any]) -> dict[str, Any]:
     else:
         out.update(principalId=fake_guid("cluster-principal"), tenantId=TENANT)
     return out
+
+
+def _user_assigned_identity(identity: dict[str, Any]) -> dict[str, Any]:
+    """A resource's `identity` as the API answers it: user-assigned identities given as a list
+    of ids (storage) or a map keyed by id (ACR) come back as a map id -> client/principal ids."""
+    ids = identity.get("userAssignedIdentities") or []
+    return {
+        **identity,
+        "userAssignedIdentities": {
+            i: {"clientId": fake_guid("client", i), "principalId": fake_guid("principal", i)} for i in ids
+        },
+    }
 
 
 def user_kubeconfig(resource_group: str, cluster: str, region: str) -> str:

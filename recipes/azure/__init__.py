@@ -11,6 +11,13 @@ Two resource groups, so that a destroy cannot take the user's data with it (D1):
   the data group, the artifacts and the images exactly as they were. With
   --delete-data nothing is retained and the data group goes too.
 
+Options (each costs money or changes how the stack is reached):
+
+- --kms: a Key Vault and key in the data group (`kms.Kms`), kept with the data;
+  the storage account and the registry (then Premium) encrypt with it, and AKS
+  envelope-encrypts its secrets with it.
+- --private-endpoint: a private AKS API server, reachable only from the VNet.
+
 Azure-native has no provider-wide default tags: every taggable resource gets
 `spec.labels()` explicitly. The subscription comes from the environment at
 deploy time (ARM_SUBSCRIPTION_ID or the Azure CLI login); the location from the spec.
@@ -28,6 +35,7 @@ from ..spec import StackSpec
 from .bucket import Bucket, BucketArgs
 from .cluster import Cluster, ClusterArgs
 from .identity import BucketAccess, BucketAccessArgs
+from .kms import ClusterKms, Kms, KmsArgs
 from .network import Network, NetworkArgs
 from .registry import Registry, RegistryArgs
 from .roles import Roles
@@ -48,7 +56,9 @@ class Recipe:
         # One explicit provider: the location comes from the spec, never from the environment.
         self.provider = Provider("azure", location=spec.region)
         self.opts = pulumi.ResourceOptions(providers=[self.provider])
+        self._client: pulumi.Output | None = None
         self._roles: Roles | None = None
+        self._kms: Kms | None = None
         self._main_group: resources.ResourceGroup | None = None
         self._data_group: resources.ResourceGroup | None = None
         self._cluster: Cluster | None = None
@@ -58,9 +68,15 @@ class Recipe:
     def retain_data(self) -> bool:
         return not self.spec.delete_data
 
+    def client(self):
+        """Who deploys: subscription, tenant and object id, from the deploy's credentials."""
+        if self._client is None:
+            self._client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=self.provider))
+        return self._client
+
     def roles(self) -> Roles:
         if self._roles is None:
-            client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=self.provider))
+            client = self.client()
             self._roles = Roles(
                 subscription_id=client.subscription_id,
                 deployer_object_id=client.object_id,
@@ -91,10 +107,34 @@ class Recipe:
             )
         return self._data_group
 
+    def kms(self) -> Kms | None:
+        """--kms: the stack's Key Vault and key, in the data group and kept with the data (D1)."""
+        if not self.spec.kms:
+            return None
+        if self._kms is None:
+            spec = self.spec
+            self._kms = Kms(
+                "kms",
+                KmsArgs(
+                    vault_name=spec.names.key_vault(),
+                    identity_name=spec.names.managed_identity("encryption"),
+                    resource_group_name=self.data_group().name,
+                    location=spec.region,
+                    tenant_id=self.client().tenant_id,
+                    tags=self.tags,
+                    roles=self.roles(),
+                    encryption_identity=spec.has("bucket") or spec.has("registry"),
+                    retain=self.retain_data,
+                ),
+                opts=self.opts,
+            )
+        return self._kms
+
     # --- CloudRecipe ---------------------------------------------------------------
     def cluster(self) -> ClusterHandle:
         spec = self.spec
         group = self.main_group()
+        kms = self.kms()
         network = Network(
             "network",
             NetworkArgs(name=f"vnet-{spec.name}", resource_group_name=group.name, location=spec.region, tags=self.tags),
@@ -117,12 +157,15 @@ class Recipe:
                 roles=self.roles(),
                 version=spec.kubernetes_version,
                 allow_cidrs=spec.allow_cidrs,
+                private_endpoint=spec.private_endpoint,
+                kms=ClusterKms(key_uri_with_version=kms.key_uri_with_version, key_id=kms.key_id) if kms else None,
             ),
             opts=self.opts,
         )
         return self._cluster.handle()
 
     def bucket(self) -> BucketHandle:
+        kms = self.kms()
         bucket = Bucket(
             "bucket",
             BucketArgs(
@@ -133,12 +176,14 @@ class Recipe:
                 tags=self.tags,
                 roles=self.roles(),
                 retain=self.retain_data,
+                encryption=kms.encryption() if kms else None,
             ),
             opts=self.opts,
         )
         return BucketHandle(name=bucket.name, uri=bucket.uri, resource=bucket, account=bucket.account_name)
 
     def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
+        kms = self.kms()
         registry = Registry(
             "registry",
             RegistryArgs(
@@ -149,6 +194,7 @@ class Recipe:
                 roles=self.roles(),
                 kubelet_object_id=self._cluster.kubelet_object_id if cluster is not None and self._cluster else None,
                 retain=self.retain_data,
+                encryption=kms.encryption() if kms else None,
             ),
             opts=self.opts,
         )

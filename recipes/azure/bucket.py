@@ -11,6 +11,11 @@ Access is Entra ID only (B6): shared keys are off, so the tracker and pipelines
 reach the container through workload identity, and the deploying principal gets
 Storage Blob Data Contributor on this account (Owner/Contributor alone grant no
 blob data access once keys are off) so ZenML works from the user's machine.
+
+Encryption at rest (B3): Microsoft-managed keys by default. With --kms the
+account encrypts with the stack's Key Vault key (`kms.Kms`), reached through
+the user-assigned encryption identity, and is created only once that identity
+may use the key. It is given the versionless key, so it follows rotations.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import pulumi
 import pulumi_azure_native.storage as storage
 
 from . import roles
+from .kms import EncryptionKey
 
 SOFT_DELETE_DAYS = 7
 NONCURRENT_VERSION_DAYS = 30
@@ -35,6 +41,8 @@ class BucketArgs:
     tags: dict[str, str]
     roles: roles.Roles
     retain: bool = True  # D1
+    # --kms: the stack's key and the identity that reaches it; None: Microsoft-managed keys.
+    encryption: EncryptionKey | None = None
 
 
 class Bucket(pulumi.ComponentResource):
@@ -49,8 +57,25 @@ class Bucket(pulumi.ComponentResource):
         super().__init__("recipes:azure:Bucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain)
 
+        cmk = args.encryption
+        identity = encryption = None  # B3 default: Microsoft-managed keys (always on)
+        account_opts = child
+        if cmk is not None:
+            identity = {"type": "UserAssigned", "user_assigned_identities": [cmk.identity_id]}
+            encryption = {
+                "key_source": "Microsoft.Keyvault",
+                # No version: the account picks up the newest key version after a rotation.
+                "key_vault_properties": {"key_name": cmk.key_name, "key_vault_uri": cmk.vault_uri},
+                "encryption_identity": {"encryption_user_assigned_identity": cmk.identity_id},
+                "services": {
+                    "blob": {"enabled": True, "key_type": "Account"},
+                    "file": {"enabled": True, "key_type": "Account"},
+                },
+            }
+            # Azure checks the key when the account is created: only once the identity may use it.
+            account_opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cmk.ready))
         self.account = storage.StorageAccount(
-            f"{name}-account",
+            name,  # the component's own name: the primary data resource (see engine.retained_resources)
             account_name=args.account_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
@@ -63,9 +88,10 @@ class Bucket(pulumi.ComponentResource):
             allow_shared_key_access=False,  # B6
             default_to_o_auth_authentication=True,  # the portal uses Entra ID too
             allow_cross_tenant_replication=False,
-            # B3: encrypted at rest with Microsoft-managed keys (always on); customer keys are an option.
+            identity=identity,
+            encryption=encryption,  # B3: the stack's Key Vault key with --kms
             tags=args.tags,
-            opts=child,
+            opts=account_opts,
         )
         blob_service = storage.BlobServiceProperties(  # B5
             f"{name}-blob-service",

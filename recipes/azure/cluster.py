@@ -13,7 +13,17 @@
   `identity.BucketAccess` for per-service-account storage access.
 - Upgrades (C6): the `stable` channel, or `patch` when a Kubernetes version is
   pinned (so the pinned minor version is kept and only patched); weekly node images.
-- API server (C1): restricted to --allow-cidr when given.
+- API server (C1): restricted to --allow-cidr when given. With --private-endpoint
+  the cluster is a private cluster: the API server gets an address in the node
+  subnet only (no authorized IP ranges then: AKS takes none on a private
+  endpoint; --allow-cidr still restricts the load balancers), so every deploy,
+  this stack's Kubernetes part included, must run from a machine that reaches
+  the VNet (VPN, peering, a jump host). AKS's public FQDN is kept explicitly:
+  its public DNS record resolves to the private address only, and it is the
+  name the kubeconfig uses, so a machine on a VPN needs no private DNS zone link.
+- Secrets (C3): with --kms, AKS KMS envelope-encrypts Kubernetes secrets in etcd
+  with the stack's Key Vault key (`kms.Kms`); the control-plane identity gets
+  "Key Vault Crypto User" on that key only, before the cluster is created.
 - Audit logs (C2) and Defender are options, not defaults: AKS sends control-plane
   logs only through a diagnostic setting to a Log Analytics workspace, which is
   billed per GB ingested.
@@ -33,6 +43,7 @@ import yaml
 from .. import kubeconfig
 from ..cloud import ClusterHandle
 from . import roles
+from .kms import ClusterKms
 
 STORAGE_CLASS = "managed-csi"  # AKS's default class (Azure Disk CSI, StandardSSD_LRS)
 POOL_NAME = "system"
@@ -60,6 +71,19 @@ class ClusterArgs:
     roles: roles.Roles
     version: str | None = None
     allow_cidrs: tuple[str, ...] = ()
+    # --private-endpoint: the API server reachable only from inside the VNet.
+    private_endpoint: bool = False
+    # --kms: envelope encryption of secrets with the stack's key.
+    kms: ClusterKms | None = None
+
+
+def api_server_access(args: ClusterArgs) -> dict | None:
+    """C1: a private endpoint, or the API server restricted to --allow-cidr, or open (None)."""
+    if args.private_endpoint:
+        return {"enable_private_cluster": True, "enable_private_cluster_public_fqdn": True}
+    if args.allow_cidrs:
+        return {"authorized_ip_ranges": list(args.allow_cidrs)}
+    return None
 
 
 def kubelogin_args() -> list[str]:
@@ -102,7 +126,27 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
 
-        api_access = {"authorized_ip_ranges": list(args.allow_cidrs)} if args.allow_cidrs else None
+        security_profile: dict = {"workload_identity": {"enabled": True}}  # C5
+        ready_to_create: list[pulumi.Resource] = [subnet_role]
+        self.kms_role = None
+        if args.kms is not None:
+            # C3: the control plane encrypts and decrypts with the key (AKS KMS, public vault).
+            self.kms_role = args.roles.assign(
+                f"{name}-kms-crypto-user",
+                role=roles.KEY_VAULT_CRYPTO_USER,
+                scope=args.kms.key_id,  # I1: this key only
+                principal_id=control_identity.principal_id,
+                principal_type="ServicePrincipal",
+                description=f"AKS {args.name} control plane encrypts its secrets with the stack's key",
+                opts=child,
+            )
+            ready_to_create.append(self.kms_role)
+            security_profile["azure_key_vault_kms"] = {
+                "enabled": True,
+                "key_id": args.kms.key_uri_with_version,  # AKS takes a versioned key
+                "key_vault_network_access": "Public",
+            }
+
         self.cluster = containerservice.ManagedCluster(
             name,
             resource_name_=args.name,
@@ -143,7 +187,7 @@ class Cluster(pulumi.ComponentResource):
                 "outbound_type": "loadBalancer",
             },
             oidc_issuer_profile={"enabled": True},  # C5
-            security_profile={"workload_identity": {"enabled": True}},  # C5
+            security_profile=security_profile,  # C5, C3 with --kms
             enable_rbac=True,  # C4
             aad_profile={"managed": True, "enable_azure_rbac": True},  # C4
             disable_local_accounts=True,  # C4
@@ -151,12 +195,13 @@ class Cluster(pulumi.ComponentResource):
                 "upgrade_channel": "patch" if args.version else "stable",
                 "node_os_upgrade_channel": "NodeImage",
             },
-            api_server_access_profile=api_access,  # C1
+            api_server_access_profile=api_server_access(args),  # C1
             tags=args.tags,
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=[subnet_role],
+                    # Its subnet (and with --kms its key) must be usable before it starts.
+                    depends_on=ready_to_create,
                     # The autoscaler owns the current node count; redeploying must not reset it.
                     ignore_changes=["agentPoolProfiles[0].count"],
                     custom_timeouts=pulumi.CustomTimeouts(create="30m", update="60m", delete="30m"),

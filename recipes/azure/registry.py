@@ -1,4 +1,4 @@
-"""The container registry ZenML pushes images to: ACR Basic, no admin user, kept on destroy.
+"""The container registry ZenML pushes images to: ACR Basic (Premium with --kms), no admin user, kept on destroy.
 
 Data survival (D1): the registry lives in the stack's data resource group and is
 `retain_on_delete` unless --delete-data, like the storage account. The AcrPull
@@ -9,6 +9,15 @@ Options, not defaults (they cost money): image scanning (R2) is Microsoft
 Defender for Containers; a retention policy for untagged manifests (R4) and
 private endpoints need the Premium tier. ZenML re-pushes the same tag for every
 build of a pipeline, so tags stay mutable (R1 is an option, see the README).
+
+--kms (B3): the registry encrypts with the stack's Key Vault key, reached
+through the user-assigned encryption identity. ACR takes customer-managed keys
+only on the Premium tier, so --kms moves the registry from Basic to Premium,
+which costs about ten times as much; without --kms it stays Basic with
+Microsoft-managed keys. The key is versionless, so ACR follows rotations. ACR
+accepts a customer-managed key only when the registry is created: turning
+--kms on for an existing stack's registry is refused by Azure (move the images
+to a new registry, or keep --kms off for that stack).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import pulumi
 import pulumi_azure_native.containerregistry as containerregistry
 
 from . import roles
+from .kms import EncryptionKey
 
 
 @dataclass
@@ -31,6 +41,8 @@ class RegistryArgs:
     # The AKS kubelet identity, when the stack has a cluster: it gets AcrPull here.
     kubelet_object_id: pulumi.Input[str] | None = None
     retain: bool = True  # D1
+    # --kms: the stack's key and the identity that reaches it (and Premium); None: Basic, Microsoft-managed keys.
+    encryption: EncryptionKey | None = None
 
 
 class Registry(pulumi.ComponentResource):
@@ -39,16 +51,32 @@ class Registry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:azure:Registry", name, None, opts)
+        cmk = args.encryption
+        identity = encryption = None
+        depends_on: list[pulumi.Resource] = []
+        if cmk is not None:
+            # ACR lists user-assigned identities as a map keyed by their ids.
+            identity = cmk.identity_id.apply(
+                lambda identity_id: {"type": "UserAssigned", "user_assigned_identities": {identity_id: {}}}
+            )
+            encryption = {
+                "status": "enabled",
+                "key_vault_properties": {"key_identifier": cmk.key_uri, "identity": cmk.identity_client_id},
+            }
+            depends_on = list(cmk.ready)  # Azure checks the key when the registry is created
         self.registry = containerregistry.Registry(
             name,
             registry_name=args.name,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            sku={"name": "Basic"},
+            # Customer-managed keys need Premium: only with --kms (it costs more).
+            sku={"name": "Premium" if cmk is not None else "Basic"},
             admin_user_enabled=False,  # R3: no shared admin password
             anonymous_pull_enabled=False,  # R3
+            identity=identity,
+            encryption=encryption,  # B3
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain, depends_on=depends_on),
         )
         self.pull_role = None
         if args.kubelet_object_id is not None:

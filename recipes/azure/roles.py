@@ -19,11 +19,19 @@ ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+# Key Vault data roles (RBAC vaults, --kms): create/manage keys; wrap/unwrap for a service's
+# encryption at rest; encrypt/decrypt for AKS KMS.
+KEY_VAULT_CRYPTO_OFFICER = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
+KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
 ROLE_NAMES = {
     ACR_PULL: "AcrPull",
     STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
     AKS_RBAC_CLUSTER_ADMIN: "Azure Kubernetes Service RBAC Cluster Admin",
     NETWORK_CONTRIBUTOR: "Network Contributor",
+    KEY_VAULT_CRYPTO_OFFICER: "Key Vault Crypto Officer",
+    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: "Key Vault Crypto Service Encryption User",
+    KEY_VAULT_CRYPTO_USER: "Key Vault Crypto User",
 }
 
 # Fixed namespace for assignment names: changing it would re-create every assignment.
