@@ -135,10 +135,11 @@ AZ_STORAGE = "azure-native:storage:StorageAccount"
 AZ_CONTAINER = "azure-native:storage:BlobContainer"
 ACR = "azure-native:containerregistry:Registry"
 AKS = "azure-native:containerservice:ManagedCluster"
+# What holds the user's data, and (with --kms) the keys without which it cannot be read.
 DATA_TYPES = {
-    "aws": (S3, ECR),
-    "gcp": (GCS, GAR),
-    "azure": (AZ_STORAGE, ACR, "azure-native:storage:BlobContainer"),
+    "aws": (S3, ECR, "aws:kms/key:Key"),
+    "gcp": (GCS, GAR, "gcp:kms/cryptoKey:CryptoKey"),
+    "azure": (AZ_STORAGE, ACR, "azure-native:storage:BlobContainer", "azure-native:keyvault:Vault", "azure-native:keyvault:Key"),
 }
 
 

@@ -166,7 +166,12 @@ def _spec(provider, file, options: dict):
 
 def _spec_warnings(spec) -> list[str]:
     warnings = []
-    if spec.has("cluster") and not spec.allow_cidrs:
+    if spec.has("cluster") and spec.private_endpoint:
+        warnings.append(
+            "--private-endpoint: the Kubernetes API is reachable only from inside the stack's network, so the deploy "
+            "must run from there (VPN, peering, bastion); the tracker/deployer load balancers stay public"
+        )
+    elif spec.has("cluster") and not spec.allow_cidrs:
         warnings.append(
             "the Kubernetes API endpoint and the tracker/deployer load balancers are open to the whole internet; "
             "restrict them with --allow-cidr YOUR.IP.ADDRESS/32"

@@ -220,6 +220,8 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
         )
 
     network = _choice(get("network"), "network", NETWORKS_BY_PROVIDER[provider], default="private")
+    if provider == "gcp" and network == "public" and _bool(get("private_endpoint"), "private_endpoint", False):
+        raise SpecError("on gcp a private endpoint needs private nodes: drop --network public or --private-endpoint")
     allow_cidrs = tuple(_cidr(c, get("allow_cidrs")) for c in _list(get("allow_cidrs"), "allow_cidrs"))
     deployer = _choice(get("deployer"), "deployer", DEPLOYERS, default="seldon")
 

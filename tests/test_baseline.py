@@ -180,3 +180,27 @@ def test_rule_fails_on_a_broken_resource(rule_id, provider, break_):
     bad = verdict(break_(good), rule_id)
     assert bad.status == "fail", bad
     assert bad.detail
+
+
+KEY_TYPES = {"aws": "aws:kms/key:Key", "gcp": "gcp:kms/cryptoKey:CryptoKey", "azure": "azure-native:keyvault:Vault"}
+
+
+@pytest.mark.parametrize("provider", sorted(SPECS))
+def test_kms_turns_the_encryption_options_into_passes(provider):
+    plan = plan_for(provider, kms=True)
+    assert verdict(plan, "B3").status == "pass" and verdict(plan, "C3").status == "pass"
+    assert "key" in verdict(plan, "B3").detail.lower()
+
+
+@pytest.mark.parametrize("provider", sorted(SPECS))
+def test_a_key_that_dies_with_the_stack_fails_d1(provider):
+    """Kept data encrypted with a deleted key is lost data: the key must be retained too."""
+    plan = plan_for(provider, kms=True)
+    assert verdict(plan, "D1").status == "pass"
+    bad = broken(plan, KEY_TYPES[provider], lambda r: setattr(r, "retain_on_delete", False))
+    assert verdict(bad, "D1").status == "fail"
+
+
+@pytest.mark.parametrize("provider", sorted(SPECS))
+def test_private_endpoint_passes_c1(provider):
+    assert verdict(plan_for(provider, private_endpoint=True), "C1").detail == "private endpoint"
