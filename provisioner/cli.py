@@ -378,7 +378,10 @@ def destroy(
             raise typer.Exit(EXIT_FAILED) from None
         progress.print_summary()
         kept = kept_lines(record)
-        if kept:
+        if kept and delete_data:
+            # e.g. GCP key rings, which GCP never deletes (they cost nothing)
+            console.print("Still there (the cloud does not delete these):\n  " + "\n  ".join(kept), markup=False)
+        elif kept:
             console.print("Kept (your data):\n  " + "\n  ".join(kept), markup=False)
             console.print(f"Delete them later with: recipe destroy {name} --delete-data", markup=False)
         console.print(f"Stack {name} destroyed.", markup=False)
