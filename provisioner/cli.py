@@ -114,7 +114,10 @@ def _require_confirmable(console, action: str, yes: bool) -> None:
 def _confirm(console, question: str, yes: bool) -> None:
     if yes:
         return
-    _require_confirmable(console, question, yes)
+    if not _interactive():
+        console.print(question, markup=False)
+        console.print("error: confirmation needed and stdin is not a terminal: pass --yes", markup=False)
+        raise typer.Exit(EXIT_NEEDS_CONFIRMATION)
     if not typer.confirm(question, default=False, err=True):
         console.print("nothing done", markup=False)
         raise typer.Exit(EXIT_NEEDS_CONFIRMATION)
@@ -287,14 +290,17 @@ def deploy(
             _preview_before_deploy(console, spec, backend, engine, registry)
         progress = _progress(console, f"Deploying {spec.name} ({spec.provider}, {spec.region})")
         try:
-            with progress:
-                record = operations.deploy(spec, backend=backend, engine=engine, registry=registry, on_event=progress.handle)
+            with progress, _terminate_as_interrupt():
+                record, changes = operations.deploy(spec, backend=backend, engine=engine, registry=registry, on_event=progress.handle)
         except EngineError as exc:
             progress.print_summary()
             _report_failure(console, exc, progress, f"recipe deploy {_rerun_args(spec)}", "deploy")
             raise typer.Exit(EXIT_FAILED) from None
         progress.print_summary()
-        console.print(f"Stack {spec.name} is ready and registered.", markup=False)
+        if changes.total_changes == 0:
+            console.print(f"Stack {spec.name} is up to date: no changes.", markup=False)
+        else:
+            console.print(f"Stack {spec.name} is ready and registered ({operations.describe_changes(changes)}).", markup=False)
         from .views import outputs_table
 
         _out_console().print(outputs_table(record.outputs, title=f"{spec.name}: connection details (secrets not shown)"))
@@ -370,7 +376,7 @@ def destroy(
         _confirm(console, question, yes)
         progress = _progress(console, f"Destroying {name}")
         try:
-            with progress:
+            with progress, _terminate_as_interrupt():
                 operations.destroy(record, delete_data=delete_data, engine=make_engine(), registry=registry, on_event=progress.handle)
         except EngineError as exc:
             progress.print_summary()
@@ -388,6 +394,79 @@ def destroy(
 
 
 @app.command()
+def refresh(
+    name: Annotated[str, typer.Argument(help="A registered stack.")],
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """Reconcile a stack's state with the cloud and report what changed outside recipe."""
+    with _user_errors() as console:
+        from . import operations
+
+        registry = _registry()
+        record = registry.get(name)
+        progress = _progress(console, f"Refreshing {name}")
+        with progress, _terminate_as_interrupt():
+            drift = operations.refresh(record, engine=make_engine(), registry=registry, on_event=progress.handle)
+        if output == OutputFormat.json:
+            _print_json({"stack": name, "changed": drift.changed, "deleted": drift.deleted, "counts": drift.changes.counts})
+            return
+        if not drift.changed and not drift.deleted:
+            console.print(f"{name}: no drift, the cloud matches the state.", markup=False)
+            return
+        for line in drift.changed:
+            console.print(f"changed outside recipe: {line}", markup=False)
+        for line in drift.deleted:
+            console.print(f"deleted outside recipe: {line}", markup=False)
+        console.print(f"The state now records the cloud as it is. `recipe deploy` with the stack's settings puts them back "
+                      f"(`recipe preview {name}` shows what it would change).", markup=False)
+
+
+@app.command()
+def repair(
+    name: Annotated[str, typer.Argument(help="A registered stack.")],
+    unlock: Annotated[bool, typer.Option("--unlock", help="Remove the lock a killed process left on the stack's state.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Clean up after an interrupted deploy or destroy: pending operations, stale locks."""
+    with _user_errors() as console:
+        from . import operations
+
+        registry = _registry()
+        record = registry.get(name)
+        engine = make_engine()
+        op = record.last_operation
+        if op and op.status == "running" and op.owner_alive() and not unlock:
+            raise operations.OperationInProgress(
+                f"{name} is being updated by a live process (pid {op.pid} on {op.host}); wait for it to finish"
+            )
+        found = operations.inspect_for_repair(record, engine=engine)
+        if not found.pending and not unlock and not found.was_interrupted:
+            last = f" Its last operation ({op.op}) {op.status}." if op else ""
+            console.print(f"{name}: nothing to repair: no pending operations and no interrupted run.{last}", markup=False)
+            return
+        for pending in found.pending:
+            console.print(f"pending: {pending.operation} {pending.type} {pending.name} (it may or may not exist in the cloud)", markup=False)
+        steps = []
+        if unlock:
+            steps.append("remove the lock on its state (only safe if no other deploy or destroy is running)")
+        if found.pending:
+            steps.append(f"refresh it and drop the {len(found.pending)} pending create(s) from the state "
+                         "(check the cloud console for a half-created resource afterwards)")
+        if found.was_interrupted:
+            steps.append("record the interrupted run as interrupted")
+        _confirm(console, f"Repair {name}: " + "; ".join(steps) + ". Continue?", yes)
+        progress = _progress(console, f"Repairing {name}")
+        with progress:
+            operations.repair(record, found, unlock=unlock, engine=engine, registry=registry, on_event=progress.handle)
+        rerun = "destroy" if op and op.op.startswith("destroy") else "deploy"
+        console.print(f"Repaired {name}. Now re-run `recipe {rerun} {name if rerun == 'destroy' else _rerun_args_record(record)}`.", markup=False)
+
+
+def _rerun_args_record(record) -> str:
+    return f"{record.provider} --name {record.name} --region {record.region}"
+
+
+@app.command()
 def stacks(
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
 ) -> None:
@@ -398,7 +477,7 @@ def stacks(
             console.print(f"warning: {error}", markup=False)
         if output == OutputFormat.json:
             _print_json([
-                {"name": r.name, "provider": r.provider, "region": r.region, "status": r.status, "source": r.source,
+                {"name": r.name, "provider": r.provider, "region": r.region, "status": r.display_status(), "source": r.source,
                  "outputs": r.outputs, "updated_at": r.updated_at,
                  "last_operation": r.last_operation.__dict__ if r.last_operation else None}
                 for r in records
@@ -539,7 +618,31 @@ def _progress(console, title: str):
     return Progress(console=console, title=title, live=console.is_terminal)
 
 
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (a CI job cancelled, `kill`) is recorded like Ctrl-C, not lost."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. some test runners): nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _report_failure(console, exc, progress, rerun: str, op: str) -> None:
+    from .engine import ConcurrentUpdate, PassphraseError
+
+    if isinstance(exc, (ConcurrentUpdate, PassphraseError)):
+        console.print(f"error: {exc.message}", markup=False)  # nothing was changed or recorded as failed
+        return
     console.print(f"error: {op} failed: {exc.message}", markup=False)
     if exc.resource:
         console.print(f"  failing resource: {exc.resource}", markup=False)

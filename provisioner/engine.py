@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -64,7 +64,17 @@ class EngineEvent:
     message: str | None = None
     severity: str | None = None  # info, warning, error
     counts: dict[str, int] | None = None
+    diffs: tuple[str, ...] = ()  # properties that changed (what a refresh found drifted)
     timestamp: float = field(default_factory=time.time)
+
+    def describe(self) -> str:
+        """One line for records and messages: "create aws:eks/cluster:Cluster cluster"."""
+        if self.kind in ("start", "done", "failed") and self.urn:
+            verb = {"start": "", "done": "done: ", "failed": "failed: "}[self.kind]
+            return f"{verb}{self.op or ''} {self.type or ''} {self.name or ''}".strip()
+        if self.kind == "diagnostic":
+            return f"{self.severity or 'info'}: {(self.message or '').splitlines()[0] if self.message else ''}"
+        return self.kind
 
 
 OnEvent = Callable[[EngineEvent], None]
@@ -106,6 +116,20 @@ class DestroyResult:
     changes: Changes
 
 
+@dataclass(frozen=True)
+class PendingOperation:
+    """An operation Pulumi started and never saw finish (the process was killed):
+    the resource may or may not exist in the cloud."""
+
+    type: str
+    name: str
+    urn: str
+    operation: str  # creating, updating, deleting, reading
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "urn": self.urn, "operation": self.operation}
+
+
 class EngineError(Exception):
     """An operation failed; `message` is for the user, `resource` is the failing one if known."""
 
@@ -124,6 +148,10 @@ class ConcurrentUpdate(EngineError):
     """Another process holds the stack's lock."""
 
 
+class PassphraseError(EngineError):
+    """The state's secrets cannot be decrypted with the passphrase we have."""
+
+
 class Engine(Protocol):
     def preview(self, target: StackTarget, on_event: OnEvent) -> Changes: ...
 
@@ -131,7 +159,9 @@ class Engine(Protocol):
 
     def destroy(self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False) -> DestroyResult: ...
 
-    def refresh(self, target: StackTarget, on_event: OnEvent) -> Changes: ...
+    def refresh(self, target: StackTarget, on_event: OnEvent, *, clear_pending_creates: bool = False) -> Changes: ...
+
+    def pending_operations(self, target: StackTarget) -> list[PendingOperation]: ...
 
     def outputs(self, target: StackTarget) -> dict[str, Any]: ...
 
@@ -291,6 +321,16 @@ def ensure_passphrase() -> dict[str, str]:
     path = paths.passphrase_file()
     if path.exists():
         return {"PULUMI_CONFIG_PASSPHRASE": _read_passphrase(path)}
+    # Never generate a new passphrase where stacks were created with an old one:
+    # it could not read their state, and would hide that the old one is lost.
+    existing = sorted(p.parent.name for p in paths.data_dir().glob("workspaces/*/Pulumi.*.yaml")
+                      if "encryptionsalt" in p.read_text(encoding="utf-8", errors="ignore"))
+    if existing:
+        raise PassphraseError(
+            f"the passphrase file {path} is missing, but stacks were created with it ({', '.join(existing)}). "
+            "Restore the file from a backup, or set PULUMI_CONFIG_PASSPHRASE to that passphrase; "
+            "a new one would not decrypt their state."
+        )
 
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
@@ -433,6 +473,7 @@ def translate_event(event: Any) -> EngineEvent | None:
         return EngineEvent(
             kind=kind, urn=urn, type=step.type or (urn_type(urn) if urn else None),
             name=urn_name(urn) if urn else None, op=_op_name(step.op),
+            diffs=tuple(getattr(step, "diffs", None) or ()),
         )
     if event.diagnostic_event is not None:
         diag = event.diagnostic_event
@@ -570,6 +611,72 @@ def _limit(header: str, lines: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------
+# Errors people can fix: locks, passphrases, credentials
+
+_LOCK_TIME_RE = re.compile(r"\bat (\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)")
+
+
+def lock_time(text: str) -> str | None:
+    """"HH:MM" (UTC, with the date when not today) of the oldest lock in a Pulumi lock error."""
+    from datetime import datetime, timezone
+
+    found = []
+    for raw in _LOCK_TIME_RE.findall(strip_ansi(text)):
+        try:
+            found.append(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+        except ValueError:
+            continue
+    if not found:
+        return None
+    when = min(found).astimezone(timezone.utc)
+    same_day = when.date() == datetime.now(timezone.utc).date()
+    return when.strftime("%H:%M UTC" if same_day else "%Y-%m-%d %H:%M UTC")
+
+
+PASSPHRASE_PATTERNS = (
+    "incorrect passphrase",
+    "passphrase must be set",
+    "constructing secrets manager of type \"passphrase\"",
+    "failed to decrypt",
+)
+
+
+def passphrase_help(stack: str) -> str:
+    return (
+        f"the secrets of stack {stack} cannot be decrypted with the passphrase in use. It is read from "
+        f"PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) when set, else from {paths.passphrase_file()}, "
+        "which was generated when your first stack was created. Set PULUMI_CONFIG_PASSPHRASE to the passphrase "
+        "the stack was created with (a teammate's, or your backup of that file); a new passphrase cannot read old state."
+    )
+
+
+CREDENTIAL_PATTERNS = {
+    "aws": (("ExpiredToken", "InvalidClientTokenId", "no valid credential sources", "NoCredentialProviders",
+             "SignatureDoesNotMatch", "UnrecognizedClientException", "token has expired", "failed to refresh cached credentials"),
+            "Your AWS credentials are missing or expired: run `aws sso login` (or `aws configure`), check with "
+            "`aws sts get-caller-identity`, then re-run the same command."),
+    "gcp": (("invalid_grant", "could not find default credentials", "Reauthentication", "oauth2: cannot fetch token",
+             "Request had invalid authentication credentials"),
+            "Your Google credentials are missing or expired: run `gcloud auth application-default login`, then re-run "
+            "the same command."),
+    "azure": (("AADSTS", "az login", "DefaultAzureCredential", "AzureCLICredential", "InvalidAuthenticationToken",
+               "ExpiredAuthenticationToken"),
+              "Your Azure credentials are missing or expired: run `az login` (and `az account set --subscription ...`), "
+              "then re-run the same command."),
+}
+
+
+def _matches(patterns: Iterable[str], lines: Iterable[str]) -> bool:
+    text = "\n".join(lines).lower()
+    return any(p.lower() in text for p in patterns)
+
+
+def credential_hint(provider: str, lines: list[str]) -> str | None:
+    patterns, hint = CREDENTIAL_PATTERNS.get(provider, ((), ""))
+    return hint if patterns and _matches(patterns, lines) else None
+
+
+# --------------------------------------------------------------------------
 # Deployments
 
 def _retained(deployment: Mapping[str, Any] | None) -> list[tuple[str, RetainedResource]]:
@@ -589,6 +696,17 @@ def _retained(deployment: Mapping[str, Any] | None) -> list[tuple[str, RetainedR
             and urn_name(parent.get("urn", "")) == name
         )
         out.append((urn, RetainedResource(type=r.get("type") or urn_type(urn), name=name, id=str(r.get("id") or ""), primary=primary)))
+    return out
+
+
+def pending_operations(deployment: Mapping[str, Any] | None) -> list[PendingOperation]:
+    """Operations an interrupted run left in the state ("pending_operations" of a deployment)."""
+    out = []
+    for entry in (deployment or {}).get("pending_operations") or []:
+        resource = entry.get("resource") or {} if isinstance(entry, Mapping) else {}
+        urn = resource.get("urn") or ""
+        out.append(PendingOperation(type=resource.get("type") or urn_type(urn), name=urn_name(urn), urn=urn,
+                                    operation=str(entry.get("type") or "unknown")))
     return out
 
 
@@ -719,9 +837,10 @@ class PulumiEngine:
         except auto.ConcurrentUpdateError as exc:
             _, stderr = _command_output(exc)
             holders = [line.strip() for line in _clean_lines(stderr) if "created by" in line][:3]
+            since = lock_time(stderr)
             message = (
-                f"stack {name} is being updated by another process; wait for it to finish, "
-                f"or if that process was killed, run `recipe repair {name} --unlock`"
+                f"stack {name} is being updated by another process{f' since {since}' if since else ''}; "
+                f"wait for it to finish, or if that process was killed, run `recipe repair {name} --unlock`"
             )
             if holders:
                 message += "\n  lock: " + "\n  lock: ".join(_shorten(h) for h in holders)
@@ -730,11 +849,11 @@ class PulumiEngine:
             raise self._with_callback_note(EngineError(f"no Pulumi stack {name} in {target.backend}"), op) from exc
         except auto.CommandError as exc:
             lines, diagnostics = _failure_lines(op, exc)
-            error = EngineError(
-                _limit(f"could not {what}:", lines or [type(exc).__name__]),
-                resource=op.resource,
-                diagnostics=diagnostics,
-            )
+            if _matches(PASSPHRASE_PATTERNS, lines + [str(exc)]):
+                raise self._with_callback_note(PassphraseError(passphrase_help(name)), op) from exc
+            message = _limit(f"could not {what}:", lines or [type(exc).__name__])
+            hint = credential_hint(target.spec.provider, lines + diagnostics)
+            error = EngineError(message + (f"\n{hint}" if hint else ""), resource=op.resource, diagnostics=diagnostics)
             raise self._with_callback_note(error, op) from exc
         except auto.InvalidVersionError as exc:
             raise self._with_callback_note(
@@ -802,12 +921,20 @@ class PulumiEngine:
             changes=Changes(_counts(result.summary.resource_changes)),
         )
 
-    def refresh(self, target: StackTarget, on_event: OnEvent) -> Changes:
+    def refresh(self, target: StackTarget, on_event: OnEvent, *, clear_pending_creates: bool = False) -> Changes:
         with self._operation(target, "refresh stack {name}", on_event) as op:
             stack = self._stack(target, create=False)
             self._ensure_plugins(stack, target.spec.provider)
-            result = stack.refresh(on_event=op, color="never", suppress_progress=True)
+            result = stack.refresh(
+                on_event=op, color="never", suppress_progress=True,
+                clear_pending_creates=True if clear_pending_creates else None,
+            )
         return Changes(_counts(result.summary.resource_changes))
+
+    def pending_operations(self, target: StackTarget) -> list[PendingOperation]:
+        with self._operation(target, "read the state of stack {name}"):
+            deployment = self._stack(target, create=False).export_stack().deployment
+        return pending_operations(deployment)
 
     def outputs(self, target: StackTarget) -> dict[str, Any]:
         with self._operation(target, "read the outputs of stack {name}"):

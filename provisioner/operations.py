@@ -7,13 +7,28 @@ known about a stack (its outputs, its backend) is lost on failure.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from recipes import outputs
 from recipes.spec import StackSpec
 
 from . import paths
-from .engine import PROJECT, Changes, DestroyResult, Engine, EngineError, OnEvent, StackTarget
+from .engine import (
+    PROJECT,
+    Changes,
+    ConcurrentUpdate,
+    DestroyResult,
+    Engine,
+    EngineError,
+    EngineEvent,
+    OnEvent,
+    PendingOperation,
+    StackTarget,
+)
 from .registry import Registry, StackRecord, load_local_secrets
 from .stackfile import spec_from_record
 
@@ -56,36 +71,100 @@ def deploy_target(spec: StackSpec, backend: str | None, registry: Registry) -> t
     return record, StackTarget(spec=spec, backend=backend)
 
 
-def deploy(spec: StackSpec, *, backend: str | None, engine: Engine, registry: Registry, on_event: OnEvent) -> StackRecord:
+class OperationInProgress(OperationError):
+    """Another `recipe` process is working on this stack right now."""
+
+
+def _since(stamp: str | None) -> str:
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(stamp or "")
+    except ValueError:
+        return "an unknown time"
+    same_day = when.date() == datetime.now(timezone.utc).date()
+    return when.strftime("%H:%M UTC" if same_day else "%Y-%m-%d %H:%M UTC")
+
+
+def check_not_running(record: StackRecord) -> None:
+    """Refuse to start while another live process runs an operation on the stack.
+
+    A run whose process is gone (killed, crashed) is not a lock: it is reported
+    as interrupted and the new command goes ahead, which is how re-running resumes.
+    """
+    op = record.last_operation
+    if op is None or op.status != "running":
+        return
+    if op.owner_alive():
+        raise OperationInProgress(
+            f"stack {record.name} is being updated by another process ({op.op}, pid {op.pid} on {op.host}) since "
+            f"{_since(op.started_at)}; wait for it, or if that process is gone run `recipe repair {record.name} --unlock`"
+        )
+
+
+@dataclass
+class Tracker:
+    """Remembers the last thing the engine reported, for the record of an interrupted run."""
+
+    forward: OnEvent
+    last: str | None = None
+
+    def __call__(self, event: EngineEvent) -> None:
+        if event.kind in ("start", "done", "failed") or (event.kind == "diagnostic" and event.severity == "error"):
+            self.last = event.describe()
+        self.forward(event)
+
+
+@contextmanager
+def tracked(registry: Registry, record: StackRecord, op: str, status: str, on_event: OnEvent) -> Iterator[Tracker]:
+    """Run `op` on the stack with the registry saying so before, and truthfully after.
+
+    Success is recorded by the caller. A failure or an interrupt is recorded as
+    `failed` with the time, the message and the last event; a lock held by
+    someone else leaves the record exactly as it was.
+    """
+    check_not_running(record)
+    previous_status, previous_op = record.status, copy.deepcopy(record.last_operation)
+    record.status = status
+    record.start(op)
+    registry.save(record)
+    tracker = Tracker(on_event)
+    try:
+        yield tracker
+    except ConcurrentUpdate:
+        record.status, record.last_operation = previous_status, previous_op
+        registry.save(record)
+        raise
+    except EngineError as exc:
+        _fail(registry, record, "failed", exc.message, exc.resource, tracker.last)
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        _fail(registry, record, "interrupted", f"interrupted before the {op} finished", None, tracker.last)
+        raise
+
+
+def deploy(spec: StackSpec, *, backend: str | None, engine: Engine, registry: Registry, on_event: OnEvent) -> tuple[StackRecord, Changes]:
     record, target = deploy_target(spec, backend, registry)
     if record is None:
         record = StackRecord(name=spec.name, provider=spec.provider, region=spec.region, status="deploying", source="deploy")
+    check_not_running(record)  # before changing anything in the record
     record.provider, record.region = spec.provider, spec.region
     record.spec = spec.to_mapping()
     record.backend, record.pulumi_stack, record.project = target.backend, spec.name, PROJECT
-    record.status = "deploying"
-    record.start("deploy")
-    registry.save(record)
-
-    try:
-        result = engine.up(target, on_event)
-        canonical = outputs.validate(result.outputs, source=f"outputs of {spec.name}")
-    except EngineError as exc:
-        _fail(registry, record, "failed", exc.message, exc.resource)
-        raise
-    except outputs.OutputsError as exc:
-        _fail(registry, record, "failed", str(exc))
-        raise OperationError(f"the deploy finished but its outputs are incomplete: {exc}") from None
-    except KeyboardInterrupt:
-        _fail(registry, record, "interrupted", "interrupted before the deploy finished")
-        raise
+    with tracked(registry, record, "deploy", "deploying", on_event) as tracker:
+        result = engine.up(target, tracker)
+        try:
+            canonical = outputs.validate(result.outputs, source=f"outputs of {spec.name}")
+        except outputs.OutputsError as exc:
+            _fail(registry, record, "failed", str(exc), None, tracker.last)
+            raise OperationError(f"the deploy finished but its outputs are incomplete: {exc}") from None
     record.outputs = outputs.public(canonical)
     record.secrets = "pulumi"
     record.retained = []
     record.status = "ready"
-    record.finish("succeeded")
+    record.finish("succeeded", describe_changes(result.changes))
     registry.save(record)
-    return record
+    return record, result.changes
 
 
 def preview(record: StackRecord, *, engine: Engine, on_event: OnEvent, spec: StackSpec | None = None) -> Changes:
@@ -99,17 +178,8 @@ def destroy(
     record: StackRecord, *, delete_data: bool, engine: Engine, registry: Registry, on_event: OnEvent
 ) -> DestroyResult:
     target = target_for(record)
-    record.status = "destroying"
-    record.start("destroy --delete-data" if delete_data else "destroy")
-    registry.save(record)
-    try:
-        result = engine.destroy(target, on_event, delete_data=delete_data)
-    except EngineError as exc:
-        _fail(registry, record, "failed", exc.message, exc.resource)
-        raise
-    except KeyboardInterrupt:
-        _fail(registry, record, "interrupted", "interrupted before the destroy finished")
-        raise
+    with tracked(registry, record, "destroy --delete-data" if delete_data else "destroy", "destroying", on_event) as tracker:
+        result = engine.destroy(target, tracker, delete_data=delete_data)
     record.retained = [r.to_json() for r in result.retained]
     # What still exists: the retained data components, so the user can find them.
     # A data component's main resource carries the component's own name ("bucket", "registry").
@@ -117,9 +187,88 @@ def destroy(
     record.outputs = {k: v for k, v in record.outputs.items() if k in outputs.TOP_LEVEL or k in kept}
     record.secrets = "none"
     record.status = "destroyed"
-    record.finish("succeeded")
+    record.finish("succeeded", describe_changes(result.changes))
     registry.save(record)
     return result
+
+
+@dataclass
+class Drift:
+    """What a refresh found changed outside the tool."""
+
+    changes: Changes
+    changed: list[str] = field(default_factory=list)  # "type name: prop, prop"
+    deleted: list[str] = field(default_factory=list)  # "type name"
+
+
+def refresh(record: StackRecord, *, engine: Engine, registry: Registry, on_event: OnEvent) -> Drift:
+    """Reconcile the state with the cloud and say what differed."""
+    target = target_for(record)
+    drift = Drift(Changes())
+    status = record.status
+
+    def watch(event: EngineEvent) -> None:
+        if event.kind == "done" and event.urn and not (event.type or "").startswith(("recipes:", "pulumi:")):
+            label = f"{event.type} {event.name}"
+            if event.op == "delete":
+                drift.deleted.append(label)
+            elif event.diffs and event.op in ("update", "refresh"):
+                drift.changed.append(f"{label}: {', '.join(event.diffs)}")
+        tracker(event)
+
+    with tracked(registry, record, "refresh", status, on_event) as tracker:
+        drift.changes = engine.refresh(target, watch)
+        values = engine.outputs(target) if status == "ready" else None
+    if values:
+        try:
+            record.outputs = outputs.public(outputs.validate(values, source=f"outputs of {record.name}"))
+        except outputs.OutputsError:
+            pass  # keep what we knew: a partial stack's outputs are not canonical
+    record.status = status
+    record.finish("succeeded", f"{len(drift.changed)} changed, {len(drift.deleted)} gone outside recipe")
+    registry.save(record)
+    return drift
+
+
+@dataclass
+class Repair:
+    pending: list[PendingOperation]
+    cleared: bool = False
+    unlocked: bool = False
+    was_interrupted: bool = False
+
+
+def inspect_for_repair(record: StackRecord, *, engine: Engine) -> Repair:
+    op = record.last_operation
+    interrupted = bool(op and op.status == "running" and not op.owner_alive())
+    return Repair(pending=engine.pending_operations(target_for(record)), was_interrupted=interrupted)
+
+
+def repair(record: StackRecord, found: Repair, *, unlock: bool, engine: Engine, registry: Registry, on_event: OnEvent) -> Repair:
+    """Clear what an interrupted run left behind; each step was confirmed by the user first."""
+    target = target_for(record)
+    op = record.last_operation
+    if op and op.status == "running":
+        # The run we are repairing is over (it died, or the user says so with --unlock).
+        record.status = "failed"
+        record.finish("interrupted", "the process stopped before the operation finished", op.resource, op.last_event)
+        registry.save(record)
+    if unlock:
+        engine.cancel(target)
+        found.unlocked = True
+    if found.pending:
+        with tracked(registry, record, "repair", "failed", on_event) as tracker:
+            engine.refresh(target, tracker, clear_pending_creates=True)
+        found.cleared = True
+        record.status = "failed"  # the stack is consistent again, but the interrupted operation still has to run
+        record.finish("succeeded", f"cleared {len(found.pending)} pending operation(s)")
+        registry.save(record)
+    return found
+
+
+def describe_changes(changes: Changes) -> str:
+    parts = [f"{n} {op}" for op, n in sorted(changes.counts.items()) if op != "same" and n]
+    return ", ".join(parts) if parts else "no changes"
 
 
 def secret_values(record: StackRecord, engine_factory) -> dict[str, dict[str, str]]:
@@ -137,7 +286,8 @@ def full_outputs(record: StackRecord, engine_factory, *, with_secrets: bool) -> 
     return outputs.merge_secrets(record.outputs, secret_values(record, engine_factory))
 
 
-def _fail(registry: Registry, record: StackRecord, status: str, message: str, resource: str | None = None) -> None:
+def _fail(registry: Registry, record: StackRecord, status: str, message: str, resource: str | None = None,
+          last_event: str | None = None) -> None:
     record.status = "failed"
-    record.finish(status, message, resource)
+    record.finish(status, message, resource, last_event)
     registry.save(record)

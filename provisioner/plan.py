@@ -87,8 +87,25 @@ class Plan:
 # --------------------------------------------------------------------------
 # Running
 
+_PLANS: dict[tuple[StackSpec, bool], Plan] = {}
+
+
 def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None) -> Plan:
-    """Run `program(spec)` (default: `recipes.build`) under mocks and record the result."""
+    """Run `program(spec)` (default: `recipes.build`) under mocks and record the result.
+
+    A plan of the real program depends on the spec alone, so it is computed once
+    per process (`recipe deploy` checks the baseline on the same plan it shows).
+    Callers must not modify it: copy it first.
+    """
+    if program is None:
+        key = (spec, spec.delete_data)  # delete_data is not part of spec equality
+        if key not in _PLANS:
+            _PLANS[key] = _run_plan(spec, None)
+        return _PLANS[key]
+    return _run_plan(spec, program)
+
+
+def _run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None) -> Plan:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime import rpc

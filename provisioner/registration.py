@@ -24,7 +24,10 @@ def register_outputs(name: str, path: Path, *, registry: Registry, force: bool =
     if problem:
         raise outputs.OutputsError(problem)
     data = _read(path)
-    redacted = [f"{c}.{f}" for c, f in outputs.SECRET_PATHS if (data.get(c) or {}).get(f) == REDACTED] if isinstance(data, dict) else []
+    redacted = [
+        f"{c}.{f}" for c, f in outputs.SECRET_PATHS
+        if isinstance(data, dict) and isinstance(data.get(c), dict) and data[c].get(f) == REDACTED
+    ]
     if redacted:
         raise outputs.OutputsError(
             f"{path}: {', '.join(redacted)} redacted as {REDACTED!r}; "

@@ -44,12 +44,37 @@ def now() -> str:
 
 @dataclass
 class Operation:
-    op: str  # deploy, destroy, register, ...
+    op: str  # deploy, destroy, register, repair, refresh
     status: str  # running, succeeded, failed, interrupted
     started_at: str
     finished_at: str | None = None
     message: str | None = None
     resource: str | None = None  # the failing resource, when known
+    last_event: str | None = None  # what was happening when it stopped
+    pid: int | None = None  # who runs it, to tell a live run from a killed one
+    host: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Operation:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def owner_alive(self) -> bool:
+        """False only when we can tell the process that runs it is gone (same host, no such pid)."""
+        import os
+        import socket
+
+        if self.status != "running" or self.pid is None:
+            return False
+        if self.host and self.host != socket.gethostname():
+            return True  # cannot tell: assume it runs
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
 
 @dataclass
@@ -82,14 +107,26 @@ class StackRecord:
         op = data.pop("last_operation", None)
         known = {f for f in cls.__dataclass_fields__}
         record = cls(**{k: v for k, v in data.items() if k in known})
-        record.last_operation = Operation(**op) if isinstance(op, dict) else None
+        record.last_operation = Operation.from_json(op) if isinstance(op, dict) else None
         return record
 
+    def display_status(self) -> str:
+        """The status as the user should read it: a run whose process is gone is "interrupted"."""
+        op = self.last_operation
+        if op is not None and op.status == "running" and not op.owner_alive():
+            return "interrupted"
+        if op is not None and op.status == "interrupted" and self.status == "failed":
+            return "interrupted"
+        return self.status
+
     def start(self, op: str) -> None:
-        self.last_operation = Operation(op=op, status="running", started_at=now())
+        import os
+        import socket
+
+        self.last_operation = Operation(op=op, status="running", started_at=now(), pid=os.getpid(), host=socket.gethostname())
         self.updated_at = now()
 
-    def finish(self, status: str, message: str | None = None, resource: str | None = None) -> None:
+    def finish(self, status: str, message: str | None = None, resource: str | None = None, last_event: str | None = None) -> None:
         if self.last_operation is None:
             self.start("unknown")
         assert self.last_operation is not None
@@ -97,6 +134,7 @@ class StackRecord:
         self.last_operation.finished_at = now()
         self.last_operation.message = message
         self.last_operation.resource = resource
+        self.last_operation.last_event = last_event
         self.updated_at = now()
 
 

@@ -65,12 +65,13 @@ def outputs_table(data: dict[str, Any], title: str) -> Table:
 
 def stacks_table(records: list[StackRecord]) -> Table:
     table = Table(show_header=True, header_style="bold")
-    for column in ("name", "provider", "region", "status", "tracker", "updated"):
-        table.add_column(column)
+    for column in ("name", "provider", "region", "status", "tracker", "last operation"):
+        table.add_column(column, overflow="fold")
     for r in records:
-        status_style = {"ready": "green", "failed": "red", "destroyed": "dim"}.get(r.status, "yellow")
+        status = r.display_status()
+        status_style = {"ready": "green", "failed": "red", "interrupted": "red", "destroyed": "dim"}.get(status, "yellow")
         tracker = (r.outputs.get("tracker") or {}).get("uri", "")
-        table.add_row(r.name, r.provider, r.region, Text(r.status, style=status_style), tracker, r.updated_at)
+        table.add_row(r.name, r.provider, r.region, Text(status, style=status_style), tracker, last_operation_line(r))
     return table
 
 
@@ -88,3 +89,13 @@ def checks_table(results, title: str) -> Table:
         detail = r.verdict.detail + (f" ({', '.join(r.verdict.resources)})" if r.verdict.resources else "")
         table.add_row(r.rule.id, r.rule.title, ", ".join(r.rule.anchors), Text(r.verdict.status, style=styles[r.verdict.status]), detail)
     return table
+
+
+def last_operation_line(record: StackRecord) -> str:
+    op = record.last_operation
+    if op is None:
+        return record.updated_at
+    line = f"{op.op} {op.status} {op.finished_at or op.started_at}"
+    if op.status in ("failed", "interrupted") and op.last_event:
+        line += f" (last: {op.last_event})"
+    return line

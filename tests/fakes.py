@@ -12,6 +12,8 @@ from typing import Any
 
 from provisioner.engine import (
     Changes,
+    ConcurrentUpdate,
+    PendingOperation,
     kept_urns,
     retained_resources,
     DestroyResult,
@@ -48,9 +50,20 @@ def as_deployment(resources: list[PlannedResource]) -> dict[str, Any]:
 class FakeEngine:
     fail_at: str | None = None  # logical name of the resource whose creation fails
     fail_message: str = "creating resource: AccessDenied: not authorized to perform this operation"
+    interrupt_at: str | None = None  # Ctrl-C while this resource is being created (it stays pending)
+    locked_since: str | None = None  # another process holds the stack's lock (a time, e.g. "09:41 UTC")
+    drift: list[EngineEvent] = field(default_factory=list)  # what a refresh reports
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     state: dict[str, list[PlannedResource]] = field(default_factory=dict)
+    pending: dict[str, list[PendingOperation]] = field(default_factory=dict)
     plans: dict[str, Plan] = field(default_factory=dict)
+
+    def _check_lock(self, target: StackTarget) -> None:
+        if self.locked_since:
+            raise ConcurrentUpdate(
+                f"stack {target.stack_name} is being updated by another process since {self.locked_since}; "
+                f"wait for it to finish, or if that process was killed, run `recipe repair {target.stack_name} --unlock`"
+            )
 
     def _key(self, target: StackTarget) -> str:
         return f"{target.backend}#{target.stack_name}"
@@ -68,14 +81,27 @@ class FakeEngine:
 
     def up(self, target: StackTarget, on_event: OnEvent) -> UpResult:
         self.calls.append(("up", target.stack_name, target.backend))
+        self._check_lock(target)
         plan = run_plan(target.spec)
         key = self._key(target)
+        wanted = {r.urn for r in plan.resources}
+        counts: dict[str, int] = {}
+        # What the program no longer declares goes (e.g. after --without deployer).
+        for r in reversed(self.state.get(key, [])):
+            if r.urn not in wanted:
+                self._event(on_event, "start", r, op="delete")
+                self._event(on_event, "done", r, op="delete")
+                counts["delete"] = counts.get("delete", 0) + 1
+        self.state[key] = [r for r in self.state.get(key, []) if r.urn in wanted]
         existing = {r.urn for r in self.state.get(key, [])}
         created: list[PlannedResource] = list(self.state.get(key, []))
-        counts: dict[str, int] = {}
         for r in plan.resources:
             op = "same" if r.urn in existing else "create"
             self._event(on_event, "start", r, op=op)
+            if r.name == self.interrupt_at and op == "create" and r.custom:
+                self.state[key] = created
+                self.pending[key] = [PendingOperation(type=r.type, name=r.name, urn=r.urn, operation="creating")]
+                raise KeyboardInterrupt
             if r.name == self.fail_at:
                 self._event(on_event, "diagnostic", r, severity="error", message=self.fail_message)
                 self._event(on_event, "failed", r, op=op)
@@ -94,6 +120,7 @@ class FakeEngine:
         """As PulumiEngine: a plain destroy keeps the data (and what it needs) in the state;
         --delete-data first re-declares it unretained, then deletes everything."""
         self.calls.append(("destroy", target.stack_name, delete_data))
+        self._check_lock(target)
         key = self._key(target)
         resources = self.state.get(key, [])
         if delete_data:
@@ -109,9 +136,20 @@ class FakeEngine:
         self._event(on_event, "summary", counts={"delete": len(deleted)})
         return DestroyResult(retained=retained_resources(deployment) if keep else [], changes=Changes({"delete": len(deleted)}))
 
-    def refresh(self, target: StackTarget, on_event: OnEvent) -> Changes:
-        self.calls.append(("refresh", target.stack_name, target.backend))
-        return Changes({"same": len(self.state.get(self._key(target), []))})
+    def refresh(self, target: StackTarget, on_event: OnEvent, *, clear_pending_creates: bool = False) -> Changes:
+        self.calls.append(("refresh", target.stack_name, clear_pending_creates))
+        self._check_lock(target)
+        key = self._key(target)
+        if clear_pending_creates:
+            self.pending.pop(key, None)
+        for event in self.drift:
+            on_event(event)
+        changed = sum(1 for e in self.drift if e.kind == "done" and e.op == "update")
+        return Changes({"same": len(self.state.get(key, [])) - changed, "update": changed})
+
+    def pending_operations(self, target: StackTarget) -> list[PendingOperation]:
+        self.calls.append(("pending", target.stack_name, target.backend))
+        return list(self.pending.get(self._key(target), []))
 
     def outputs(self, target: StackTarget) -> dict[str, Any]:
         self.calls.append(("outputs", target.stack_name, target.backend))

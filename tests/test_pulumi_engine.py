@@ -441,7 +441,7 @@ def test_failed_up_reports_the_error_and_the_resource(engine, cli, target):
 
 def test_failed_command_without_diagnostics_uses_stderr_errors(engine, cli, target):
     stderr = "\n".join(
-        ["\x1b[31merror:\x1b[0m failed to decrypt encrypted configuration value 'x': incorrect passphrase"]
+        ["\x1b[31merror:\x1b[0m could not load plugin for aws provider 'default': no resource plugin 'aws' found"]
         + [f"  noise line {i}" for i in range(100)]
     )
     cli.failures["up"] = CommandResult(stdout="", stderr=stderr, code=255)
@@ -449,7 +449,7 @@ def test_failed_command_without_diagnostics_uses_stderr_errors(engine, cli, targ
         engine.up(target, lambda e: None)
     assert info.value.message.splitlines() == [
         f"could not deploy stack {STACK}:",
-        "  failed to decrypt encrypted configuration value 'x': incorrect passphrase",
+        "  could not load plugin for aws provider 'default': no resource plugin 'aws' found",
     ]
     assert info.value.resource is None
 
@@ -640,3 +640,73 @@ def test_delete_data_after_a_plain_destroy_deletes_the_kept_data(engine, cli, ta
     assert cli.called("up")[0].values("--target") == [BUCKET_URN, PAB_URN, REPO_URN]
     assert cli.called("destroy")[0].values("--target") == []  # the whole rest goes
     assert result.retained == []
+
+
+
+# --- faults people can fix: passphrase, credentials, locks ------------------------------
+
+def test_wrong_passphrase_names_the_variable_and_the_file(engine, cli, target):
+    stderr = "error: failed to decrypt encrypted configuration value 'aws:secret': incorrect passphrase"
+    cli.failures["up"] = CommandResult(stdout="", stderr=stderr, code=255)
+    with pytest.raises(eng.PassphraseError) as info:
+        engine.up(target, lambda e: None)
+    assert "PULUMI_CONFIG_PASSPHRASE" in info.value.message
+    assert str(paths.passphrase_file()) in info.value.message
+
+
+def test_lost_passphrase_is_never_regenerated_over_existing_state(home, monkeypatch):
+    for name in eng.PASSPHRASE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    workspace = paths.data_dir() / "workspaces" / "ml-dev-12345678"
+    workspace.mkdir(parents=True)
+    (workspace / "Pulumi.ml-dev.yaml").write_text("encryptionsalt: v1:abc:def\n")
+    with pytest.raises(eng.PassphraseError) as info:
+        eng.ensure_passphrase()
+    assert "ml-dev-12345678" in info.value.message and "PULUMI_CONFIG_PASSPHRASE" in info.value.message
+    assert not paths.passphrase_file().exists()
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-old-one")
+    assert eng.ensure_passphrase() == {"PULUMI_CONFIG_PASSPHRASE": "the-old-one"}
+
+
+@pytest.mark.parametrize(
+    "provider,error,fix",
+    [
+        ("aws", "operation error STS: GetCallerIdentity, https response error StatusCode: 403, api error ExpiredToken", "aws sso login"),
+        ("gcp", "oauth2: cannot fetch token: 400 Bad Request Response: invalid_grant", "gcloud auth application-default login"),
+        ("azure", "AzureCLICredential: ERROR: AADSTS700082: The refresh token has expired", "az login"),
+    ],
+)
+def test_expired_credentials_come_with_the_fix(engine, cli, make_spec, provider, error, fix):
+    from recipes.spec import Layer, load_spec
+
+    flags = {"aws": {}, "gcp": {"project": "demo-project"}, "azure": {}}[provider]
+    target = StackTarget(spec=load_spec(Layer("flags", {"provider": provider, **flags})), backend="s3://state")
+    cli.failures["up"] = CommandResult(stdout="", stderr=f"error: {error}", code=255)
+    with pytest.raises(EngineError) as info:
+        engine.up(target, lambda e: None)
+    assert fix in info.value.message and error[:20] in info.value.message
+
+
+def test_lock_time_is_read_from_the_lock_error():
+    text = ("error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end\n"
+            "  file:///s/.pulumi/locks/organization/stack-recipes/ml-dev/a.json: created by ana@box (pid 42) at 2025-01-02T09:41:05Z")
+    assert eng.lock_time(text) == "2025-01-02 09:41 UTC"
+    assert eng.lock_time("no time here") is None
+
+
+def test_pending_operations_are_read_from_the_state(engine, cli, target):
+    cli.stacks.add(STACK)
+    state = deployed_state()
+    state["pending_operations"] = [{"resource": {"urn": CLUSTER_URN, "type": "aws:eks/cluster:Cluster"}, "type": "creating"}]
+    cli.deployment = state
+    assert engine.pending_operations(target) == [
+        eng.PendingOperation(type="aws:eks/cluster:Cluster", name="cluster", urn=CLUSTER_URN, operation="creating")
+    ]
+
+
+def test_refresh_can_clear_pending_creates(engine, cli, target):
+    cli.stacks.add(STACK)
+    engine.refresh(target, lambda e: None)
+    engine.refresh(target, lambda e: None, clear_pending_creates=True)
+    first, second = cli.called("refresh")
+    assert "--clear-pending-creates" not in first.args and "--clear-pending-creates" in second.args
