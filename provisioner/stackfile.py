@@ -13,6 +13,8 @@ import yaml
 
 from recipes.spec import Layer, SpecError, StackSpec, load_spec
 
+from . import mlstacks
+
 MAX_FILE_BYTES = 1_000_000
 
 
@@ -44,12 +46,15 @@ def read_stack_file(path: str | Path) -> Layer:
         raise SpecError(f"{path}: the file is empty; see README for the stack file fields")
     if not isinstance(data, Mapping):
         raise SpecError(f"{path}: expected a mapping of fields (provider: aws, name: ..., region: ...)")
+    if mlstacks.is_mlstacks(data):
+        converted = mlstacks.convert(data, path)
+        return Layer(f"{path} (mlstacks spec)", converted.values, tuple(converted.notes))
     return Layer(str(path), data)
 
 
-def spec_from_cli(provider: str | None, file: str | None, flags: Mapping[str, Any]) -> StackSpec:
+def spec_from_cli(provider: str | None, file: str | None, flags: Mapping[str, Any]) -> tuple[StackSpec, list[str]]:
     """Environment defaults, then the file, then the flags the user actually gave
-    (None/empty means not given)."""
+    (None/empty means not given). Returns the spec and notes on how the file was read."""
     layers = []
     if file:
         layers.append(read_stack_file(file))
@@ -62,7 +67,7 @@ def spec_from_cli(provider: str | None, file: str | None, flags: Mapping[str, An
         project = gcp_default_project()
         if project:
             layers.insert(0, Layer(f"the environment ({project[1]})", {"project": project[0]}))
-    return load_spec(*layers)
+    return load_spec(*layers), [note for layer in layers for note in layer.notes]
 
 
 def gcp_default_project() -> tuple[str, str] | None:

@@ -122,6 +122,7 @@ class Layer:
 
     origin: str  # "flags", a file path, or "pulumi config"
     values: Mapping[str, Any]
+    notes: tuple[str, ...] = ()  # what the user should know about how the source was read
 
 
 # Stack-file fields whose command-line flag is not simply --field-name.
