@@ -8,6 +8,7 @@ beyond the flavor tables below.
 
 from __future__ import annotations
 
+import copy
 import json
 import shlex
 from dataclasses import dataclass, field
@@ -69,6 +70,11 @@ def zenml_secret_name(stack: str) -> str:
     return f"{stack}-mlflow"
 
 
+def secret_reference(secret: str, key: str = "password") -> str:
+    """ZenML resolves `{{secret.key}}` from its secret store when a component is used."""
+    return "{{" + secret + "." + key + "}}"
+
+
 def render(
     fmt: str,
     data: dict[str, Any],
@@ -127,8 +133,9 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
         }
         pod_settings = pipeline_pod_settings(data)
         if pod_settings:
+            # Two copies, not one object twice: YAML would write an anchor and alias.
             components["orchestrator"]["configuration"]["pod_settings"] = pod_settings
-            components["orchestrator"]["configuration"]["orchestrator_pod_settings"] = pod_settings
+            components["orchestrator"]["configuration"]["orchestrator_pod_settings"] = copy.deepcopy(pod_settings)
         notes.append(
             f"The orchestrator uses kube context {data['cluster']['context']!r}: "
             f"run `recipe export {stack} --format kubeconfig -o ~/.kube/{stack}.yaml` and point KUBECONFIG at it."
@@ -148,7 +155,7 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
             "configuration": {
                 "tracking_uri": tracker["uri"],
                 "tracking_username": tracker["username"],
-                "tracking_password": password if password else "{{" + secret + ".password}}",
+                "tracking_password": password if password else secret_reference(secret),
             },
         }
         if not password:
