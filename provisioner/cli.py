@@ -73,8 +73,9 @@ def _print_json(data: Any) -> None:
 
 
 @contextmanager
-def _user_errors():
-    """Turn every expected error into one line on stderr and the right exit code."""
+def _user_errors(as_json: bool = False):
+    """Turn every expected error into one line on stderr and the right exit code;
+    with --output json, also an error document on stdout, so scripts parse one thing."""
     from recipes.outputs import OutputsError
     from recipes.spec import SpecError
 
@@ -84,31 +85,47 @@ def _user_errors():
     from .registry import RegistryCorrupt, RegistryError, StackNotFound
 
     console = _err_console()
+
+    def fail(message: str, code: int) -> typer.Exit:
+        console.print(f"error: {message}", markup=False)
+        if as_json:
+            _print_json({"error": {"message": message, "exit_code": code}})
+        return typer.Exit(code)
+
     try:
         yield console
+    except Stop as exc:
+        if as_json:
+            _print_json({"error": {"message": exc.message, "exit_code": exc.code, **exc.details}})
+        raise typer.Exit(exc.code) from None
     except (SpecError, OutputsError, ExportError, StackNotFound) as exc:
-        console.print(f"error: {exc}", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
     except (OperationError, RegistryCorrupt, RegistryError) as exc:
-        console.print(f"error: {exc}", markup=False)
-        raise typer.Exit(EXIT_FAILED) from None
+        raise fail(str(exc), EXIT_FAILED) from None
     except EngineError as exc:
-        console.print(f"error: {exc.message}", markup=False)
-        raise typer.Exit(EXIT_FAILED) from None
+        raise fail(exc.message, EXIT_FAILED) from None
     except KeyboardInterrupt:
-        console.print("interrupted", markup=False)
-        raise typer.Exit(130) from None
+        raise fail("interrupted", 130) from None
 
 
 def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
+class Stop(Exception):
+    """End a command with an exit code; its message is already on stderr."""
+
+    def __init__(self, code: int, message: str, **details: Any):
+        super().__init__(message)
+        self.code, self.message, self.details = code, message, details
+
+
 def _require_confirmable(console, action: str, yes: bool) -> None:
     """Fail fast, before any work, when we would have to ask but cannot."""
     if not yes and not _interactive():
-        console.print(f"error: {action} needs confirmation and stdin is not a terminal: pass --yes", markup=False)
-        raise typer.Exit(EXIT_NEEDS_CONFIRMATION)
+        message = f"{action} needs confirmation and stdin is not a terminal: pass --yes"
+        console.print(f"error: {message}", markup=False)
+        raise Stop(EXIT_NEEDS_CONFIRMATION, message)
 
 
 def _confirm(console, question: str, yes: bool) -> None:
@@ -117,10 +134,10 @@ def _confirm(console, question: str, yes: bool) -> None:
     if not _interactive():
         console.print(question, markup=False)
         console.print("error: confirmation needed and stdin is not a terminal: pass --yes", markup=False)
-        raise typer.Exit(EXIT_NEEDS_CONFIRMATION)
+        raise Stop(EXIT_NEEDS_CONFIRMATION, f"{question} (confirmation needed and stdin is not a terminal: pass --yes)")
     if not typer.confirm(question, default=False, err=True):
         console.print("nothing done", markup=False)
-        raise typer.Exit(EXIT_NEEDS_CONFIRMATION)
+        raise Stop(EXIT_NEEDS_CONFIRMATION, "not confirmed: nothing done")
 
 
 # --------------------------------------------------------------------------
@@ -146,6 +163,7 @@ ImmutableOpt = Annotated[Optional[bool], typer.Option("--immutable-tags/--mutabl
 TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Extra tag KEY=VALUE on every resource. Repeatable.")]
 KmsOpt = Annotated[Optional[bool], typer.Option("--kms/--no-kms", help="Customer-managed keys for the bucket, the registry and the cluster's secrets (costs money; Azure also moves the registry to Premium). [default: off]", show_default=False)]
 PrivateEndpointOpt = Annotated[Optional[bool], typer.Option("--private-endpoint/--public-endpoint", help="Kubernetes API reachable only from inside the network: deploy from there (VPN, bastion). [default: public, restrict with --allow-cidr]", show_default=False)]
+OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table (for people) or json (one document on stdout, for scripts).")]
 SuffixOpt = Annotated[Optional[str], typer.Option("--suffix", help="Override the unique suffix of global names (4-8 lowercase letters/digits).")]
 
 
@@ -164,7 +182,11 @@ def _spec(provider, file, options: dict):
     from .stackfile import spec_from_cli
 
     flags = {field: options[option] for option, field in SPEC_OPTIONS.items()}
-    return spec_from_cli(provider, str(file) if file else None, flags)
+    spec, notes = spec_from_cli(provider, str(file) if file else None, flags)
+    console = _err_console()
+    for note in notes:
+        console.print(f"note: {note}", markup=False)
+    return spec
 
 
 def _spec_warnings(spec) -> list[str]:
@@ -198,7 +220,7 @@ def plan(
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
 ) -> None:
     """Show what a deploy would create, offline: no credentials, no Pulumi CLI."""
-    with _user_errors() as console:
+    with _user_errors(output == OutputFormat.json) as console:
         spec = _spec(provider, file, locals())
         from .plan import run_plan
 
@@ -225,7 +247,7 @@ def check(
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
 ) -> None:
     """Check the security baseline against the stack's real program, offline. Exit 1 when a rule fails."""
-    with _user_errors() as console:
+    with _user_errors(output == OutputFormat.json) as console:
         from recipes.spec import PROVIDERS
 
         if target is not None and target not in PROVIDERS:
@@ -268,9 +290,11 @@ def deploy(
     backend: Annotated[Optional[str], typer.Option("--backend", help="Pulumi state backend URL (s3://, gs://, azblob://, https://api.pulumi.com). [default: a local file:// backend]")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Deploy without showing the preview and asking.")] = False,
     skip_checks: Annotated[bool, typer.Option("--skip-checks", help="Deploy even if a security baseline rule fails (see `recipe check`).")] = False,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Check the security baseline, then create or update a stack in the cloud and register its outputs."""
-    with _user_errors() as console:
+    as_json = output == OutputFormat.json
+    with _user_errors(as_json) as console:
         spec = _spec(provider, file, locals())
         if backend is not None:
             _check_backend(backend)
@@ -294,13 +318,17 @@ def deploy(
                 record, changes = operations.deploy(spec, backend=backend, engine=engine, registry=registry, on_event=progress.handle)
         except EngineError as exc:
             progress.print_summary()
-            _report_failure(console, exc, progress, f"recipe deploy {_rerun_args(spec)}", "deploy")
-            raise typer.Exit(EXIT_FAILED) from None
+            raise _report_failure(console, exc, progress, f"recipe deploy {_rerun_args(spec)}", "deploy") from None
         progress.print_summary()
         if changes.total_changes == 0:
             console.print(f"Stack {spec.name} is up to date: no changes.", markup=False)
         else:
             console.print(f"Stack {spec.name} is ready and registered ({operations.describe_changes(changes)}).", markup=False)
+        if as_json:
+            _print_json({"stack": spec.name, "provider": spec.provider, "region": spec.region, "status": record.status,
+                         "changes": {op: n for op, n in changes.counts.items() if n}, "no_changes": changes.total_changes == 0,
+                         "outputs": record.outputs})
+            return
         from .views import outputs_table
 
         _out_console().print(outputs_table(record.outputs, title=f"{spec.name}: connection details (secrets not shown)"))
@@ -321,7 +349,7 @@ def _gate_on_checks(console, spec, skip: bool) -> None:
         console.print(f"{'warning' if skip else 'error'}: security rule {r.rule.id} fails: {r.rule.title}: {r.verdict.detail}{what}", markup=False)
     if failed and not skip:
         console.print(f"Nothing deployed. See `recipe check {spec.provider} ...`; deploy anyway with --skip-checks.", markup=False)
-        raise typer.Exit(EXIT_FAILED)
+        raise Stop(EXIT_FAILED, f"security rules fail: {', '.join(r.rule.id for r in failed)}; nothing deployed")
 
 
 def _preview_before_deploy(console, spec, backend, engine, registry) -> None:
@@ -340,9 +368,11 @@ def _preview_before_deploy(console, spec, backend, engine, registry) -> None:
 def preview(
     name: Annotated[str, typer.Argument(help="A registered stack.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", hidden=True)] = False,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Show the real difference between a stack's program and the cloud (needs credentials)."""
-    with _user_errors() as console:
+    as_json = output == OutputFormat.json
+    with _user_errors(as_json) as console:
         from . import operations
 
         record = _registry().get(name)
@@ -350,6 +380,9 @@ def preview(
         with progress:
             changes = operations.preview(record, engine=make_engine(), on_event=progress.handle)
         summary = ", ".join(f"{n} to {op}" for op, n in sorted(changes.counts.items()) if op != "same" and n)
+        if as_json:
+            _print_json({"stack": name, "changes": {op: n for op, n in changes.counts.items() if n}, "no_changes": not summary})
+            return
         console.print(summary or f"{name} is up to date: no changes", markup=False)
 
 
@@ -358,9 +391,11 @@ def destroy(
     name: Annotated[str, typer.Argument(help="A registered stack.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     delete_data: Annotated[bool, typer.Option("--delete-data", help="Also delete the bucket (with every artifact in it) and the registry (with every image).")] = False,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Tear a stack down. The bucket and the registry are kept unless --delete-data."""
-    with _user_errors() as console:
+    as_json = output == OutputFormat.json
+    with _user_errors(as_json) as console:
         from . import operations
         from .engine import EngineError
         from .views import kept_lines
@@ -380,10 +415,13 @@ def destroy(
                 operations.destroy(record, delete_data=delete_data, engine=make_engine(), registry=registry, on_event=progress.handle)
         except EngineError as exc:
             progress.print_summary()
-            _report_failure(console, exc, progress, f"recipe destroy {name}" + (" --delete-data" if delete_data else ""), "destroy")
-            raise typer.Exit(EXIT_FAILED) from None
+            raise _report_failure(console, exc, progress, f"recipe destroy {name}" + (" --delete-data" if delete_data else ""), "destroy") from None
         progress.print_summary()
         kept = kept_lines(record)
+        if as_json:
+            _print_json({"stack": name, "status": "destroyed", "delete_data": delete_data, "kept": kept,
+                         "delete_kept_with": None if delete_data or not kept else f"recipe destroy {name} --delete-data"})
+            return
         if kept and delete_data:
             # e.g. GCP key rings, which GCP never deletes (they cost nothing)
             console.print("Still there (the cloud does not delete these):\n  " + "\n  ".join(kept), markup=False)
@@ -399,7 +437,7 @@ def refresh(
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
 ) -> None:
     """Reconcile a stack's state with the cloud and report what changed outside recipe."""
-    with _user_errors() as console:
+    with _user_errors(output == OutputFormat.json) as console:
         from . import operations
 
         registry = _registry()
@@ -426,9 +464,11 @@ def repair(
     name: Annotated[str, typer.Argument(help="A registered stack.")],
     unlock: Annotated[bool, typer.Option("--unlock", help="Remove the lock a killed process left on the stack's state.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Clean up after an interrupted deploy or destroy: pending operations, stale locks."""
-    with _user_errors() as console:
+    as_json = output == OutputFormat.json
+    with _user_errors(as_json) as console:
         from . import operations
 
         registry = _registry()
@@ -443,6 +483,8 @@ def repair(
         if not found.pending and not unlock and not found.was_interrupted:
             last = f" Its last operation ({op.op}) {op.status}." if op else ""
             console.print(f"{name}: nothing to repair: no pending operations and no interrupted run.{last}", markup=False)
+            if as_json:
+                _print_json({"stack": name, "repaired": False, "pending": [], "unlocked": False, "rerun": None})
             return
         for pending in found.pending:
             console.print(f"pending: {pending.operation} {pending.type} {pending.name} (it may or may not exist in the cloud)", markup=False)
@@ -459,7 +501,11 @@ def repair(
         with progress:
             operations.repair(record, found, unlock=unlock, engine=engine, registry=registry, on_event=progress.handle)
         rerun = "destroy" if op and op.op.startswith("destroy") else "deploy"
-        console.print(f"Repaired {name}. Now re-run `recipe {rerun} {name if rerun == 'destroy' else _rerun_args_record(record)}`.", markup=False)
+        command = f"recipe {rerun} {name if rerun == 'destroy' else _rerun_args_record(record)}"
+        console.print(f"Repaired {name}. Now re-run `{command}`.", markup=False)
+        if as_json:
+            _print_json({"stack": name, "repaired": True, "unlocked": unlock, "rerun": command,
+                         "pending": [{"operation": p.operation, "type": p.type, "name": p.name} for p in found.pending]})
 
 
 def _rerun_args_record(record) -> str:
@@ -471,7 +517,7 @@ def stacks(
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
 ) -> None:
     """List registered stacks."""
-    with _user_errors() as console:
+    with _user_errors(output == OutputFormat.json) as console:
         records, errors = _registry().all()
         for error in errors:
             console.print(f"warning: {error}", markup=False)
@@ -498,7 +544,7 @@ def outputs(
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
 ) -> None:
     """Show a stack's connection details (secrets masked unless --show-secrets)."""
-    with _user_errors():
+    with _user_errors(output == OutputFormat.json):
         from recipes import outputs as canonical
 
         from . import operations
@@ -532,24 +578,37 @@ def export(
     name: Annotated[str, typer.Argument(help="A registered stack.")],
     format: Annotated[ExportFormat, typer.Option("--format", help="zenml, json, dotenv or kubeconfig.")] = ExportFormat.zenml,
     show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include passwords in clear (the file is written 0600).")] = False,
+    secrets_as_references: Annotated[bool, typer.Option("--secrets-as-references", help="zenml: write the MLflow password as a ZenML secret reference {{<stack>-mlflow.password}}, never in clear. [default for zenml unless --show-secrets]")] = False,
+    register: Annotated[bool, typer.Option("--register", help="zenml: also import the stack into ZenML (creates the ZenML secret; fresh names on clashes).")] = False,
     output_file: Annotated[Optional[Path], typer.Option("--output-file", "-o", help="Write to this file instead of stdout.", dir_okay=False)] = None,
     zenml_version: Annotated[Optional[str], typer.Option("--zenml-version", help="zenml_version to write. [default: the installed zenml's, else 0.98.0]")] = None,
+    output: Annotated[OutputFormat, typer.Option("--output", help="table (the exported text) or json (a document describing the export).")] = OutputFormat.table,
 ) -> None:
     """Export a stack's outputs for ZenML, scripts (json, dotenv) or kubectl (kubeconfig)."""
-    with _user_errors() as console:
+    as_json = output == OutputFormat.json
+    with _user_errors(as_json) as console:
+        from recipes.spec import SpecError
+
         from . import exporters, operations, paths
         from .registry import atomic_write
 
+        fmt = format.value
+        if (secrets_as_references or register) and fmt != "zenml":
+            raise SpecError(f"--secrets-as-references and --register are for --format zenml, not {fmt}")
+        if secrets_as_references and show_secrets:
+            raise SpecError("--secrets-as-references and --show-secrets contradict each other: choose one")
+        if register and show_secrets:
+            raise SpecError("--register keeps the password in a ZenML secret, never in the stack: drop --show-secrets")
         record = _registry().get(name)
         if record.status == "destroyed":
             console.print(f"warning: {name} is destroyed; exporting what is left", markup=False)
-        fmt = format.value
         # The kubeconfig is a secret output: the kubeconfig and dotenv formats need it
         # even without --show-secrets; renderers still leave passwords out unless asked.
         has_cluster = "cluster" in record.outputs
-        needs_secrets = show_secrets or (fmt in ("kubeconfig", "dotenv") and has_cluster)
+        needs_secrets = show_secrets or register or (fmt in ("kubeconfig", "dotenv") and has_cluster)
         data = operations.full_outputs(record, make_engine, with_secrets=needs_secrets)
         kubeconfig_path = None
+        written: list[dict[str, Any]] = []
         if fmt == "dotenv" and "cluster" in data:
             # The dotenv points KUBECONFIG at a kubeconfig we write next to our state.
             kube = exporters.render("kubeconfig", data)
@@ -557,16 +616,53 @@ def export(
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             atomic_write(path, kube.text, mode=0o600)
             kubeconfig_path = str(path)
+            written.append({"file": str(path), "mode": "0600", "contains_secrets": True})
             console.print(f"wrote kubeconfig {path} (mode 0600)", markup=False)
         rendered = exporters.render(fmt, data, show_secrets=show_secrets, zenml_version=zenml_version, kubeconfig_path=kubeconfig_path)
+        notes = list(rendered.notes)
         if output_file is not None:
             mode = 0o600 if rendered.contains_secrets else 0o644
             atomic_write(output_file, rendered.text, mode=mode)
+            written.append({"file": str(output_file), "mode": f"{mode:04o}", "contains_secrets": rendered.contains_secrets})
             console.print(f"wrote {output_file}" + (" (mode 0600: it contains secrets)" if rendered.contains_secrets else ""), markup=False)
-        else:
+        elif not as_json:
             sys.stdout.write(rendered.text)
-        for note in rendered.notes:
+        registered = None
+        if register:
+            registered = _register_in_zenml(console, name, rendered.text, data)
+            notes = [n for n in notes if "zenml secret create" not in n]
+        if as_json:
+            _print_json({"stack": name, "format": fmt, "files": written,
+                         "content": None if output_file is not None else rendered.text,
+                         "contains_secrets": rendered.contains_secrets, "notes": notes,
+                         "zenml": registered.to_json() if registered else None})
+            return
+        for note in notes:
             console.print(f"note: {note}", markup=False)
+
+
+def _register_in_zenml(console, name: str, text: str, data: dict):
+    """Import the exported document into ZenML, with the password as a ZenML secret."""
+    import yaml
+
+    from . import exporters, zenml_register
+    from .operations import OperationError
+
+    password = (data.get("tracker") or {}).get("password")
+    console.print("Registering the stack in ZenML ...", markup=False)
+    try:
+        registered = zenml_register.register(yaml.safe_load(text), password=password,
+                                             secret_name=exporters.zenml_secret_name(name))
+    except (zenml_register.ZenMLUnavailable, zenml_register.ZenMLImportFailed) as exc:
+        raise OperationError(str(exc)) from None
+    for old, new in registered.renamed.items():
+        console.print(f"note: {old!r} already exists in ZenML with other settings: registered as {new!r}", markup=False)
+    if registered.zenml_version != exporters.DEFAULT_ZENML_VERSION:
+        console.print(f"note: the export was checked against ZenML {exporters.DEFAULT_ZENML_VERSION}; "
+                      f"this is ZenML {registered.zenml_version}", markup=False)
+    secret = f" (MLflow password in ZenML secret {registered.secret!r})" if registered.secret else ""
+    console.print(f"Registered ZenML stack {registered.stack!r}{secret}. Use it: zenml stack set {registered.stack}", markup=False)
+    return registered
 
 
 @app.command()
@@ -574,16 +670,19 @@ def register(
     name: Annotated[str, typer.Argument(help="Name to register the stack under (the stack_name in the outputs).")],
     outputs_file: Annotated[Path, typer.Option("--outputs", help="Output of `pulumi stack output --json --show-secrets`.", dir_okay=False)],
     force: Annotated[bool, typer.Option("--force", help="Replace an existing registration of that name.")] = False,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Register a stack deployed with the plain Pulumi CLI, so it can be exported."""
-    with _user_errors() as console:
+    as_json = output == OutputFormat.json
+    with _user_errors(as_json) as console:
         from .registration import register_outputs
 
         record = register_outputs(name, outputs_file, registry=_registry(), force=force)
-        console.print(
-            f"Registered {name} ({record.provider}, {record.region}) with: {', '.join(c for c in ('cluster', 'bucket', 'registry', 'tracker', 'deployer') if c in record.outputs)}",
-            markup=False,
-        )
+        components = [c for c in ("cluster", "bucket", "registry", "tracker", "deployer") if c in record.outputs]
+        console.print(f"Registered {name} ({record.provider}, {record.region}) with: {', '.join(components)}", markup=False)
+        if as_json:
+            _print_json({"stack": name, "provider": record.provider, "region": record.region, "status": record.status,
+                         "components": components, "source": record.source})
 
 
 @app.command()
@@ -637,12 +736,13 @@ def _terminate_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _report_failure(console, exc, progress, rerun: str, op: str) -> None:
+def _report_failure(console, exc, progress, rerun: str, op: str) -> Stop:
+    """Say what failed and the command that resumes; the Stop to raise."""
     from .engine import ConcurrentUpdate, PassphraseError
 
     if isinstance(exc, (ConcurrentUpdate, PassphraseError)):
         console.print(f"error: {exc.message}", markup=False)  # nothing was changed or recorded as failed
-        return
+        return Stop(EXIT_FAILED, exc.message)
     console.print(f"error: {op} failed: {exc.message}", markup=False)
     if exc.resource:
         console.print(f"  failing resource: {exc.resource}", markup=False)
@@ -650,6 +750,7 @@ def _report_failure(console, exc, progress, rerun: str, op: str) -> None:
         console.print(f"  {line}", markup=False)
     console.print(f"The failure is recorded (`recipe stacks`). Fix the cause and re-run `{rerun}`: "
                   "Pulumi resumes from what already exists.", markup=False)
+    return Stop(EXIT_FAILED, f"{op} failed: {exc.message}", resource=exc.resource, rerun=rerun)
 
 
 def _rerun_args(spec) -> str:
