@@ -152,9 +152,11 @@ ProjectOpt = Annotated[Optional[str], typer.Option("--project", help="GCP projec
 ZoneOpt = Annotated[Optional[str], typer.Option("--zone", help="GCP zone of a zonal cluster. [default: <region>-b]")]
 RegionalOpt = Annotated[Optional[bool], typer.Option("--regional/--zonal", help="GCP: a regional cluster (control plane in three zones; has a management fee) instead of a zonal one. [default: zonal]", show_default=False)]
 WithoutOpt = Annotated[Optional[list[str]], typer.Option("--without", help="Leave a component out: cluster, bucket, registry, tracker, deployer. Repeatable.")]
-NodeTypeOpt = Annotated[Optional[str], typer.Option("--node-type", help="Machine type of the nodes. [default: t3.large, e2-standard-2, Standard_D2s_v5]")]
-MinNodesOpt = Annotated[Optional[int], typer.Option("--min-nodes", help="Fewest nodes. [default: 1]")]
-MaxNodesOpt = Annotated[Optional[int], typer.Option("--max-nodes", help="Most nodes. [default: 3]")]
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="dev (one small node, spot capacity on aws/gcp, cheapest) or prod (on-demand, 2+ bigger nodes, regional GKE, --kms). Flags override it. [default: dev]")]
+SpotOpt = Annotated[Optional[bool], typer.Option("--spot/--on-demand", help="Nodes on spot capacity (aws, gcp): far cheaper, but the cloud may reclaim a node. [default: the profile's]", show_default=False)]
+NodeTypeOpt = Annotated[Optional[str], typer.Option("--node-type", help="Machine type of the nodes. [default (dev): t3.large, e2-standard-2, Standard_D2s_v5]")]
+MinNodesOpt = Annotated[Optional[int], typer.Option("--min-nodes", help="Fewest nodes (per zone on regional GKE). [default (dev): 1]")]
+MaxNodesOpt = Annotated[Optional[int], typer.Option("--max-nodes", help="Most nodes (per zone on regional GKE). [default (dev): 3]")]
 NetworkOpt = Annotated[Optional[str], typer.Option("--network", help="private (nodes behind a NAT gateway) or public (no NAT, cheapest, dev only; aws and gcp). [default: private]")]
 AllowCidrOpt = Annotated[Optional[list[str]], typer.Option("--allow-cidr", help="Only these CIDRs reach the Kubernetes API and the load balancers. Repeatable.")]
 DeployerOpt = Annotated[Optional[str], typer.Option("--deployer", help="Model deployer: seldon or kserve. [default: seldon]")]
@@ -170,7 +172,7 @@ SuffixOpt = Annotated[Optional[str], typer.Option("--suffix", help="Override the
 # Stack-file field for each command-line option that describes a stack.
 SPEC_OPTIONS = {
     "name": "name", "region": "region", "location": "location", "project": "project", "zone": "zone",
-    "regional": "regional", "without": "without", "node_type": "node_type", "min_nodes": "min_nodes",
+    "regional": "regional", "without": "without", "profile": "profile", "spot": "spot", "node_type": "node_type", "min_nodes": "min_nodes",
     "max_nodes": "max_nodes", "network": "network", "allow_cidr": "allow_cidrs", "deployer": "deployer",
     "kubernetes_version": "kubernetes_version", "immutable_tags": "immutable_tags", "tag": "tags", "suffix": "suffix",
     "kms": "kms", "private_endpoint": "private_endpoint",
@@ -201,6 +203,9 @@ def _spec_warnings(spec) -> list[str]:
             "the Kubernetes API endpoint and the tracker/deployer load balancers are open to the whole internet; "
             "restrict them with --allow-cidr YOUR.IP.ADDRESS/32"
         )
+    if spec.has("cluster") and spec.spot:
+        warnings.append("nodes run on spot capacity (the dev profile's default): the cloud may reclaim a node, and the "
+                        "tracker and deployer then restart on another; --on-demand or --profile prod for steady nodes")
     if spec.has("cluster") and spec.network == "public":
         warnings.append("--network public puts nodes in public subnets with public IPs: fine for a dev stack, not for production")
     return warnings
@@ -213,7 +218,8 @@ def _spec_warnings(spec) -> list[str]:
 def plan(
     provider: ProviderArg = None, file: FileOpt = None, name: NameOpt = None, region: RegionOpt = None,
     location: LocationOpt = None, project: ProjectOpt = None, zone: ZoneOpt = None, regional: RegionalOpt = None,
-    without: WithoutOpt = None, node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
+    without: WithoutOpt = None, profile: ProfileOpt = None, spot: SpotOpt = None,
+    node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
     tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
@@ -240,7 +246,8 @@ def check(
     target: Annotated[Optional[str], typer.Argument(help="A provider (aws, gcp, azure) described by the flags, or a registered stack.", show_default=False)] = None,
     file: FileOpt = None, name: NameOpt = None, region: RegionOpt = None,
     location: LocationOpt = None, project: ProjectOpt = None, zone: ZoneOpt = None, regional: RegionalOpt = None,
-    without: WithoutOpt = None, node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
+    without: WithoutOpt = None, profile: ProfileOpt = None, spot: SpotOpt = None,
+    node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
     tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
@@ -283,7 +290,8 @@ def _run_checks(spec):
 def deploy(
     provider: ProviderArg = None, file: FileOpt = None, name: NameOpt = None, region: RegionOpt = None,
     location: LocationOpt = None, project: ProjectOpt = None, zone: ZoneOpt = None, regional: RegionalOpt = None,
-    without: WithoutOpt = None, node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
+    without: WithoutOpt = None, profile: ProfileOpt = None, spot: SpotOpt = None,
+    node_type: NodeTypeOpt = None, min_nodes: MinNodesOpt = None,
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
     tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,

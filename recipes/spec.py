@@ -24,13 +24,29 @@ DEPLOYERS: tuple[str, ...] = ("seldon", "kserve")
 NETWORKS: tuple[str, ...] = ("private", "public")
 MAX_NODES_LIMIT = 100
 
-# Sized for a small team: two or three people training and serving small models.
-# 2 vCPU / 8 GiB on every cloud.
-NODE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "aws": {"node_type": "t3.large", "min_nodes": 1, "max_nodes": 3},
-    "gcp": {"node_type": "e2-standard-2", "min_nodes": 1, "max_nodes": 3},
-    "azure": {"node_type": "Standard_D2s_v5", "min_nodes": 1, "max_nodes": 3},
+# Profiles: defaults for sizes and cost-bearing options; every field can still be set
+# on its own (flags and files win over the profile).
+# dev (the default): sized for a small team, two or three people training and serving
+# small models: one 2 vCPU / 8 GiB node, on spot capacity where the cluster's only node
+# pool may be spot (EKS, GKE; an AKS system pool may not), zonal GKE (free tier).
+# prod: on-demand nodes, two or more (one per zone on regional GKE) of 4 vCPU / 16 GiB,
+# a regional GKE control plane, customer-managed keys.
+PROFILES = ("dev", "prod")
+PROFILE_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "dev": {
+        "aws": {"node_type": "t3.large", "min_nodes": 1, "max_nodes": 3, "spot": True},
+        "gcp": {"node_type": "e2-standard-2", "min_nodes": 1, "max_nodes": 3, "spot": True},
+        "azure": {"node_type": "Standard_D2s_v5", "min_nodes": 1, "max_nodes": 3, "spot": False},
+    },
+    "prod": {
+        "aws": {"node_type": "m6i.xlarge", "min_nodes": 2, "max_nodes": 6, "spot": False, "kms": True},
+        "gcp": {"node_type": "e2-standard-4", "min_nodes": 1, "max_nodes": 3, "spot": False, "kms": True, "regional": True},
+        "azure": {"node_type": "Standard_D4s_v5", "min_nodes": 2, "max_nodes": 6, "spot": False, "kms": True},
+    },
 }
+NODE_DEFAULTS = PROFILE_DEFAULTS["dev"]
+# Clouds whose only node pool may run on spot capacity.
+SPOT_PROVIDERS = ("aws", "gcp")
 NODE_TYPE_RE: dict[str, re.Pattern[str]] = {
     "aws": re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"),
     "gcp": re.compile(r"^[a-z][a-z0-9]*-[a-z0-9-]+$"),
@@ -57,9 +73,12 @@ class StackSpec:
     name: str
     region: str
     components: tuple[str, ...] = COMPONENTS
+    profile: str = "dev"
     node_type: str = ""
     min_nodes: int = 1
     max_nodes: int = 3
+    # Nodes on spot capacity: far cheaper, but the cloud may reclaim a node (pods move).
+    spot: bool = False
     network: str = "private"
     allow_cidrs: tuple[str, ...] = ()
     deployer: str = "seldon"
@@ -110,7 +129,7 @@ class StackSpec:
 # Loading
 
 FILE_FIELDS = (
-    "provider", "name", "region", "location", "components", "without", "node_type", "min_nodes",
+    "provider", "name", "region", "location", "components", "without", "profile", "spot", "node_type", "min_nodes",
     "max_nodes", "network", "allow_cidrs", "deployer", "kubernetes_version",
     "immutable_tags", "suffix", "tags", "project", "zone", "regional", "kms", "private_endpoint",
 )
@@ -181,6 +200,8 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
     if (problem := regions.check_region(provider, region)) is not None:
         raise SpecError(_where(region_raw, region_key) + problem)
 
+    profile = _choice(get("profile"), "profile", PROFILES, default="dev")
+    defaults = PROFILE_DEFAULTS[profile][provider]
     project = zone = None
     regional = False
     if provider == "gcp":
@@ -192,7 +213,8 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
             )
         if not GCP_PROJECT_RE.match(project):
             raise SpecError(_where(get("project"), "project") + f"{project!r} is not a project ID (6-30 lowercase letters, digits, hyphens)")
-        regional = _bool(get("regional"), "regional", False)
+        # A zone given with the prod profile means a zonal cluster in that zone.
+        regional = _bool(get("regional"), "regional", defaults.get("regional", False) and get("zone") is None)
         zone = _string(get("zone"), "zone", regions.default_zone(region))
         if not re.fullmatch(re.escape(region) + r"-[a-z]", zone):
             raise SpecError(_where(get("zone"), "zone") + f"{zone!r} is not a zone of {region} (e.g. {regions.default_zone(region)})")
@@ -201,7 +223,6 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
 
     components = _components(get("components"), get("without"))
 
-    defaults = NODE_DEFAULTS[provider]
     node_type = _string(get("node_type"), "node_type", defaults["node_type"])
     if not NODE_TYPE_RE[provider].match(node_type):
         raise SpecError(
@@ -234,7 +255,11 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
             raise SpecError(_where(k8s_raw, "kubernetes_version") + f"{kubernetes_version!r} is not a version like 1.33")
 
     immutable_tags = _bool(get("immutable_tags"), "immutable_tags", False)
-    kms = _bool(get("kms"), "kms", False)
+    kms = _bool(get("kms"), "kms", defaults.get("kms", False))
+    spot = _bool(get("spot"), "spot", defaults["spot"])
+    if spot and provider not in SPOT_PROVIDERS:
+        raise SpecError(_where(get("spot"), "spot") + f"spot nodes are offered on {', '.join(SPOT_PROVIDERS)}: "
+                        "an AKS cluster's system node pool cannot run on spot VMs; drop --spot")
     private_endpoint = _bool(get("private_endpoint"), "private_endpoint", False)
     if private_endpoint and allow_cidrs:
         raise SpecError("--private-endpoint closes the API endpoint to the internet, so --allow-cidr has nothing to open; give one or the other")
@@ -247,7 +272,7 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
 
     spec = StackSpec(
         provider=provider, name=name, region=region, components=components,
-        node_type=node_type, min_nodes=min_nodes, max_nodes=max_nodes, network=network,
+        profile=profile, spot=spot, node_type=node_type, min_nodes=min_nodes, max_nodes=max_nodes, network=network,
         allow_cidrs=allow_cidrs, deployer=deployer, kubernetes_version=kubernetes_version,
         immutable_tags=immutable_tags, suffix=suffix, tags=tags,
         project=project, zone=zone, regional=regional, kms=kms, private_endpoint=private_endpoint,

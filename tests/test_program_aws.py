@@ -167,15 +167,27 @@ def test_node_group_uses_launch_template_and_has_no_ssh(aws_plan):
 
 def test_node_group_default_size(aws_plan):
     node_group = aws_plan.one(NODE_GROUP)
-    assert node_group.inputs["instanceTypes"] == ["t3.large"]
+    # The dev profile: spot capacity over four same-sized types, t3.large first.
+    assert node_group.inputs["capacityType"] == "SPOT"
+    assert node_group.inputs["instanceTypes"] == ["t3.large", "t3a.large", "m5.large", "m6i.large"]
     assert node_group.inputs["amiType"] == "AL2023_x86_64_STANDARD"
     assert node_group.inputs["scalingConfig"] == {"minSize": 1, "maxSize": 3, "desiredSize": 1}
     assert "scalingConfig.desiredSize" in node_group.ignore_changes
 
 
+def test_node_group_on_demand_and_prod_profile(plans):
+    on_demand = plans(spot=False).one(NODE_GROUP)
+    assert on_demand.inputs["capacityType"] == "ON_DEMAND" and on_demand.inputs["instanceTypes"] == ["t3.large"]
+    prod = plans(profile="prod")
+    node_group = prod.one(NODE_GROUP)
+    assert node_group.inputs["capacityType"] == "ON_DEMAND" and node_group.inputs["instanceTypes"] == ["m6i.xlarge"]
+    assert node_group.inputs["scalingConfig"] == {"minSize": 2, "maxSize": 6, "desiredSize": 2}
+    assert prod.spec.kms and prod.by_type("aws:kms/key:Key")
+
+
 def test_node_group_custom_graviton_size(plans):
     node_group = plans(node_type="m7g.large", min_nodes=2, max_nodes=5).one(NODE_GROUP)
-    assert node_group.inputs["instanceTypes"] == ["m7g.large"]
+    assert node_group.inputs["instanceTypes"] == ["m7g.large"]  # no known alternatives: the one type
     assert node_group.inputs["amiType"] == "AL2023_ARM_64_STANDARD"
     assert node_group.inputs["scalingConfig"] == {"minSize": 2, "maxSize": 5, "desiredSize": 2}
     assert "scalingConfig.desiredSize" in node_group.ignore_changes

@@ -1052,3 +1052,14 @@ def test_private_endpoint_with_kms_and_regional(gcp):
     assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is True
     assert cluster["databaseEncryption"]["state"] == "ENCRYPTED"
     assert cluster["location"] == "us-central1" == plan.one(KEY_RING).inputs["location"]
+
+
+def test_node_pool_is_spot_in_dev_and_on_demand_in_prod(gcp_plan, gcp):
+    assert gcp_plan.one(NODE_POOL).inputs["nodeConfig"]["spot"] is True  # the dev profile
+    assert gcp(spot=False).one(NODE_POOL).inputs["nodeConfig"]["spot"] is False
+    prod = gcp(profile="prod")
+    pool = prod.one(NODE_POOL)
+    assert pool.inputs["nodeConfig"]["spot"] is False and pool.inputs["nodeConfig"]["machineType"] == "e2-standard-4"
+    assert prod.one(GKE).inputs["location"] == "us-central1"  # regional: a control plane in three zones
+    # With a zone, prod stays zonal in that zone.
+    assert gcp(profile="prod", zone="us-central1-c").one(GKE).inputs["location"] == "us-central1-c"

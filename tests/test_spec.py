@@ -364,3 +364,21 @@ def test_ipv6_allow_cidr_is_refused_with_the_reason():
 def test_flag_names_in_errors_match_the_cli():
     with pytest.raises(SpecError, match=r"^--tag: "):
         load_spec(Layer("flags", {"provider": "aws", "tags": ["novalue"]}))
+
+
+def test_profiles_set_defaults_that_flags_override():
+    assert load_spec(flags()).spot is True and load_spec(flags()).profile == "dev"
+    prod = load_spec(flags(profile="prod"))
+    assert (prod.node_type, prod.min_nodes, prod.max_nodes, prod.spot, prod.kms) == ("m6i.xlarge", 2, 6, False, True)
+    mixed = load_spec(flags(profile="prod", node_type="m6i.2xlarge", kms=False, spot=True))
+    assert (mixed.node_type, mixed.kms, mixed.spot, mixed.min_nodes) == ("m6i.2xlarge", False, True, 2)
+    gcp = load_spec(Layer("f", {"provider": "gcp", "project": "demo-project", "profile": "prod"}))
+    assert gcp.regional is True and gcp.node_type == "e2-standard-4"
+    azure = load_spec(Layer("f", {"provider": "azure"}))
+    assert azure.spot is False  # an AKS system pool cannot be spot
+    assert load_spec(Layer("f", {"provider": "azure", "profile": "prod"})).node_type == "Standard_D4s_v5"
+
+
+def test_bad_profile_and_spot_on_azure():
+    assert "profile" in error(flags(profile="cheap")) and "dev" in error(flags(profile="cheap"))
+    assert "drop --spot" in error(Layer("f", {"provider": "azure", "spot": True}))

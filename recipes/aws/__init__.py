@@ -65,6 +65,7 @@ class Recipe:
                 node_type=spec.node_type,
                 min_nodes=spec.min_nodes,
                 max_nodes=spec.max_nodes,
+                spot=spec.spot,
                 allow_cidrs=spec.allow_cidrs,
                 private_endpoint=spec.private_endpoint,
                 kms_key_arn=self.kms_key_arn(),

@@ -23,6 +23,20 @@ STORAGE_CLASS = "gp3"
 ROOT_VOLUME_GIB = 50
 
 
+# Same vCPU and memory as the key, other families: spot capacity of one type runs out
+# (AWS advises diversifying), and a managed node group picks among these.
+SPOT_ALTERNATIVES: dict[str, list[str]] = {
+    "t3.large": ["t3.large", "t3a.large", "m5.large", "m6i.large"],
+    "t3.xlarge": ["t3.xlarge", "t3a.xlarge", "m5.xlarge", "m6i.xlarge"],
+    "m6i.large": ["m6i.large", "m5.large", "m6a.large", "m7i.large"],
+    "m6i.xlarge": ["m6i.xlarge", "m5.xlarge", "m6a.xlarge", "m7i.xlarge"],
+}
+
+
+def spot_types(node_type: str) -> list[str]:
+    return SPOT_ALTERNATIVES.get(node_type, [node_type])
+
+
 @dataclass
 class ClusterArgs:
     name: str
@@ -39,6 +53,8 @@ class ClusterArgs:
     ebs_csi_role_name: str
     autoscaler_role_name: str
     version: str | None = None
+    # Spot capacity, diversified over same-sized types so a reclaimed type is replaced.
+    spot: bool = False
     allow_cidrs: tuple[str, ...] = ()
     # C1: the API endpoint only inside the VPC (no public endpoint at all).
     private_endpoint: bool = False
@@ -135,9 +151,9 @@ class Cluster(pulumi.ComponentResource):
             cluster_name=self.cluster.name,
             node_role_arn=node_role.role.arn,
             subnet_ids=args.node_subnet_ids,
-            instance_types=[args.node_type],
+            instance_types=spot_types(args.node_type) if args.spot else [args.node_type],
             ami_type=ami_type(args.node_type),
-            capacity_type="ON_DEMAND",
+            capacity_type="SPOT" if args.spot else "ON_DEMAND",
             scaling_config={"desired_size": args.min_nodes, "min_size": args.min_nodes, "max_size": args.max_nodes},
             update_config={"max_unavailable": 1},
             launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},

@@ -90,6 +90,7 @@ class Recipe:
                 node_type=spec.node_type,
                 min_nodes=spec.min_nodes,
                 max_nodes=spec.max_nodes,
+                spot=spec.spot,
                 labels=spec.labels(),
                 context=names.kube_context(),
                 node_service_account_id=names.gcp_service_account("nodes"),
