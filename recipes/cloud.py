@@ -25,9 +25,12 @@ class ClusterHandle:
     kubeconfig: pulumi.Output[str]  # secret
     context: str
     provider: k8s.Provider
-    # Workloads wait for these (node group, storage driver), not for the whole cluster component.
+    # Every workload waits for these (the nodes), not for the whole cluster component.
     ready: list[pulumi.Resource]
     storage_class: str
+    # Pods with volumes or cloud identities also wait for these (storage driver, identity agent);
+    # the rest (Istio, the model deployer) start without them.
+    addons_ready: list[pulumi.Resource] = field(default_factory=list)
     # Annotations that give a Service of type LoadBalancer the right cloud load balancer.
     load_balancer_annotations: dict[str, str] = field(default_factory=dict)
     # Where a load balancer's address appears in Service status ("hostname" on AWS, "ip" elsewhere).

@@ -23,7 +23,7 @@ def cloud_recipe(spec: StackSpec) -> CloudRecipe:
 
 def build(spec: StackSpec) -> dict[str, Any]:
     from .kubernetes.deployer import ModelDeployer, ModelDeployerArgs
-    from .kubernetes.mlflow import MlflowServer, MlflowServerArgs
+    from .kubernetes.mlflow import FRONT_DOOR_PORT, MlflowServer, MlflowServerArgs
     from .kubernetes.pipelines import PipelinesNamespace, PipelinesNamespaceArgs
 
     recipe = cloud_recipe(spec)
@@ -57,6 +57,19 @@ def build(spec: StackSpec) -> dict[str, Any]:
     if registry is not None:
         values["registry"] = {"uri": registry.uri}
 
+    deployer = None
+    if spec.has("deployer"):
+        assert cluster is not None
+        # With the deployer, the tracker is served on its own port of the deployer's
+        # ingress load balancer: one cloud load balancer per stack, not two.
+        extra_ports = (("mlflow", FRONT_DOOR_PORT),) if spec.has("tracker") else ()
+        deployer = ModelDeployer(
+            "deployer",
+            ModelDeployerArgs(cluster=cluster, flavor=spec.deployer, labels=labels, allow_cidrs=spec.allow_cidrs,
+                              extra_ports=extra_ports),
+        )
+        values["deployer"] = {"flavor": deployer.flavor, "namespace": deployer.namespace, "base_url": deployer.base_url}
+
     if spec.has("tracker"):
         assert cluster is not None and bucket is not None  # guaranteed by spec validation
         identity = recipe.bucket_identity(
@@ -70,16 +83,9 @@ def build(spec: StackSpec) -> dict[str, Any]:
                 identity=identity,
                 labels=labels,
                 allow_cidrs=spec.allow_cidrs,
+                front_door=deployer.doors["mlflow"] if deployer is not None else None,
             ),
         )
         values["tracker"] = {"flavor": "mlflow", "uri": tracker.uri, "username": tracker.username, "password": tracker.password}
-
-    if spec.has("deployer"):
-        assert cluster is not None
-        deployer = ModelDeployer(
-            "deployer",
-            ModelDeployerArgs(cluster=cluster, flavor=spec.deployer, labels=labels, allow_cidrs=spec.allow_cidrs),
-        )
-        values["deployer"] = {"flavor": deployer.flavor, "namespace": deployer.namespace, "base_url": deployer.base_url}
 
     return outputs.export(values)

@@ -210,7 +210,7 @@ def test_interactive_deploy_previews_then_asks(home, engine, monkeypatch, answer
 def test_failed_deploy_is_recorded_and_keeps_what_was_known(run, home, engine):
     assert run(*DEPLOY).exit_code == 0
     before = registry().get("ml-dev").outputs
-    engine.fail_at = "tracker-lb"
+    engine.fail_at = "tracker-gateway"
     engine.state.clear()  # the second deploy creates again and fails mid-way
     result = run(*DEPLOY)
     assert result.exit_code == 1
@@ -219,7 +219,7 @@ def test_failed_deploy_is_recorded_and_keeps_what_was_known(run, home, engine):
     record = registry().get("ml-dev")
     assert record.status == "failed"
     assert record.last_operation.status == "failed" and "AccessDenied" in record.last_operation.message
-    assert record.last_operation.resource.endswith("::tracker-lb")
+    assert record.last_operation.resource.endswith("::tracker-gateway")
     assert record.outputs == before  # nothing lost from the registry
 
 

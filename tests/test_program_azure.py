@@ -679,7 +679,7 @@ def test_aks_scales_itself_and_brings_its_storage_class(plan):
 
 def test_load_balancers_have_no_aws_annotations_and_report_an_ip(plan):
     services = [s for s in plan.by_type(SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
-    assert {s.name for s in services} == {"tracker-lb", "deployer-ingress-lb"}
+    assert {s.name for s in services} == {"deployer-ingress-lb"}  # the tracker shares it
     for service in services:
         annotations = service.inputs["metadata"].get("annotations") or {}
         assert not any("aws" in key for key in annotations), service.name
@@ -689,7 +689,7 @@ def test_load_balancers_have_no_aws_annotations_and_report_an_ip(plan):
 
 
 def test_load_balancers_restricted_to_allow_cidrs(restricted):
-    for name in ("tracker-lb", "deployer-ingress-lb"):
+    for name in ("deployer-ingress-lb",):
         assert restricted.one(SERVICE, name).inputs["spec"]["loadBalancerSourceRanges"] == ALLOW_CIDRS
 
 
@@ -715,11 +715,20 @@ def subtree_keys(plan, type_, name):
     return {(r.type, r.name) for r in plan.subtree(plan.one(type_, name))}
 
 
+# Without the deployer's ingress, the tracker trades its route through it for its own load balancer.
+TRACKER_FRONT_DOOR = {
+    ("kubernetes:core/v1:Service", "tracker-svc"),
+    ("kubernetes:networking.istio.io/v1beta1:Gateway", "tracker-gateway"),
+    ("kubernetes:networking.istio.io/v1beta1:VirtualService", "tracker-route"),
+}
+TRACKER_OWN_LB = {("kubernetes:core/v1:Service", "tracker-lb")}
+
+
 def test_without_deployer_removes_exactly_the_deployer(plan, plans):
     variant = azure(plans, without=["deployer"])
     removed, added = removed_and_added(plan, variant)
-    assert added == set()
-    assert removed == subtree_keys(plan, "recipes:kubernetes:ModelDeployer", "deployer")
+    assert added == TRACKER_OWN_LB
+    assert removed == subtree_keys(plan, "recipes:kubernetes:ModelDeployer", "deployer") | TRACKER_FRONT_DOOR
     assert set(variant.raw_outputs) == set(plan.raw_outputs) - {"deployer"}
 
 
@@ -845,7 +854,7 @@ def test_load_balancers_are_destroyed_before_the_cluster_and_its_network(plan):
     (network_role,) = role_assignments(plan, roles.NETWORK_CONTRIBUTOR)
     must_outlive = {plan.one(AKS).urn, plan.one(SUBNET).urn, plan.one(VNET).urn, network_role.urn}
     services = [s for s in plan.by_type(SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
-    assert len(services) == 2
+    assert len(services) == 1  # the tracker is served through the deployer's
     for service in services:
         assert must_outlive <= plan.deps_closure(service), service.name
 

@@ -219,7 +219,7 @@ def test_load_balancers_are_destroyed_before_the_network(gcp_plan):
     network = {r.urn for r in gcp_plan.by_type(NETWORK) + gcp_plan.by_type(SUBNET) + gcp_plan.by_type(ROUTER) + gcp_plan.by_type(NAT)}
     assert len(network) == 4
     services = [s for s in gcp_plan.by_type(K8S_SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
-    assert {s.name for s in services} == {"tracker-lb", "deployer-ingress-lb"}
+    assert {s.name for s in services} == {"deployer-ingress-lb"}  # the tracker shares it
     for service in services:
         missing = network - gcp_plan.deps_closure(service)
         assert not missing, f"{service.name} does not wait for {sorted(m.rsplit('::', 1)[-1] for m in missing)}"
@@ -628,13 +628,13 @@ def test_workloads_use_gke_storage_and_load_balancers(restricted):
     claim = restricted.one(PVC, "tracker-db-data")
     assert claim.inputs["spec"]["storageClassName"] == "standard-rwo"  # GKE's own class: nothing to install
     assert not restricted.by_type("kubernetes:storage.k8s.io/v1:StorageClass")
-    for name in ("tracker-lb", "deployer-ingress-lb"):
+    for name in ("deployer-ingress-lb",):
         service = restricted.one(K8S_SERVICE, name)
         assert service.inputs["spec"]["type"] == "LoadBalancer"
         assert service.inputs["spec"]["loadBalancerSourceRanges"] == ALLOW_CIDRS, name
         assert not service.inputs["metadata"].get("annotations"), name  # GKE's default external load balancer
     # Addresses are IPs on GCP.
-    for url in (restricted.raw_outputs["tracker"]["uri"], restricted.raw_outputs["deployer"]["base_url"]):
+    for url in (restricted.raw_outputs["tracker"]["uri"].removesuffix(":5000"), restricted.raw_outputs["deployer"]["base_url"]):
         assert ipaddress.ip_address(url.removeprefix("http://"))
 
 
@@ -661,13 +661,22 @@ def api_keys(*apis: str) -> set[tuple[str, str]]:
     return {(SERVICE, f"apis-{gcp_apis.short_name(api)}") for api in apis}
 
 
+# Without the deployer's ingress, the tracker trades its route through it for its own load balancer.
+TRACKER_FRONT_DOOR = {
+    ("kubernetes:core/v1:Service", "tracker-svc"),
+    ("kubernetes:networking.istio.io/v1beta1:Gateway", "tracker-gateway"),
+    ("kubernetes:networking.istio.io/v1beta1:VirtualService", "tracker-route"),
+}
+TRACKER_OWN_LB = {("kubernetes:core/v1:Service", "tracker-lb")}
+
+
 def test_without_deployer_removes_exactly_the_deployer(gcp_plan, gcp):
     plan = gcp(without=["deployer"])
     removed, added = removed_and_added(gcp_plan, plan)
-    assert added == set()
+    assert added == TRACKER_OWN_LB
     expected = subtree_keys(gcp_plan, "recipes:kubernetes:ModelDeployer", "deployer")
     assert ("recipes:kubernetes:IstioIngress", "deployer-ingress") in expected
-    assert removed == expected
+    assert removed == expected | TRACKER_FRONT_DOOR
     assert "deployer" not in plan.raw_outputs
     assert {k for k in gcp_plan.raw_outputs if k != "deployer"} == set(plan.raw_outputs)
 

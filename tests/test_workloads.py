@@ -125,26 +125,56 @@ def test_mlflow_starts_only_after_its_pod_identity(aws_plan):
     assert not any(k.startswith("AWS_SECRET") or k == "AWS_ACCESS_KEY_ID" for k in env)
 
 
-def test_tracker_load_balancer_open_without_allow_cidr(aws_plan):
-    service = aws_plan.one(SERVICE, "tracker-lb")
-    assert service.inputs["spec"]["type"] == "LoadBalancer"
-    assert "loadBalancerSourceRanges" not in service.inputs["spec"]
+def test_one_load_balancer_serves_models_and_the_tracker(aws_plan):
+    [service] = [s for s in aws_plan.by_type(SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
+    assert service.name == "deployer-ingress-lb" and "loadBalancerSourceRanges" not in service.inputs["spec"]
+    ports = {p["name"]: (p["port"], p["targetPort"]) for p in service.inputs["spec"]["ports"]}
+    assert ports == {"http": (80, 80), "mlflow": (5000, 5000)}
+    # The tracker is at the same address, on its port.
+    base = aws_plan.raw_outputs["deployer"]["base_url"]
+    assert aws_plan.raw_outputs["tracker"]["uri"] == base + ":5000"
+
+
+def test_istio_routes_the_tracker_port_to_mlflow(aws_plan):
+    deployment = mlflow_deployment(aws_plan)
+    service = aws_plan.one(SERVICE, "tracker-svc")
+    assert service.inputs["spec"]["type"] == "ClusterIP"
+    assert service.inputs["spec"]["selector"].items() <= deployment.inputs["spec"]["template"]["metadata"]["labels"].items()
+    gateway = aws_plan.one("kubernetes:networking.istio.io/v1beta1:Gateway", "tracker-gateway")
+    [server] = gateway.inputs["spec"]["servers"]
+    assert server["port"]["number"] == 5000 and gateway.inputs["spec"]["selector"] == {"istio": "ingressgateway"}
+    route = aws_plan.one("kubernetes:networking.istio.io/v1beta1:VirtualService", "tracker-route")
+    assert route.inputs["spec"]["gateways"] == ["mlflow"] == [gateway.inputs["metadata"]["name"]]
+    [destination] = route.inputs["spec"]["http"][0]["route"]
+    assert destination["destination"] == {"host": "mlflow.mlflow.svc.cluster.local", "port": {"number": 5000}}
+    # The route needs Istio's CRDs and gateway, which wait only for the nodes.
+    istiod = aws_plan.one("kubernetes:helm.sh/v3:Release", "istiod")
+    assert istiod.urn in aws_plan.deps_closure(gateway)
+
+
+def test_without_the_deployer_the_tracker_has_its_own_load_balancer(plans, allow_cidrs):
+    plan = plans(without=["deployer"], allow_cidrs=allow_cidrs)
+    [service] = [s for s in plan.by_type(SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
+    assert service.name == "tracker-lb" and service.inputs["spec"]["loadBalancerSourceRanges"] == allow_cidrs
+    assert not plan.by_type("kubernetes:networking.istio.io/v1beta1:Gateway")
+    assert plan.raw_outputs["tracker"]["uri"].startswith("http://") and ":5000" not in plan.raw_outputs["tracker"]["uri"]
 
 
 def test_load_balancers_restricted_to_allow_cidrs(restricted_plan, allow_cidrs):
-    for name in ("tracker-lb", "deployer-ingress-lb"):
+    for name in ("deployer-ingress-lb",):
         service = restricted_plan.one(SERVICE, name)
         assert service.inputs["spec"]["type"] == "LoadBalancer"
         assert service.inputs["spec"]["loadBalancerSourceRanges"] == allow_cidrs, name
 
 
-def test_tracker_load_balancer_targets_mlflow(aws_plan):
-    service = aws_plan.one(SERVICE, "tracker-lb")
-    deployment = mlflow_deployment(aws_plan)
+def test_tracker_load_balancer_targets_mlflow(plans):
+    plan = plans(without=["deployer"])
+    service = plan.one(SERVICE, "tracker-lb")
+    deployment = mlflow_deployment(plan)
     assert service.inputs["spec"]["selector"].items() <= deployment.inputs["spec"]["template"]["metadata"]["labels"].items()
     assert service.inputs["spec"]["ports"][0]["targetPort"] == container(deployment, "mlflow")["ports"][0]["containerPort"]
     assert deployment.urn in service.dependencies
-    assert aws_plan.raw_outputs["tracker"]["uri"].startswith("http://")
+    assert plan.raw_outputs["tracker"]["uri"].startswith("http://")
 
 
 def test_tracker_password_is_secret_and_never_recorded(aws_plan):
@@ -278,7 +308,7 @@ def test_seldon_routes_through_the_istio_gateway(aws_plan):
     values = seldon.inputs["values"]
     assert values["istio"]["enabled"] is True
     assert values["istio"]["gateway"] == "istio-system/seldon-gateway"
-    gateway = aws_plan.one(GATEWAY)
+    gateway = aws_plan.one(GATEWAY, "deployer-gateway")
     assert gateway.inputs["kind"] == "Gateway"
     assert gateway.inputs["apiVersion"].startswith("networking.istio.io/")
     assert gateway.inputs["metadata"]["name"] == "seldon-gateway"
@@ -314,7 +344,7 @@ def test_kserve_deployer(plans):
     releases = {r.name: r for r in plan.by_type(RELEASE)}
     assert set(releases) == set(KSERVE_RELEASES)
     assert "seldon-core" not in releases
-    assert plan.by_type(GATEWAY) == []
+    assert [g.name for g in plan.by_type(GATEWAY)] == ["tracker-gateway"]  # KServe uses the IngressClass
     for name, chart in KSERVE_RELEASES.items():
         check_release(releases[name], chart)
     controller = releases["kserve"].inputs["values"]["kserve"]["controller"]

@@ -60,8 +60,9 @@ class ClusterArgs:
     private_endpoint: bool = False
     # C3 (--kms): envelope encryption of Secrets with the stack's key.
     kms_key_arn: pulumi.Input[str] | None = None
-    # The network's gateways and routes: the cluster (and so everything on it) is created after
-    # and destroyed before them.
+    # The network's gateways and routes: the nodes (and so every workload and load balancer on
+    # them) are created after and destroyed before them. The control plane does not wait: it
+    # needs no route out, and 10 minutes of it run while the NAT gateway comes up.
     network_routes: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -120,7 +121,7 @@ class Cluster(pulumi.ComponentResource):
             # Standard support only: extended support costs six times the control-plane fee.
             upgrade_policy={"support_type": "STANDARD"},
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[*control_role_ready, *args.network_routes])
+                child, pulumi.ResourceOptions(depends_on=control_role_ready)
             ),
         )
 
@@ -162,7 +163,7 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=node_role.attachments,
+                    depends_on=[*node_role.attachments, *args.network_routes],
                     # An autoscaler owns the current size; redeploying must not reset it.
                     ignore_changes=["scalingConfig.desiredSize"],
                     custom_timeouts=pulumi.CustomTimeouts(create="30m", update="60m", delete="30m"),
@@ -241,7 +242,8 @@ class Cluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.ready: list[pulumi.Resource] = [self.node_group, pod_identity_agent, ebs_csi, storage_class]
+        self.ready: list[pulumi.Resource] = [self.node_group]
+        self.addons_ready: list[pulumi.Resource] = [pod_identity_agent, ebs_csi, storage_class]
         self.register_outputs(
             {"name": self.cluster.name, "endpoint": self.cluster.endpoint, "kubeconfig": self.kubeconfig, "context": self.context}
         )
@@ -254,6 +256,7 @@ class Cluster(pulumi.ComponentResource):
             context=self.context,
             provider=self.provider,
             ready=self.ready,
+            addons_ready=self.addons_ready,
             storage_class=STORAGE_CLASS,
             load_balancer_annotations={"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
             load_balancer_address="hostname",

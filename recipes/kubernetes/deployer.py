@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 from ..cloud import ClusterHandle
 from . import namespaces, versions
 from .helm import release
-from .ingress import GATEWAY_SELECTOR, IstioIngress, IstioIngressArgs
+from .ingress import GATEWAY_SELECTOR, ISTIO_NETWORKING_API, IstioIngress, IstioIngressArgs
 
 SELDON_GATEWAY = "seldon-gateway"
 
@@ -25,6 +25,8 @@ class ModelDeployerArgs:
     flavor: str  # "seldon" | "kserve"
     labels: dict[str, str]
     allow_cidrs: tuple[str, ...] = ()
+    # Ports of the ingress load balancer to open for other workloads (see FrontDoor).
+    extra_ports: tuple[tuple[str, int], ...] = ()
 
 
 class ModelDeployer(pulumi.ComponentResource):
@@ -40,7 +42,7 @@ class ModelDeployer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         ingress = IstioIngress(
             f"{name}-ingress",
-            IstioIngressArgs(cluster=cluster, labels=args.labels, allow_cidrs=args.allow_cidrs),
+            IstioIngressArgs(cluster=cluster, labels=args.labels, allow_cidrs=args.allow_cidrs, extra_ports=args.extra_ports),
             opts=pulumi.ResourceOptions(parent=self),
         )
         operator_ns_name, models_ns_name = namespaces.DEPLOYER_NAMESPACES[args.flavor]
@@ -56,7 +58,7 @@ class ModelDeployer(pulumi.ComponentResource):
         if args.flavor == "seldon":
             gateway = k8s.apiextensions.CustomResource(
                 f"{name}-gateway",
-                api_version="networking.istio.io/v1beta1",
+                api_version=ISTIO_NETWORKING_API,
                 kind="Gateway",
                 metadata={"name": SELDON_GATEWAY, "namespace": namespaces.ISTIO_NAMESPACE, "labels": args.labels},
                 spec={
@@ -104,6 +106,7 @@ class ModelDeployer(pulumi.ComponentResource):
                 timeout_seconds=600,
             )
         self.flavor = args.flavor
+        self.doors = ingress.doors
         self.namespace = models_ns.metadata.name
         self.base_url = ingress.base_url
         self.register_outputs({"flavor": self.flavor, "namespace": self.namespace, "base_url": self.base_url})

@@ -1,8 +1,11 @@
-"""Istio and its ingress gateway: the front door of served models.
+"""Istio and its ingress gateway: the stack's front door.
 
 Seldon Core routes through an Istio Gateway; KServe's raw deployments use the
 `istio` IngressClass. The gateway pods come from Istio's chart, but the
 LoadBalancer in front of them is our own Service (see `loadbalancer.py`).
+Other workloads (the MLflow tracker) can be served on their own port of the
+same load balancer: a cloud load balancer is a fixed monthly cost, so a stack
+pays for one, not one per workload.
 """
 
 from __future__ import annotations
@@ -15,9 +18,19 @@ import pulumi_kubernetes as k8s
 from ..cloud import ClusterHandle
 from . import namespaces, versions
 from .helm import release
-from .loadbalancer import load_balancer
+from .loadbalancer import load_balancer, service_url
 
 GATEWAY_SELECTOR = {"istio": "ingressgateway"}
+ISTIO_NETWORKING_API = "networking.istio.io/v1beta1"
+
+
+@dataclass
+class FrontDoor:
+    """One port of the shared ingress load balancer, for one workload."""
+
+    port: int
+    url: pulumi.Output[str]  # http://<load balancer>:<port>
+    ready: list[pulumi.Resource]  # Istio's CRDs and gateway: a route waits for these
 
 
 @dataclass
@@ -25,6 +38,8 @@ class IstioIngressArgs:
     cluster: ClusterHandle
     labels: dict[str, str]
     allow_cidrs: tuple[str, ...] = ()
+    # More (name, port) on the same load balancer, routed by Istio Gateways of those ports.
+    extra_ports: tuple[tuple[str, int], ...] = ()
 
 
 class IstioIngress(pulumi.ComponentResource):
@@ -61,10 +76,14 @@ class IstioIngress(pulumi.ComponentResource):
             spec={"controller": "istio.io/ingress-controller"},
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[istiod])),
         )
-        _, self.base_url = load_balancer(
+        service, self.base_url = load_balancer(
             f"{name}-lb", ns, selector=GATEWAY_SELECTOR, port=80, target_port=80, cluster=cluster,
-            allow_cidrs=args.allow_cidrs, labels=args.labels,
+            allow_cidrs=args.allow_cidrs, labels=args.labels, extra_ports=args.extra_ports,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway])),
         )
         self.ready = [base, istiod, gateway, ingress_class]
+        self.doors = {
+            port_name: FrontDoor(port, service_url(service, f"{name}-lb", cluster, port), self.ready)
+            for port_name, port in args.extra_ports
+        }
         self.register_outputs({"base_url": self.base_url})

@@ -26,12 +26,19 @@ def load_balancer(
     allow_cidrs: tuple[str, ...],
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
+    extra_ports: tuple[tuple[str, int], ...] = (),
 ) -> tuple[k8s.core.v1.Service, pulumi.Output[str]]:
-    """A LoadBalancer Service open only to `allow_cidrs`; returns it and its http:// URL."""
+    """A LoadBalancer Service open only to `allow_cidrs`; returns it and its http:// URL.
+
+    `extra_ports` (name, port) are served on the same load balancer, each to the same
+    port on the pods: one load balancer for several workloads behind one gateway."""
     spec: dict = {
         "type": "LoadBalancer",
         "selector": selector,
-        "ports": [{"name": "http", "port": port, "target_port": target_port, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "port": port, "target_port": target_port, "protocol": "TCP"},
+            *({"name": extra, "port": number, "target_port": number, "protocol": "TCP"} for extra, number in extra_ports),
+        ],
     }
     if allow_cidrs:
         spec["load_balancer_source_ranges"] = list(allow_cidrs)
@@ -43,6 +50,11 @@ def load_balancer(
             opts, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="15m", delete="15m"))
         ),
     )
+    return service, service_url(service, name, cluster, port)
+
+
+def service_url(service: k8s.core.v1.Service, name: str, cluster: ClusterHandle, port: int) -> pulumi.Output[str]:
+    """http://<the load balancer's address>[:port], once the cloud has given it one."""
     field = cluster.load_balancer_address
 
     def url(status) -> str:
@@ -54,4 +66,4 @@ def load_balancer(
         suffix = "" if port == 80 else f":{port}"
         return f"http://{address}{suffix}"
 
-    return service, service.status.apply(url)
+    return service.status.apply(url)

@@ -16,11 +16,14 @@ import pulumi_random as random
 
 from ..cloud import ClusterHandle, WorkloadIdentity
 from . import namespaces, versions
+from .ingress import GATEWAY_SELECTOR, ISTIO_NETWORKING_API, FrontDoor
 from .loadbalancer import load_balancer
 from .postgres import Postgres, PostgresArgs
 from .workload import RESTRICTED_NAMESPACE_LABELS, container_security_context, metadata, pod_security_context, resources
 
 PORT = 5000
+# Its port on the stack's shared ingress load balancer, when there is one.
+FRONT_DOOR_PORT = 5000
 UID = 1000
 AUTH_CONFIG_DIR = "/etc/mlflow-auth"
 EXTRA_PYTHON_DIR = "/opt/python-extra"
@@ -36,6 +39,8 @@ class MlflowServerArgs:
     namespace: str = namespaces.MLFLOW_NAMESPACE
     service_account: str = namespaces.MLFLOW_SERVICE_ACCOUNT
     username: str = namespaces.MLFLOW_USERNAME
+    # Served through the shared ingress load balancer (with the model deployer) instead of its own.
+    front_door: FrontDoor | None = None
 
 
 class MlflowServer(pulumi.ComponentResource):
@@ -183,19 +188,59 @@ class MlflowServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=[database, *cluster.ready, *args.identity.depends_on],
+                    depends_on=[database, *cluster.ready, *cluster.addons_ready, *args.identity.depends_on],
                     custom_timeouts=pulumi.CustomTimeouts(create="10m", update="10m"),
                 ),
             ),
         )
-        _, self.uri = load_balancer(
-            f"{name}-lb", ns, selector=selector, port=80, target_port=PORT, cluster=cluster,
-            allow_cidrs=args.allow_cidrs, labels=labels,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[deployment])),
-        )
+        after_deployment = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[deployment]))
+        if args.front_door is None:
+            _, self.uri = load_balancer(
+                f"{name}-lb", ns, selector=selector, port=80, target_port=PORT, cluster=cluster,
+                allow_cidrs=args.allow_cidrs, labels=labels, opts=after_deployment,
+            )
+        else:
+            self.uri = self._behind_front_door(name, ns, selector, labels, args.front_door, child, after_deployment)
         self.username = args.username
         self.password = pulumi.Output.secret(admin_password.result)
         self.register_outputs({"uri": self.uri, "username": self.username, "password": self.password})
+
+    def _behind_front_door(self, name, ns, selector, labels, door: FrontDoor, child, after_deployment) -> pulumi.Output[str]:
+        """A ClusterIP Service, and an Istio Gateway + VirtualService on the door's port routing to it."""
+        service = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=metadata("mlflow", ns, labels),
+            spec={"type": "ClusterIP", "selector": selector,
+                  "ports": [{"name": "http", "port": PORT, "target_port": PORT, "protocol": "TCP"}]},
+            opts=after_deployment,
+        )
+        after_istio = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=door.ready))
+        gateway = k8s.apiextensions.CustomResource(
+            f"{name}-gateway",
+            api_version=ISTIO_NETWORKING_API,
+            kind="Gateway",
+            metadata={"name": "mlflow", "namespace": ns, "labels": labels},
+            spec={"selector": GATEWAY_SELECTOR,
+                  "servers": [{"port": {"number": door.port, "name": "http-mlflow", "protocol": "HTTP"}, "hosts": ["*"]}]},
+            opts=after_istio,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-route",
+            api_version=ISTIO_NETWORKING_API,
+            kind="VirtualService",
+            metadata={"name": "mlflow", "namespace": ns, "labels": labels},
+            spec={
+                "hosts": ["*"],
+                "gateways": ["mlflow"],  # the Gateway above, in this namespace
+                "http": [{
+                    "route": [{"destination": {"host": service.metadata.name.apply(lambda n: f"{n}.{namespaces.MLFLOW_NAMESPACE}.svc.cluster.local"),
+                                               "port": {"number": PORT}}}],
+                    "timeout": "300s",  # artifact uploads through --serve-artifacts
+                }],
+            },
+            opts=pulumi.ResourceOptions.merge(after_istio, pulumi.ResourceOptions(depends_on=[gateway, service])),
+        )
+        return door.url
 
 
 def _basic_auth_ini(database_uri: str, username: str, password: str) -> str:
