@@ -37,6 +37,16 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP))
 
 
+def cache_dir() -> Path:
+    """Things that can be recomputed: offline plans."""
+    home = _home()
+    if home:
+        return home / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP))
+
+
 def registry_dir() -> Path:
     return config_dir() / "stacks"
 

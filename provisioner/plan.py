@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from recipes.outputs import MASK
@@ -90,17 +91,25 @@ class Plan:
 _PLANS: dict[tuple[StackSpec, bool], Plan] = {}
 
 
-def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None) -> Plan:
+def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None, *, cache_dir: Path | None = None) -> Plan:
     """Run `program(spec)` (default: `recipes.build`) under mocks and record the result.
 
     A plan of the real program depends on the spec alone, so it is computed once
-    per process (`recipe deploy` checks the baseline on the same plan it shows).
+    per process (`recipe deploy` checks the baseline on the same plan it shows),
+    and, with `cache_dir`, once per spec and version of the code (see plancache).
     Callers must not modify it: copy it first.
     """
     if program is None:
         key = (spec, spec.delete_data)  # delete_data is not part of spec equality
         if key not in _PLANS:
-            _PLANS[key] = _run_plan(spec, None)
+            from . import plancache
+
+            cached = plancache.load(cache_dir, spec) if cache_dir is not None and plancache.enabled() else None
+            if cached is None:
+                cached = _run_plan(spec, None)
+                if cache_dir is not None and plancache.enabled():
+                    plancache.store(cache_dir, cached)
+            _PLANS[key] = cached
         return _PLANS[key]
     return _run_plan(spec, program)
 

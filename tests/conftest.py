@@ -169,3 +169,13 @@ def user_tags() -> dict[str, str]:
 def pytest_configure(config):
     # pulumi_aws warns about its own deprecated aliases on import: noise, not ours.
     config.addinivalue_line("filterwarnings", r"ignore::DeprecationWarning:pulumi_aws\..*")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_user_files(tmp_path_factory):
+    """Nothing a test runs writes under the user's real config, data or cache dirs."""
+    import os
+
+    if "RECIPE_HOME" not in os.environ:
+        os.environ["RECIPE_HOME"] = str(tmp_path_factory.mktemp("recipe-home"))
+    yield
