@@ -223,6 +223,7 @@ def plan(
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
     tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
+    cost: Annotated[bool, typer.Option("--cost", help="Also estimate the monthly cost per resource (dated list prices; see README).")] = False,
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
 ) -> None:
     """Show what a deploy would create, offline: no credentials, no Pulumi CLI."""
@@ -230,14 +231,23 @@ def plan(
         spec = _spec(provider, file, locals())
         from .plan import run_plan
 
-        result = run_plan(spec)
+        result = run_plan(spec, cache_dir=_plan_cache())
         warnings = _spec_warnings(spec)
+        estimate = None
+        if cost:
+            from .costs import estimate as estimate_cost
+
+            estimate = estimate_cost(result)
         if output == OutputFormat.json:
-            _print_json({**result.to_json(), "warnings": warnings})
+            _print_json({**result.to_json(), "warnings": warnings, **({"cost": estimate.to_json()} if estimate else {})})
             return
-        from .views import plan_view
+        from .views import cost_table, plan_view
 
         _out_console().print(plan_view(result, warnings))
+        if estimate is not None:
+            _out_console().print(cost_table(estimate, f"Estimated monthly cost: {spec.name} ({spec.provider}, {spec.profile} profile)"))
+            for line in estimate.assumptions:
+                console.print(f"note: {line}", markup=False)
         console.print(f"Deploy it with: recipe deploy {spec.provider} --name {spec.name} --region {spec.region}", markup=False)
 
 
@@ -283,7 +293,13 @@ def _run_checks(spec):
     from .baseline import evaluate
     from .plan import run_plan
 
-    return evaluate(run_plan(spec))
+    return evaluate(run_plan(spec, cache_dir=_plan_cache()))
+
+
+def _plan_cache():
+    from .paths import cache_dir
+
+    return cache_dir() / "plans"
 
 
 @app.command()

@@ -99,3 +99,16 @@ def last_operation_line(record: StackRecord) -> str:
     if op.status in ("failed", "interrupted") and op.last_event:
         line += f" (last: {op.last_event})"
     return line
+
+
+def cost_table(estimate, title: str) -> Table:
+    """Estimated monthly cost per billed resource, with the total and how it was worked out."""
+    table = Table(title=title, show_header=True, header_style="bold", title_justify="left")
+    for column, justify in (("resource", "left"), ("what", "left"), ("USD/month", "right"), ("basis", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for item in estimate.items:
+        amount = "?" if item.monthly_usd is None else f"{item.monthly_usd:,.2f}"
+        table.add_row(item.name, item.what, amount, item.basis)
+    table.add_row("", Text("total", style="bold"), Text(f"{estimate.monthly_total_usd:,.2f}", style="bold"),
+                  f"list prices as of {estimate.prices_as_of}; {estimate.region_note}")
+    return table

@@ -147,3 +147,14 @@ def test_long_operations_log_one_line_per_event_when_not_a_terminal(home, engine
     lines = [line for line in result.stderr.splitlines() if "created" in line]
     assert len(lines) > 20  # one per resource, no live-redraw control codes
     assert "\x1b[" not in result.stderr
+
+
+def test_plan_cost_json(home):
+    doc = json_of("plan", "gcp", "--project", "demo-project", "--cost")
+    cost = doc["cost"]
+    assert set(cost) >= {"monthly_total_usd", "items", "prices_as_of"}
+    assert cost["monthly_total_usd"] == round(sum(i["monthly_usd"] for i in cost["items"] if i["monthly_usd"] is not None), 2)
+    import re
+
+    assert re.fullmatch(r"\d{4}-\d{2}", cost["prices_as_of"])
+    assert "cost" not in json_of("plan", "gcp", "--project", "demo-project")
