@@ -204,3 +204,31 @@ def _subtree(plan: Plan, name: str) -> list[PlannedResource]:
         out.extend(kids)
         todo.extend(r.urn for r in kids)
     return out
+
+
+def _minutes(value: str) -> float:
+    return float(value[:-1]) / (60 if value.endswith("s") else 1) if value[-1] in "ms" else float(value) / 60
+
+
+# What each slow resource may take before Pulumi gives up on it, in minutes: long enough
+# for the cloud's slowest normal case, short enough that a stuck deploy fails the same hour.
+TIMEOUT_BOUNDS = {
+    "aws:eks/cluster:Cluster": (20, 60), "aws:eks/nodeGroup:NodeGroup": (20, 60),
+    "gcp:container/cluster:Cluster": (20, 60), "gcp:container/nodePool:NodePool": (20, 60),
+    "azure-native:containerservice:ManagedCluster": (20, 60),
+    "kubernetes:apps/v1:Deployment": (5, 15),
+}
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
+def test_every_wait_has_a_timeout_that_fits_the_resource(plans, provider):
+    plan = plans(spec_for(provider)).plan
+    for r in plan.resources:
+        if r.type in TIMEOUT_BOUNDS:
+            low, high = TIMEOUT_BOUNDS[r.type]
+            assert "create" in r.custom_timeouts, r.name
+            assert low <= _minutes(r.custom_timeouts["create"]) <= high, (r.name, r.custom_timeouts)
+        if r.type == "kubernetes:helm.sh/v3:Release":  # Helm waits for the chart's workloads
+            assert 2 <= float(r.inputs["timeout"]) / 60 <= 10, (r.name, r.inputs["timeout"])
+        if r.type == "kubernetes:core/v1:Service" and r.inputs["spec"].get("type") == "LoadBalancer":
+            assert r.custom_timeouts == {"create": "15m", "delete": "15m"}, r.name

@@ -121,7 +121,11 @@ class Cluster(pulumi.ComponentResource):
             # Standard support only: extended support costs six times the control-plane fee.
             upgrade_policy={"support_type": "STANDARD"},
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=control_role_ready)
+                child, pulumi.ResourceOptions(
+                    depends_on=control_role_ready,
+                    # A control plane takes 9-14 minutes; an upgrade can take longer.
+                    custom_timeouts=pulumi.CustomTimeouts(create="30m", update="60m", delete="30m"),
+                )
             ),
         )
 
