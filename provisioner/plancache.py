@@ -73,7 +73,9 @@ def load(directory: Path, spec: StackSpec) -> Plan | None:
 
 
 def store(directory: Path, plan: Plan) -> None:
-    """Write the plan (0600: its raw outputs hold the mock cloud's stand-in secrets); keep the newest KEEP."""
+    """Write the plan, 0600, keeping the newest KEEP. Secret outputs (the mock cloud's
+    stand-ins, never a deployed stack's) are written as digests: nothing that looks
+    like a password or a kubeconfig goes to disk."""
     from .registry import atomic_write
 
     document: dict[str, Any] = {
@@ -81,7 +83,7 @@ def store(directory: Path, plan: Plan) -> None:
         "resources": [asdict(r) for r in plan.resources],
         "outputs": plan.outputs,
         "secret_outputs": plan.secret_outputs,
-        "raw_outputs": plan.raw_outputs,
+        "raw_outputs": _without_secrets(plan.raw_outputs, plan.secret_outputs),
     }
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -93,6 +95,16 @@ def store(directory: Path, plan: Plan) -> None:
         pass  # a cache that cannot be written only costs time
     except (TypeError, ValueError):
         pass  # outputs that are not JSON: nothing cached
+
+
+def _without_secrets(raw: dict[str, Any], secret_paths: list[str]) -> dict[str, Any]:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for path in secret_paths:
+        component, _, field = path.partition(".")
+        if isinstance(out.get(component), dict) and field in out[component]:
+            value = str(out[component][field]).encode()
+            out[component][field] = "secret sha256:" + hashlib.sha256(value).hexdigest()
+    return out
 
 
 def enabled() -> bool:

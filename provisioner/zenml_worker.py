@@ -52,14 +52,14 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
         def secret_taken(name: str) -> bool:
             try:
-                existing = client.get_secret(name)
+                existing = client.get_secret(name, allow_partial_name_match=False, allow_partial_id_match=False)
             except KeyError:
                 return False
             return existing.secret_values.get(key) != password  # the same value is reused
 
         secret = fresh(wanted, secret_taken)
         try:
-            client.get_secret(secret)
+            client.get_secret(secret, allow_partial_name_match=False, allow_partial_id_match=False)
         except KeyError:
             client.create_secret(name=secret, values={key: password})
         if secret != wanted:
@@ -76,7 +76,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
         def component_taken(name: str) -> bool:
             try:
-                existing = client.get_stack_component(name_id_or_prefix=name, component_type=component_type)
+                existing = client.get_stack_component(
+                    name_id_or_prefix=name, component_type=component_type, allow_name_prefix_match=False
+                )
             except KeyError:
                 return False
             # ZenML reuses a component with the same configuration; only a different one clashes.

@@ -38,11 +38,21 @@ def test_a_cached_plan_is_the_plan(fresh, tmp_path, monkeypatch):
     assert len(fresh) == 1  # computed once
     assert second is not first
     assert second.to_json() == first.to_json()
-    assert second.raw_outputs == first.raw_outputs and second.secret_outputs == first.secret_outputs
+    assert second.secret_outputs == first.secret_outputs == ["cluster.kubeconfig", "tracker.password"]
+    # Secret outputs are kept as digests only: no password or kubeconfig is written to disk.
+    text = next(tmp_path.glob("*.json")).read_text()
+    for path in first.secret_outputs:
+        component, field = path.split(".")
+        assert str(first.raw_outputs[component][field]) not in text
+        assert second.raw_outputs[component][field].startswith("secret sha256:")
+    assert second.raw_outputs["bucket"] == first.raw_outputs["bucket"]
     assert [r.custom_timeouts for r in second.resources] == [r.custom_timeouts for r in first.resources]
     from provisioner.costs import estimate
 
     assert estimate(second).to_json() == estimate(first).to_json()
+    from provisioner.baseline import evaluate
+
+    assert [r.to_json() for r in evaluate(second)] == [r.to_json() for r in evaluate(first)]
 
 
 def test_the_key_is_the_spec_and_the_code(fresh, tmp_path, monkeypatch):
