@@ -200,3 +200,35 @@ def test_export_zenml_has_no_yaml_aliases_for_shared_pod_settings(home, engine):
     assert result.exit_code == 0 and "&id" not in result.stdout and "*id" not in result.stdout
     orchestrator = yaml.safe_load(result.stdout)["components"]["orchestrator"]["configuration"]
     assert orchestrator["pod_settings"] == orchestrator["orchestrator_pod_settings"]
+
+
+VALIDATE = """
+import sys
+from zenml.client import Client
+from zenml.stack import Stack
+
+stack = Stack.from_model(Client().get_stack(sys.argv[1]))
+stack.validate()
+print("VALID")
+"""
+
+
+def test_zenml_validates_the_aws_stack_across_its_components(home, engine, zenml_env, tmp_path):
+    """The deep check: ZenML loads each component's integration and validates the stack as a whole
+    (the orchestrator's context must be in the kubeconfig the user exports)."""
+    deployed("aws", engine)
+    stack_file, kubeconfig = tmp_path / "stack.yaml", tmp_path / "kubeconfig.yaml"
+    assert run("export", "ml-dev", "--format", "zenml", "--show-secrets", "-o", str(stack_file)).exit_code == 0
+    assert run("export", "ml-dev", "--format", "kubeconfig", "-o", str(kubeconfig)).exit_code == 0
+    assert zenml(zenml_env, "stack", "import", str(stack_file)).returncode == 0
+    script = tmp_path / "validate.py"  # Stack code needs a main module with a file (its source root)
+    script.write_text(VALIDATE)
+    env = {**zenml_env, "KUBECONFIG": str(kubeconfig)}
+    proc = subprocess.run([sys.executable, str(script), "ml-dev"], env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "VALID" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
+    # And it fails, as it should, when the orchestrator's context is not in the kubeconfig.
+    (tmp_path / "other.yaml").write_text(kubeconfig.read_text().replace("recipe-ml-dev", "someone-else"))
+    bad = subprocess.run([sys.executable, str(script), "ml-dev"], env={**env, "KUBECONFIG": str(tmp_path / "other.yaml")},
+                         cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "recipe-ml-dev" in bad.stdout + bad.stderr
