@@ -17,6 +17,19 @@ from recipes.spec import Layer, StackSpec, load_spec
 
 AWS_FLAGS: dict[str, Any] = {"provider": "aws", "region": "eu-west-1", "name": "ml-dev"}
 AWS_PROVIDER_TYPE = "pulumi:providers:aws"
+# Each cloud's default stack as flags, and its control plane's type.
+DEFAULT_FLAGS: dict[str, dict[str, Any]] = {
+    "aws": {"provider": "aws", "name": "ml-dev"},
+    "gcp": {"provider": "gcp", "name": "ml-dev", "project": "demo-project"},
+    "azure": {"provider": "azure", "name": "ml-dev"},
+}
+CONTROL_PLANE = {"aws": "aws:eks/cluster:Cluster", "gcp": "gcp:container/cluster:Cluster",
+                 "azure": "azure-native:containerservice:ManagedCluster"}
+
+
+def spec_for(provider: str, **values: Any) -> StackSpec:
+    """A cloud's default stack, with `values` changed."""
+    return load_spec(Layer("flags", {**DEFAULT_FLAGS[provider], **values}))
 
 
 def aws_spec(**values: Any) -> StackSpec:
@@ -179,3 +192,22 @@ def _no_user_files(tmp_path_factory):
     if "RECIPE_HOME" not in os.environ:
         os.environ["RECIPE_HOME"] = str(tmp_path_factory.mktemp("recipe-home"))
     yield
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty RECIPE_HOME of the test's own: registry, state, passphrase, caches."""
+    monkeypatch.setenv("RECIPE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def engine(monkeypatch):
+    """The CLI's engine replaced at the seam by a FakeEngine."""
+    from provisioner import cli
+
+    from .fakes import FakeEngine
+
+    fake = FakeEngine()
+    monkeypatch.setattr(cli, "make_engine", lambda: fake)
+    return fake

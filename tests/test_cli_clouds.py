@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 from provisioner import cli, exporters
 
-from .fakes import FakeEngine
 
 
 @pytest.fixture
@@ -20,13 +19,6 @@ def home(tmp_path, monkeypatch):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "no-gcloud"))  # no gcloud config to fall back on
     return tmp_path / "home"
-
-
-@pytest.fixture
-def engine(monkeypatch) -> FakeEngine:
-    fake = FakeEngine()
-    monkeypatch.setattr(cli, "make_engine", lambda: fake)
-    return fake
 
 
 def run(*args: str):

@@ -30,21 +30,12 @@ from provisioner.costs import (
     mlstacks_default_estimate,
 )
 from provisioner.plan import Plan, PlannedResource
-from recipes.spec import Layer, StackSpec, load_spec
+
+from .conftest import CONTROL_PLANE, spec_for
 
 pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:pulumi_gcp\..*")
 
-FLAGS: dict[str, dict[str, Any]] = {
-    "aws": {"provider": "aws", "name": "ml-dev"},
-    "gcp": {"provider": "gcp", "name": "ml-dev", "project": "demo-project"},
-    "azure": {"provider": "azure", "name": "ml-dev"},
-}
-CONTROL_PLANE = {"aws": "aws:eks/cluster:Cluster", "gcp": "gcp:container/cluster:Cluster",
-                 "azure": "azure-native:containerservice:ManagedCluster"}
 
-
-def spec_for(provider: str, **values: Any) -> StackSpec:
-    return load_spec(Layer("flags", {**FLAGS[provider], **values}))
 
 
 def items(estimate_: costs.CostEstimate, what: str) -> list[costs.CostItem]:

@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import functools
 import graphlib
-from typing import Any
 
 import pytest
 
 from provisioner.critical_path import SECONDS, analyse, seconds_for, waits_for, waits_on
 from provisioner.plan import Plan, PlannedResource
-from recipes.spec import Layer, StackSpec, load_spec
+
+from .conftest import CONTROL_PLANE, spec_for
 
 pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:pulumi_gcp\..*")
 
-FLAGS: dict[str, dict[str, Any]] = {
-    "aws": {"provider": "aws", "name": "ml-dev"},
-    "gcp": {"provider": "gcp", "name": "ml-dev", "project": "demo-project"},
-    "azure": {"provider": "azure", "name": "ml-dev"},
-}
-CLUSTER = {"aws": "aws:eks/cluster:Cluster", "gcp": "gcp:container/cluster:Cluster",
-           "azure": "azure-native:containerservice:ManagedCluster"}
+CLUSTER = CONTROL_PLANE
 # What schedules pods: AKS's system pool is part of the ManagedCluster.
 NODES = {"aws": "aws:eks/nodeGroup:NodeGroup", "gcp": "gcp:container/nodePool:NodePool",
          "azure": "azure-native:containerservice:ManagedCluster"}
@@ -42,9 +36,6 @@ INDEPENDENT = {
 }
 WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:helm.sh/v3:Release")
 
-
-def spec_for(provider: str, **values: Any) -> StackSpec:
-    return load_spec(Layer("flags", {**FLAGS[provider], **values}))
 
 
 # ---------------------------------------------------------------------------

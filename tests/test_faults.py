@@ -10,29 +10,14 @@ import os
 import socket
 import subprocess
 
-import pytest
 from typer.testing import CliRunner
 
 from provisioner import cli
 from provisioner.engine import EngineEvent, PulumiNotFound
 from provisioner.registry import Operation, Registry, now
 
-from .fakes import FakeEngine
 
 DEPLOY = ["deploy", "aws", "--name", "ml-dev", "--region", "eu-west-1", "--yes"]
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("RECIPE_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def engine(monkeypatch) -> FakeEngine:
-    fake = FakeEngine()
-    monkeypatch.setattr(cli, "make_engine", lambda: fake)
-    return fake
 
 
 def run(*args: str, input: str | None = None):

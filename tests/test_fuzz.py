@@ -8,7 +8,6 @@ import ipaddress
 import json
 import string
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner

@@ -16,19 +16,6 @@ DEPLOY = ["deploy", "aws", "--name", "ml-dev", "--region", "eu-west-1", "--yes"]
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("RECIPE_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def engine(monkeypatch) -> FakeEngine:
-    fake = FakeEngine()
-    monkeypatch.setattr(cli, "make_engine", lambda: fake)
-    return fake
-
-
 def run(*args: str):
     return CliRunner().invoke(cli.app, list(args), catch_exceptions=False)
 

@@ -7,9 +7,7 @@ it needs in the state; --delete-data removes everything).
 
 from __future__ import annotations
 
-import json
 import stat
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -34,19 +32,6 @@ PRIMARY_DATA = {
     "gcp": {"gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository"},
     "azure": {"azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry"},
 }
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("RECIPE_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def engine(monkeypatch) -> FakeEngine:
-    fake = FakeEngine()
-    monkeypatch.setattr(cli, "make_engine", lambda: fake)
-    return fake
 
 
 def run(*args: str):

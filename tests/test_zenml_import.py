@@ -48,12 +48,6 @@ print(json.dumps({"stack": stack.name, "components": out, "secrets": secrets}))
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("RECIPE_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
 def zenml_env(tmp_path, monkeypatch) -> dict[str, str]:
     """A fresh, offline ZenML store, also for subprocesses the CLI starts."""
     config = tmp_path / "zenml"
@@ -61,13 +55,6 @@ def zenml_env(tmp_path, monkeypatch) -> dict[str, str]:
     monkeypatch.setenv("ZENML_CONFIG_PATH", str(config))
     monkeypatch.setenv("ZENML_ANALYTICS_OPT_IN", "false")
     return {**os.environ, "ZENML_CONFIG_PATH": str(config), "ZENML_ANALYTICS_OPT_IN": "false"}
-
-
-@pytest.fixture
-def engine(monkeypatch) -> FakeEngine:
-    fake = FakeEngine()
-    monkeypatch.setattr(cli, "make_engine", lambda: fake)
-    return fake
 
 
 def run(*args: str):
