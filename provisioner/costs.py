@@ -272,15 +272,18 @@ class _Estimator:
         self.items.append(CostItem(r.name, r.type, what, None if monthly is None else round(monthly, 2), basis,
                                    None if on_demand is None else round(on_demand, 2)))
 
+    def unpriced(self, r: PlannedResource, what: str, missing: str, note: str = "") -> None:
+        """An item the table has no price for: listed, left out of the total, and said so."""
+        self.add(r, what, None, f"no price in table for {missing}")
+        self.assumptions.append(f"{r.name}: no price in table for {missing}{note}; the total excludes it")
+
     def machine(self, r: PlannedResource, what: str, machine: str | None, count: float, count_note: str,
                 spot: bool = False) -> None:
         if spot:
             what += " (spot)"
         hourly = MACHINE_HOURLY[self.provider].get(machine or "")
         if hourly is None:
-            self.add(r, what, None, f"no price in table for {machine}")
-            self.assumptions.append(
-                f"{r.name}: no price in table for {machine} ({_plural(count, 'node')}); the total excludes it")
+            self.unpriced(r, what, str(machine), f" ({_plural(count, 'node')})")
             return
         on_demand = _monthly(hourly, count)
         discount = SPOT_DISCOUNT.get(self.provider) if spot else None
@@ -386,8 +389,7 @@ class _Estimator:
                 volume_type = ebs.get("volumeType") or volume_type
         size = size or 20  # the EKS default root volume
         if volume_type not in EBS_VOLUME_TYPES:
-            self.add(r, "node root volumes", None, f"no price in table for {volume_type}")
-            self.assumptions.append(f"{r.name}: no price in table for {volume_type} volumes; the total excludes them")
+            self.unpriced(r, "node root volumes", f"{volume_type} volumes")
             return
         price = self.prices[volume_type].usd
         self.add(r, f"node root volumes ({volume_type})", price * size * count,
@@ -494,8 +496,7 @@ class _Estimator:
         size = _num(config.get("diskSizeGb")) or 100  # GKE's default boot disk
         price = self.prices.get(disk_type)
         if price is None:
-            self.add(r, "node boot disks", None, f"no price in table for {disk_type}")
-            self.assumptions.append(f"{r.name}: no price in table for {disk_type} disks; the total excludes them")
+            self.unpriced(r, "node boot disks", f"{disk_type} disks")
             return
         self.add(r, f"node boot disks ({disk_type})", price.usd * size * count,
                  f"{_n(size)} GB x {_usd(price.usd)}/GB-month x {_plural(count, 'node')}")
@@ -522,8 +523,7 @@ class _Estimator:
     def gcs_bucket(self, r: PlannedResource) -> None:
         storage_class = str(r.inputs.get("storageClass") or "STANDARD").upper()
         if storage_class != "STANDARD":
-            self.add(r, f"GCS {storage_class} storage", None, f"no price in table for {storage_class}")
-            self.assumptions.append(f"{r.name}: no price in table for GCS {storage_class}; the total excludes it")
+            self.unpriced(r, f"GCS {storage_class} storage", f"GCS {storage_class}")
             return
         price = self.prices["gcs_standard"].usd
         self.add(r, "GCS Standard storage", price * BASELINE_GB, f"{BASELINE_GB} GB assumed x {_usd(price)}/GB-month")
@@ -544,8 +544,7 @@ class _Estimator:
         tier = str((r.inputs.get("sku") or {}).get("tier") or "Free")
         price = self.prices.get(f"aks_{tier.lower()}")
         if price is None:
-            self.add(r, f"AKS control plane ({tier} tier)", None, f"no price in table for AKS {tier} tier")
-            self.assumptions.append(f"{r.name}: no price in table for the AKS {tier} tier; the total excludes it")
+            self.unpriced(r, f"AKS control plane ({tier} tier)", f"the AKS {tier} tier")
         else:
             basis = f"{HOURS_PER_MONTH} h x {_usd(price.usd)}/h" if price.usd else "the Free tier has no control-plane fee"
             self.add(r, f"AKS control plane ({tier} tier)", _monthly(price.usd), basis)
@@ -583,8 +582,7 @@ class _Estimator:
     def _azure_disk(self, r: PlannedResource, what: str, sku: str, size: float, count: float) -> None:
         tier = next((t for t in AZURE_DISK_TIERS.get(sku, []) if size <= t[0]), None)
         if tier is None:
-            self.add(r, what, None, f"no price in table for a {_n(size)} GiB {sku} disk")
-            self.assumptions.append(f"{r.name}: no price in table for a {_n(size)} GiB {sku} disk; the total excludes it")
+            self.unpriced(r, what, f"a {_n(size)} GiB {sku} disk")
             return
         cap, name, monthly = tier
         self.add(r, f"{what} ({sku})", monthly * count,
@@ -598,8 +596,7 @@ class _Estimator:
         sku = str((r.inputs.get("sku") or {}).get("name") or "Standard_LRS")
         tier = str(r.inputs.get("accessTier") or "Hot")
         if sku != "Standard_LRS" or tier != "Hot":
-            self.add(r, f"Blob storage ({tier}, {sku})", None, f"no price in table for {tier} {sku}")
-            self.assumptions.append(f"{r.name}: no price in table for Blob {tier} {sku}; the total excludes it")
+            self.unpriced(r, f"Blob storage ({tier}, {sku})", f"Blob {tier} {sku}")
             return
         price = self.prices["blob_hot_lrs"].usd
         self.add(r, "Blob storage (hot, LRS)", price * BASELINE_GB, f"{BASELINE_GB} GB assumed x {_usd(price)}/GB-month")
@@ -608,8 +605,7 @@ class _Estimator:
         sku = str((r.inputs.get("sku") or {}).get("name") or "Basic")
         price = self.prices.get(f"acr_{sku.lower()}")
         if price is None:
-            self.add(r, f"Container Registry ({sku})", None, f"no price in table for ACR {sku}")
-            self.assumptions.append(f"{r.name}: no price in table for ACR {sku}; the total excludes it")
+            self.unpriced(r, f"Container Registry ({sku})", f"ACR {sku}")
             return
         self.add(r, f"Container Registry ({sku})", price.usd * DAYS_PER_MONTH,
                  f"{DAYS_PER_MONTH:.2f} days x {_usd(price.usd)}/day (storage included covers the {BASELINE_GB} GB assumed)")

@@ -404,3 +404,21 @@ def test_default_stack_costs_at_most_35_percent_of_mlstacks_default(plans, provi
     assert cost["ours_usd"] == ours and cost["mlstacks_usd"] == mlstacks_default_estimate(provider).monthly_total_usd
     assert cost["ratio_pct"] <= 35.0, (provider, cost["ratio_pct"], cost["ours_usd"], cost["mlstacks_usd"])
     assert cost["result"] == "PASS"
+
+
+@pytest.mark.parametrize(
+    "provider,type_,inputs,missing",
+    [
+        ("gcp", "gcp:storage/bucket:Bucket", {"storageClass": "NEARLINE"}, "GCS NEARLINE"),
+        ("azure", "azure-native:storage:StorageAccount", {"sku": {"name": "Standard_GRS"}, "accessTier": "Cool"}, "Blob Cool Standard_GRS"),
+        ("azure", "azure-native:containerregistry:Registry", {"sku": {"name": "Classic"}}, "ACR Classic"),
+    ],
+)
+def test_what_the_table_cannot_price_is_listed_not_guessed(provider, type_, inputs, missing):
+    resource = PlannedResource(urn=f"urn::{type_}::x", type=type_, name="x", parent=None, provider=None,
+                               dependencies=[], inputs=inputs, custom=True)
+    est = estimate(Plan(spec=spec_for(provider), resources=[resource], outputs={}, secret_outputs=[]))
+    [item] = est.items
+    assert item.monthly_usd is None and item.basis == f"no price in table for {missing}"
+    assert f"x: no price in table for {missing}; the total excludes it" in est.assumptions
+    assert est.monthly_total_usd == 0
