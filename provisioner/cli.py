@@ -196,11 +196,11 @@ def _spec_warnings(spec) -> list[str]:
     if spec.has("cluster") and spec.private_endpoint:
         warnings.append(
             "--private-endpoint: the Kubernetes API is reachable only from inside the stack's network, so the deploy "
-            "must run from there (VPN, peering, bastion); the tracker/deployer load balancers stay public"
+            "must run from there (VPN, peering, bastion); the load balancer (models, MLflow) stays public"
         )
     elif spec.has("cluster") and not spec.allow_cidrs:
         warnings.append(
-            "the Kubernetes API endpoint and the tracker/deployer load balancers are open to the whole internet; "
+            "the Kubernetes API endpoint and the stack's load balancer (models, MLflow) are open to the whole internet; "
             "restrict them with --allow-cidr YOUR.IP.ADDRESS/32"
         )
     if spec.has("cluster") and spec.spot:
@@ -224,7 +224,7 @@ def plan(
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
     tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
     cost: Annotated[bool, typer.Option("--cost", help="Also estimate the monthly cost per resource (dated list prices; see README).")] = False,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Show what a deploy would create, offline: no credentials, no Pulumi CLI."""
     with _user_errors(output == OutputFormat.json) as console:
@@ -261,7 +261,7 @@ def check(
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
     tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Check the security baseline against the stack's real program, offline. Exit 1 when a rule fails."""
     with _user_errors(output == OutputFormat.json) as console:
@@ -458,7 +458,7 @@ def destroy(
 @app.command()
 def refresh(
     name: Annotated[str, typer.Argument(help="A registered stack.")],
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Reconcile a stack's state with the cloud and report what changed outside recipe."""
     with _user_errors(output == OutputFormat.json) as console:
@@ -538,7 +538,7 @@ def _rerun_args_record(record) -> str:
 
 @app.command()
 def stacks(
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """List registered stacks."""
     with _user_errors(output == OutputFormat.json) as console:
@@ -565,7 +565,7 @@ def stacks(
 def outputs(
     name: Annotated[str, typer.Argument(help="A registered stack.")],
     show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Show passwords and kubeconfigs in clear.")] = False,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Show a stack's connection details (secrets masked unless --show-secrets)."""
     with _user_errors(output == OutputFormat.json):
@@ -712,7 +712,7 @@ def register(
 @app.command()
 def doctor(
     install_pulumi: Annotated[bool, typer.Option("--install-pulumi", help="Download and install the Pulumi CLI into ~/.pulumi.")] = False,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
+    output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Check this machine: Python, packages, Pulumi CLI, cloud CLIs and credentials."""
     from .doctor import run_checks
