@@ -104,10 +104,11 @@ def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None,
         if key not in _PLANS:
             from . import plancache
 
-            cached = plancache.load(cache_dir, spec) if cache_dir is not None and plancache.enabled() else None
+            use_cache = cache_dir is not None and plancache.enabled()
+            cached = plancache.load(cache_dir, spec) if use_cache else None
             if cached is None:
                 cached = _run_plan(spec, None)
-                if cache_dir is not None and plancache.enabled():
+                if use_cache:
                     plancache.store(cache_dir, cached)
             _PLANS[key] = cached
         return _PLANS[key]

@@ -31,6 +31,11 @@ class ClusterHandle:
     # Pods with volumes or cloud identities also wait for these (storage driver, identity agent);
     # the rest (Istio, the model deployer) start without them.
     addons_ready: list[pulumi.Resource] = field(default_factory=list)
+
+    @property
+    def ready_with_addons(self) -> list[pulumi.Resource]:
+        """What a pod with a volume or a cloud identity waits for."""
+        return [*self.ready, *self.addons_ready]
     # Annotations that give a Service of type LoadBalancer the right cloud load balancer.
     load_balancer_annotations: dict[str, str] = field(default_factory=dict)
     # Where a load balancer's address appears in Service status ("hostname" on AWS, "ip" elsewhere).

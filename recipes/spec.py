@@ -44,7 +44,6 @@ PROFILE_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "azure": {"node_type": "Standard_D4s_v5", "min_nodes": 2, "max_nodes": 6, "spot": False, "kms": True},
     },
 }
-NODE_DEFAULTS = PROFILE_DEFAULTS["dev"]
 # Clouds whose only node pool may run on spot capacity.
 SPOT_PROVIDERS = ("aws", "gcp")
 NODE_TYPE_RE: dict[str, re.Pattern[str]] = {

@@ -188,7 +188,7 @@ class MlflowServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=[database, *cluster.ready, *cluster.addons_ready, *args.identity.depends_on],
+                    depends_on=[database, *cluster.ready_with_addons, *args.identity.depends_on],
                     custom_timeouts=pulumi.CustomTimeouts(create="10m", update="10m"),
                 ),
             ),
@@ -233,7 +233,7 @@ class MlflowServer(pulumi.ComponentResource):
                 "hosts": ["*"],
                 "gateways": ["mlflow"],  # the Gateway above, in this namespace
                 "http": [{
-                    "route": [{"destination": {"host": service.metadata.name.apply(lambda n: f"{n}.{namespaces.MLFLOW_NAMESPACE}.svc.cluster.local"),
+                    "route": [{"destination": {"host": pulumi.Output.concat(service.metadata.name, ".", ns, ".svc.cluster.local"),
                                                "port": {"number": PORT}}}],
                     "timeout": "300s",  # artifact uploads through --serve-artifacts
                 }],

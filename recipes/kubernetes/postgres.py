@@ -62,7 +62,7 @@ class Postgres(pulumi.ComponentResource):
                 "storage_class_name": args.cluster.storage_class,
                 "resources": {"requests": {"storage": args.storage_size}},
             },
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*args.cluster.ready, *args.cluster.addons_ready])),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=args.cluster.ready_with_addons)),
         )
         selector = {"app.kubernetes.io/name": name}
         deployment = k8s.apps.v1.Deployment(
@@ -116,7 +116,7 @@ class Postgres(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=[*args.cluster.ready, *args.cluster.addons_ready],
+                    depends_on=args.cluster.ready_with_addons,
                     custom_timeouts=pulumi.CustomTimeouts(create="10m", update="10m"),
                 ),
             ),
