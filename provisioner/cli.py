@@ -350,7 +350,7 @@ def deploy(
             console.print(f"Stack {spec.name} is ready and registered ({operations.describe_changes(changes)}).", markup=False)
         if as_json:
             _print_json({"stack": spec.name, "provider": spec.provider, "region": spec.region, "status": record.status,
-                         "changes": {op: n for op, n in changes.counts.items() if n}, "no_changes": changes.total_changes == 0,
+                         "changes": changes.to_json(), "no_changes": changes.total_changes == 0,
                          "outputs": record.outputs})
             return
         from .views import outputs_table
@@ -384,8 +384,7 @@ def _preview_before_deploy(console, spec, backend, engine, registry) -> None:
     progress = _progress(console, f"Previewing {spec.name}")
     with progress:
         changes = engine.preview(target, progress.handle)
-    summary = ", ".join(f"{n} to {op}" for op, n in sorted(changes.counts.items()) if op != "same" and n) or "no changes"
-    _confirm(console, f"Deploy {spec.name} ({spec.provider}, {spec.region}): {summary}. Continue?", yes=False)
+    _confirm(console, f"Deploy {spec.name} ({spec.provider}, {spec.region}): {changes.pending_summary()}. Continue?", yes=False)
 
 
 @app.command()
@@ -403,11 +402,10 @@ def preview(
         progress = _progress(console, f"Previewing {name}")
         with progress:
             changes = operations.preview(record, engine=make_engine(), on_event=progress.handle)
-        summary = ", ".join(f"{n} to {op}" for op, n in sorted(changes.counts.items()) if op != "same" and n)
         if as_json:
-            _print_json({"stack": name, "changes": {op: n for op, n in changes.counts.items() if n}, "no_changes": not summary})
+            _print_json({"stack": name, "changes": changes.to_json(), "no_changes": changes.total_changes == 0})
             return
-        console.print(summary or f"{name} is up to date: no changes", markup=False)
+        console.print(changes.pending_summary() if changes.total_changes else f"{name} is up to date: no changes", markup=False)
 
 
 @app.command()
@@ -653,8 +651,8 @@ def export(
             sys.stdout.write(rendered.text)
         registered = None
         if register:
-            registered = _register_in_zenml(console, name, rendered.text, data)
-            notes = [n for n in notes if "zenml secret create" not in n]
+            registered = _register_in_zenml(console, rendered, data)
+            notes = [n for n in notes if n != rendered.secret_note]  # --register creates the secret
         if as_json:
             _print_json({"stack": name, "format": fmt, "files": written,
                          "content": None if output_file is not None else rendered.text,
@@ -665,18 +663,18 @@ def export(
             console.print(f"note: {note}", markup=False)
 
 
-def _register_in_zenml(console, name: str, text: str, data: dict):
-    """Import the exported document into ZenML, with the password as a ZenML secret."""
+def _register_in_zenml(console, rendered, data: dict):
+    """Import the exported document into ZenML, with the password as the secret it refers to."""
     import yaml
 
     from . import exporters, zenml_register
     from .operations import OperationError
 
-    password = (data.get("tracker") or {}).get("password")
+    password = (data.get("tracker") or {}).get("password") if rendered.referenced_secret else None
     console.print("Registering the stack in ZenML ...", markup=False)
     try:
-        registered = zenml_register.register(yaml.safe_load(text), password=password,
-                                             secret_name=exporters.zenml_secret_name(name))
+        registered = zenml_register.register(yaml.safe_load(rendered.text), password=password,
+                                             secret_name=rendered.referenced_secret)
     except (zenml_register.ZenMLUnavailable, zenml_register.ZenMLImportFailed) as exc:
         raise OperationError(str(exc)) from None
     for old, new in registered.renamed.items():
@@ -702,7 +700,9 @@ def register(
         from .registration import register_outputs
 
         record = register_outputs(name, outputs_file, registry=_registry(), force=force)
-        components = [c for c in ("cluster", "bucket", "registry", "tracker", "deployer") if c in record.outputs]
+        from recipes.spec import COMPONENTS
+
+        components = [c for c in COMPONENTS if c in record.outputs]
         console.print(f"Registered {name} ({record.provider}, {record.region}) with: {', '.join(components)}", markup=False)
         if as_json:
             _print_json({"stack": name, "provider": record.provider, "region": record.region, "status": record.status,

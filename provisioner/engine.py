@@ -90,6 +90,15 @@ class Changes:
     def total_changes(self) -> int:
         return sum(v for k, v in self.counts.items() if k != "same")
 
+    def to_json(self) -> dict[str, int]:
+        """The operations that happened, with their counts (none with zero)."""
+        return {op: n for op, n in self.counts.items() if n}
+
+    def pending_summary(self) -> str:
+        """What a preview would do, in words: "3 to create, 1 to update", or "no changes"."""
+        parts = [f"{n} to {op}" for op, n in sorted(self.counts.items()) if op != "same" and n]
+        return ", ".join(parts) or "no changes"
+
 
 @dataclass
 class UpResult:

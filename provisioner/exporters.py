@@ -54,6 +54,9 @@ class Rendered:
     text: str
     contains_secrets: bool
     notes: list[str] = field(default_factory=list)  # for stderr: what the user must do next
+    # zenml: the ZenML secret the document refers to, and the note (one of `notes`) saying to create it.
+    referenced_secret: str | None = None
+    secret_note: str | None = None
 
 
 def installed_zenml_version() -> str | None:
@@ -104,6 +107,7 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
     stack = data["stack_name"]
     provider = data["provider"]
     notes: list[str] = []
+    secret_note = None
     if "bucket" not in data:
         raise ExportError(f"a ZenML stack needs an artifact store, and stack {stack} has no bucket")
     components: dict[str, Any] = {
@@ -159,11 +163,12 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
             },
         }
         if not password:
-            notes.append(
+            secret_note = (
                 f"The MLflow password is referenced as ZenML secret {secret!r}; create it before importing: "
                 f"zenml secret create {secret} --password=\"$(recipe outputs {stack} --show-secrets --output json "
                 "| python -c 'import json,sys; print(json.load(sys.stdin)[\"tracker\"][\"password\"])')\""
             )
+            notes.append(secret_note)
     if "deployer" in data:
         deployer = data["deployer"]
         flavor = ZENML_MODEL_DEPLOYERS.get(deployer["flavor"])
@@ -185,7 +190,8 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
             )
     document = {"stack_name": stack, "zenml_version": zenml_version, "components": components}
     text = yaml.safe_dump(document, sort_keys=False)
-    return Rendered(text, contains_secrets=show_secrets and "tracker" in data, notes=notes)
+    return Rendered(text, contains_secrets=show_secrets and "tracker" in data, notes=notes,
+                    referenced_secret=secret if secret_note else None, secret_note=secret_note)
 
 
 def _dotenv(data: dict[str, Any], show_secrets: bool, kubeconfig_path: str | None) -> Rendered:

@@ -61,7 +61,7 @@ def zenml_python() -> str | None:
     return None
 
 
-def register(document: dict[str, Any], *, password: str | None, secret_name: str, python: str | None = None) -> Registered:
+def register(document: dict[str, Any], *, password: str | None, secret_name: str | None, python: str | None = None) -> Registered:
     """Import `document` into the active ZenML store; returns the names actually used."""
     python = python or zenml_python()
     if python is None:
