@@ -150,13 +150,19 @@ def provider_urn(ref: str) -> str:
     return ref.rsplit("::", 1)[0]
 
 
-def waits_on(plan: Plan) -> dict[str, set[str]]:
-    """For each resource urn, the urns it waits for directly (see the module docstring)."""
-    by_urn = {r.urn: r for r in plan.resources}
+def _children(plan: Plan) -> dict[str, list[str]]:
+    """Each parent's urn, with the urns of its children."""
     children: dict[str, list[str]] = {}
     for r in plan.resources:
         if r.parent:
             children.setdefault(r.parent, []).append(r.urn)
+    return children
+
+
+def waits_on(plan: Plan) -> dict[str, set[str]]:
+    """For each resource urn, the urns it waits for directly (see the module docstring)."""
+    by_urn = {r.urn: r for r in plan.resources}
+    children = _children(plan)
 
     def expand(urn: str) -> set[str]:
         """A dependency on a component is a dependency on everything under it."""
@@ -225,10 +231,7 @@ def _select(plan: Plan, selector: Selector) -> set[str]:
         roots = [r for r in plan.resources if selector in (r.type, r.name)]
     if not roots:
         raise LookupError(f"no resource named or typed {selector!r} in the plan")
-    by_parent: dict[str, list[str]] = {}
-    for r in plan.resources:
-        if r.parent:
-            by_parent.setdefault(r.parent, []).append(r.urn)
+    by_parent = _children(plan)
     out, todo = set(), [r.urn for r in roots]
     while todo:
         urn = todo.pop()

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from provisioner.critical_path import provider_urn
 from recipes.spec import Layer, StackSpec, load_spec
 
 AWS_FLAGS: dict[str, Any] = {"provider": "aws", "region": "eu-west-1", "name": "ml-dev"}
@@ -102,11 +103,6 @@ class PlanView:
     def inputs_json(self) -> str:
         """Every recorded input of every resource, as one JSON text."""
         return json.dumps([r.inputs for r in self.plan.resources], default=str)
-
-
-def provider_urn(ref: str) -> str:
-    """A provider reference is `<urn>::<id>`."""
-    return ref.rsplit("::", 1)[0]
 
 
 class PlanCache:
