@@ -4,13 +4,18 @@ Renderers are pure: they get the outputs (with secret values only when the
 user asked for them) and say whether what they produced holds a secret, so
 the caller writes it 0600. Nothing here knows which cloud it is rendering
 beyond the flavor tables below.
+
+The dotenv file is `export KEY='value'` lines (see `_dotenv`): `. ./FILE` in
+sh/bash/zsh puts the variables in the environment of the programs started
+afterwards, and python-dotenv and docker compose's `env_file` read the same
+values. `docker run --env-file` does not: it takes the line literally, so the
+name would be `export KEY` and the value would keep its quotes.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,12 +199,57 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
                     referenced_secret=secret if secret_note else None, secret_note=secret_note)
 
 
+# The dotenv file must mean the same thing to every reader we support:
+#   * `. ./FILE` in a POSIX sh (dash, bash, zsh), or `set -a; . ./FILE; set +a`;
+#   * python-dotenv (`dotenv_values`, `load_dotenv`; checked with 1.2);
+#   * docker compose's `env_file` (compose-go's parser, which drops `export `).
+# `docker run --env-file` is not one of them: it does no parsing at all, so it
+# would take `export KEY` as the name and keep the quotes in the value.
+# Every value is written `export KEY='value'`. Inside single quotes sh expands
+# nothing and compose-go takes the text as is, but python-dotenv and compose-go
+# are not quite sh, so a value they could read differently is refused instead.
+
+
+def dotenv_refusal(value: str) -> str | None:
+    """What in `value` keeps it from being written as `'value'` for every reader, or None."""
+    for char in value:
+        if char in "\n\r":  # python-dotenv reads the file in text mode (\r becomes \n); one line, one variable
+            return "a line break"
+        if char == "\0":  # no environment variable can hold one
+            return "a NUL character"
+        if (char < " " and char != "\t") or char == "\x7f":
+            return f"a control character (U+{ord(char):04X})"
+    if "'" in value:  # sh has no escape inside single quotes
+        return "a single quote (')"
+    if "\\\\" in value:  # python-dotenv reads \\ in single quotes as one backslash; sh keeps both
+        return "two backslashes in a row (python-dotenv would read them as one)"
+    if value.endswith("\\"):  # python-dotenv and compose-go read \' as an escaped quote, not the end
+        return "a trailing backslash (python-dotenv and docker compose would not see the closing quote)"
+    if "${" in value:  # python-dotenv interpolates ${VAR} even in single quotes; sh and compose do not
+        return "'${' (python-dotenv would substitute a variable there, even in single quotes)"
+    return None
+
+
+def dotenv_line(key: str, value: str) -> str:
+    why = dotenv_refusal(value)
+    if why:
+        # The value is not shown: it may be a password.
+        raise ExportError(f"cannot write {key} to a dotenv file: its value contains {why}; "
+                          "use --format json instead")
+    return f"export {key}='{value}'"
+
+
 def _dotenv(data: dict[str, Any], show_secrets: bool, kubeconfig_path: str | None) -> Rendered:
-    lines = [f"# stack-recipes: {data['stack_name']} ({data['provider']}, {data['region']})"]
+    lines = [
+        f"# stack-recipes: {data['stack_name']} ({data['provider']}, {data['region']})",
+        "# Load it into your environment with `. ./FILE` (sh, bash, zsh; keep the ./, sh looks a",
+        "# bare name up in PATH) or `set -a; . ./FILE; set +a`. python-dotenv and docker compose's",
+        "# env_file read it too; `docker run --env-file` does not (it keeps `export` and the quotes).",
+    ]
 
     def put(key: str, value: Any) -> None:
         if value:
-            lines.append(f"{key}={shlex.quote(str(value))}")
+            lines.append(dotenv_line(key, str(value)))
 
     put("RECIPE_STACK", data["stack_name"])
     put("RECIPE_PROVIDER", data["provider"])

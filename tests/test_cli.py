@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
 from pathlib import Path
 
+import dotenv
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -393,14 +395,14 @@ def test_export_dotenv(run, home, engine):
     secret = password_of(engine)
     result = run("export", "ml-dev", "--format", "dotenv")
     assert result.exit_code == 0, result.stderr
-    env = dict(line.split("=", 1) for line in result.stdout.splitlines() if line and not line.startswith("#"))
+    env = dotenv.dotenv_values(stream=io.StringIO(result.stdout))
     assert env["MLFLOW_TRACKING_URI"].startswith("http://") and env["MLFLOW_TRACKING_USERNAME"] == "admin"
     assert "MLFLOW_TRACKING_PASSWORD" not in env and secret not in result.stdout
     assert env["ARTIFACT_STORE_URI"].startswith("s3://") and "CONTAINER_REGISTRY_URI" in env
     kubeconfig = Path(env["KUBECONFIG"])
     assert kubeconfig.is_file() and mode(kubeconfig) == 0o600
     shown = run("export", "ml-dev", "--format", "dotenv", "--show-secrets")
-    assert f"MLFLOW_TRACKING_PASSWORD={secret}" in shown.stdout
+    assert f"export MLFLOW_TRACKING_PASSWORD='{secret}'\n" in shown.stdout
 
 
 # --------------------------------------------------------------------------

@@ -141,4 +141,4 @@ def test_azure_exports(home, engine, monkeypatch):
     exec_ = kube["users"][0]["user"]["exec"]
     assert exec_["command"] == "kubelogin" and exec_["args"][0] == "get-token"
     env = run("export", "ml-dev", "--format", "dotenv").stdout
-    assert f"AZURE_STORAGE_ACCOUNT={account['value']}" in env
+    assert f"export AZURE_STORAGE_ACCOUNT='{account['value']}'\n" in env

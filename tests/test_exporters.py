@@ -69,8 +69,8 @@ def test_json_omits_secrets_unless_asked():
 def test_dotenv_quotes_values_and_keeps_password_out():
     data = {**OUTPUTS, "tracker": {**OUTPUTS["tracker"], "uri": "http://h/with space"}}
     text = exporters.render("dotenv", data, kubeconfig_path="/k/ml-dev.yaml").text
-    assert "MLFLOW_TRACKING_URI='http://h/with space'" in text
-    assert "KUBECONFIG=/k/ml-dev.yaml" in text and "s3cr3t-pw" not in text
+    assert "export MLFLOW_TRACKING_URI='http://h/with space'\n" in text
+    assert "export KUBECONFIG='/k/ml-dev.yaml'\n" in text and "s3cr3t-pw" not in text
 
 
 def test_kubeconfig_needs_a_cluster():
