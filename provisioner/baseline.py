@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .internal_sources import own_sources
 from .plan import Plan, PlannedResource
 
 STATUSES = ("pass", "fail", "warn", "option", "n/a")
@@ -441,11 +442,18 @@ def _endpoints_authenticated(plan: Plan) -> Verdict:
     if unauthenticated:
         return Verdict("fail", "MLflow runs without authentication", unauthenticated)
     if plan.spec.allow_cidrs:
-        unrestricted = [s.name for s in balancers
-                        if sorted(as_list(get(s.inputs, "spec", "loadBalancerSourceRanges"))) != sorted(plan.spec.allow_cidrs)]
+        # Beyond --allow-cidr, only the stack's own nodes, pods and NAT address (internal_sources).
+        allowed, own = set(plan.spec.allow_cidrs), own_sources(plan)
+        ranges = {s.name: set(as_list(get(s.inputs, "spec", "loadBalancerSourceRanges"))) for s in balancers}
+        unrestricted = [name for name, found in ranges.items() if not allowed <= found]
         if unrestricted:
             return Verdict("fail", "load balancer ignores --allow-cidr", unrestricted)
-        return Verdict("pass", "authentication on, load balancers limited to --allow-cidr")
+        foreign = [name for name, found in ranges.items() if found - allowed - set(own)]
+        if foreign:
+            return Verdict("fail", "load balancer admits sources that are neither --allow-cidr nor the stack's own", foreign)
+        extra = set().union(*ranges.values()) - allowed
+        return Verdict("pass", "authentication on, load balancers limited to --allow-cidr"
+                       + (" and the stack's own nodes, pods or NAT address" if extra else ""))
     return Verdict("warn", "authentication on, but the load balancers accept any address; restrict with --allow-cidr")
 
 

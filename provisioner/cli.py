@@ -233,17 +233,23 @@ def plan(
 
         result = run_plan(spec, cache_dir=_plan_cache())
         warnings = _spec_warnings(spec)
+        from .internal_sources import internal_sources, note_lines
+
+        sources = internal_sources(result)  # what --allow-cidr admits besides the user's ranges
         estimate = None
         if cost:
             from .costs import estimate as estimate_cost
 
             estimate = estimate_cost(result)
         if output == OutputFormat.json:
-            _print_json({**result.to_json(), "warnings": warnings, **({"cost": estimate.to_json()} if estimate else {})})
+            _print_json({**result.to_json(), "warnings": warnings, "internal_sources": [s.to_json() for s in sources],
+                         **({"cost": estimate.to_json()} if estimate else {})})
             return
         from .views import cost_table, plan_view
 
         _out_console().print(plan_view(result, warnings))
+        for line in note_lines(sources):
+            console.print(f"note: {line}", markup=False)
         if estimate is not None:
             _out_console().print(cost_table(estimate, f"Estimated monthly cost: {spec.name} ({spec.provider}, {spec.profile} profile)"))
             for line in estimate.assumptions:

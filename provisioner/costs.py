@@ -89,7 +89,7 @@ PRICES: dict[str, dict[str, Price]] = {
         "gke_free_credit": Price(74.40, "month", GCP_GKE),
         "nat_per_vm": Price(0.0014, "VM-hour", GCP_NAT),  # Cloud NAT gateway: per VM-hour ...
         "nat_max": Price(0.044, "hour", GCP_NAT),  # ... capped at $0.044/h (32 VMs and more)
-        "external_ip": Price(0.005, "hour", GCP_NET),  # in-use external IP (Cloud NAT's AUTO_ONLY address)
+        "external_ip": Price(0.005, "hour", GCP_NET),  # in-use external IP, static or ephemeral (Cloud NAT's address)
         "forwarding_rules_first5": Price(0.025, "hour", GCP_NET),  # first 5 forwarding rules in a region, together
         "forwarding_rule_extra": Price(0.01, "hour", GCP_NET),  # each forwarding rule beyond 5
         "pd-balanced": Price(0.10, "GB-month", GCP_DISK),  # balanced persistent disk
@@ -325,6 +325,7 @@ class _Estimator:
             "gcp:storage/bucket:Bucket": self.gcs_bucket,
             "gcp:artifactregistry/repository:Repository": self.artifact_registry,
             "gcp:kms/cryptoKey:CryptoKey": self.gcp_kms,
+            "gcp:compute/address:Address": self.gcp_address,
             "azure-native:containerservice:ManagedCluster": self.aks_cluster,
             "azure-native:containerservice:AgentPool": self.aks_agent_pool,
             "azure-native:network:NatGateway": self.azure_nat,
@@ -519,6 +520,18 @@ class _Estimator:
         if r.inputs.get("natIpAllocateOption", "AUTO_ONLY") == "AUTO_ONLY":
             ip = self.prices["external_ip"].usd
             self.add(r, "Cloud NAT external IP (auto-allocated)", _monthly(ip), f"{HOURS_PER_MONTH} h x {_usd(ip)}/h x 1 address")
+        # MANUAL_ONLY: the reserved addresses it uses are priced as gcp:compute/address:Address.
+
+    def gcp_address(self, r: PlannedResource) -> None:
+        """A reserved external address costs what an ephemeral one does while a NAT uses it."""
+        if r.inputs.get("addressType", "EXTERNAL") != "EXTERNAL":
+            return  # internal addresses are free
+        nat_ips = {ip for n in self.plan.by_type("gcp:compute/routerNat:RouterNat") for ip in n.inputs.get("natIps") or []}
+        if r.outputs.get("selfLink") not in nat_ips:
+            self.unpriced(r, "reserved external IP (unused)", "an external IP no Cloud NAT uses")
+            return
+        ip = self.prices["external_ip"].usd
+        self.add(r, "Cloud NAT external IP (reserved)", _monthly(ip), f"{HOURS_PER_MONTH} h x {_usd(ip)}/h x 1 address")
 
     def gcs_bucket(self, r: PlannedResource) -> None:
         storage_class = str(r.inputs.get("storageClass") or "STANDARD").upper()
@@ -688,6 +701,7 @@ _ORDER = {
     "aws:eks/cluster:Cluster": 0, "gcp:container/cluster:Cluster": 0, "azure-native:containerservice:ManagedCluster": 0,
     "aws:eks/nodeGroup:NodeGroup": 10, "gcp:container/nodePool:NodePool": 10, "azure-native:containerservice:AgentPool": 10,
     "aws:ec2/natGateway:NatGateway": 20, "aws:ec2/eip:Eip": 21, "gcp:compute/routerNat:RouterNat": 20,
+    "gcp:compute/address:Address": 21,
     "azure-native:network:NatGateway": 20, "kubernetes:core/v1:Service": 30,
     "kubernetes:core/v1:PersistentVolumeClaim": 40,
 }

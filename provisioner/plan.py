@@ -3,7 +3,8 @@
 No credentials, no Pulumi CLI, no network: `recipes.build(spec)` runs exactly
 as in a deploy, but every resource registration and data-source call is
 answered here. We record each resource's type, name, parent, provider,
-dependencies, options and inputs (secrets masked), and the stack outputs.
+dependencies, options, inputs and what the mock cloud computed for it (secrets
+masked), and the stack outputs.
 The tests use the same runner, so `recipe plan` shows what the tests assert.
 """
 
@@ -38,6 +39,9 @@ class PlannedResource:
     delete_before_replace: bool = False
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     secret_inputs: list[str] = field(default_factory=list)
+    # What the (mock) cloud computed: outputs that are not an input echoed back (ids, ARNs,
+    # addresses). Not in the plan's JSON document, which shows what the program asks for.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,7 +119,15 @@ def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None,
     return _run_plan(spec, program)
 
 
-def _run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None) -> Plan:
+def run_plan_revealed(spec: StackSpec) -> Plan:
+    """The plan with secret inputs in clear (the mock cloud's stand-in passwords).
+
+    For the data-plane tests, which run the pods' own rendered configuration
+    (Secrets included) locally. Never cached and never shown to a user."""
+    return _run_plan(spec, None, reveal_secrets=True)
+
+
+def _run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None, *, reveal_secrets: bool = False) -> Plan:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime import rpc
@@ -143,6 +155,7 @@ def _run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None) -> Pl
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
                 raw = rpc.deserialize_properties(request.object)
+                state = rpc.deserialize_properties(response.object)
                 secret_keys = [k for k, v in raw.items() if rpc.is_rpc_secret(v)]
                 timeouts = request.customTimeouts
                 recorded.append(
@@ -153,7 +166,7 @@ def _run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None) -> Pl
                         parent=request.parent or None,
                         provider=request.provider or None,
                         dependencies=sorted(set(request.dependencies)),
-                        inputs=_mask(raw),
+                        inputs=_reveal(raw) if reveal_secrets else _mask(raw),
                         custom=bool(request.custom),
                         retain_on_delete=bool(request.retainOnDelete),
                         protect=bool(request.protect),
@@ -161,6 +174,7 @@ def _run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None) -> Pl
                         delete_before_replace=bool(request.deleteBeforeReplace),
                         custom_timeouts={k: v for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete)) if v},
                         secret_inputs=secret_keys,
+                        outputs=_computed(raw, state, request.additionalSecretOutputs),
                     )
                 )
             return response
@@ -225,6 +239,24 @@ def _mask(value: Any) -> Any:
     if isinstance(value, list):
         return [_mask(v) for v in value]
     return value
+
+
+def _reveal(value: Any) -> Any:
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return _reveal(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal(v) for v in value]
+    return value
+
+
+def _computed(inputs: dict[str, Any], state: dict[str, Any], secret: Any) -> dict[str, Any]:
+    """The outputs that are not an input echoed back; secret ones (the SDK's additional secret
+    outputs, a random password's `result`) masked like secret inputs."""
+    return {k: MASK if k in secret else _mask(v) for k, v in state.items() if k not in inputs or inputs[k] != v}
 
 
 def _mask_paths(values: dict[str, Any], paths: set[str]) -> dict[str, Any]:

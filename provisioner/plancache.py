@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from .plan import Plan
 
-FORMAT = 1  # bump when the cached document changes shape
+FORMAT = 2  # bump when the cached document changes shape
 KEEP = 64  # newest entries kept
 _ROOT = Path(__file__).resolve().parent.parent
 # Everything a plan's content depends on, besides the spec and the SDK versions.

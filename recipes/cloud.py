@@ -40,6 +40,10 @@ class ClusterHandle:
     load_balancer_annotations: dict[str, str] = field(default_factory=dict)
     # Where a load balancer's address appears in Service status ("hostname" on AWS, "ip" elsewhere).
     load_balancer_address: str = "ip"
+    # CIDRs from which the stack's own pods and nodes reach its load balancers: a load balancer
+    # restricted to --allow-cidr admits these too, or pipeline steps would be locked out of
+    # MLflow (ZenML gives them the same public tracking URI as a laptop).
+    internal_sources: list[pulumi.Input[str]] = field(default_factory=list)
 
 
 @dataclass

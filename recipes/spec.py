@@ -244,6 +244,15 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
     if provider == "gcp" and network == "public" and _bool(get("private_endpoint"), "private_endpoint", False):
         raise SpecError("on gcp a private endpoint needs private nodes: drop --network public or --private-endpoint")
     allow_cidrs = tuple(_cidr(c, get("allow_cidrs")) for c in _list(get("allow_cidrs"), "allow_cidrs"))
+    if provider == "aws" and network == "public" and allow_cidrs and "tracker" in components:
+        # Pipeline pods reach MLflow at its load balancer's public hostname; without a NAT
+        # gateway there is no stable address of theirs to admit (GKE and AKS need none:
+        # their load balancers are addressed by IP, and in-cluster traffic never leaves).
+        raise SpecError(
+            "--allow-cidr with --network public would lock the cluster's own pipelines out of MLflow "
+            "(nodes reach the load balancer from random public IPs): use --network private (the default) "
+            "or drop --allow-cidr"
+        )
     deployer = _choice(get("deployer"), "deployer", DEPLOYERS, default="seldon")
 
     k8s_raw = get("kubernetes_version")

@@ -690,7 +690,9 @@ def test_load_balancers_have_no_aws_annotations_and_report_an_ip(plan):
 
 def test_load_balancers_restricted_to_allow_cidrs(restricted):
     for name in ("deployer-ingress-lb",):
-        assert restricted.one(SERVICE, name).inputs["spec"]["loadBalancerSourceRanges"] == ALLOW_CIDRS
+        # --allow-cidr, then the stack's own node subnet and pod range (see test_internal_sources).
+        ranges = restricted.one(SERVICE, name).inputs["spec"]["loadBalancerSourceRanges"]
+        assert ranges == [*ALLOW_CIDRS, "10.224.0.0/20", "10.244.0.0/16"]
 
 
 def test_tracker_password_is_secret_and_never_recorded(plan):

@@ -180,7 +180,11 @@ def test_private_network_has_a_cloud_nat_for_the_node_subnet(gcp_plan):
     assert router.inputs["region"] == nat.inputs["region"] == "us-central1"
     assert router.inputs["network"] == gcp_plan.one(GKE).inputs["network"]
     assert nat.inputs["router"] == router.inputs["name"]
-    assert nat.inputs["natIpAllocateOption"] == "AUTO_ONLY"
+    # Its address is reserved (a fixed address --allow-cidr admits): see test_internal_sources.
+    address = gcp_plan.one("gcp:compute/address:Address")
+    assert nat.inputs["natIpAllocateOption"] == "MANUAL_ONLY"
+    assert nat.inputs["natIps"] == [address.outputs["selfLink"]]
+    assert address.inputs["region"] == "us-central1" and address.inputs["addressType"] == "EXTERNAL"
     assert nat.inputs["sourceSubnetworkIpRangesToNat"] == "LIST_OF_SUBNETWORKS"
     (subnetwork,) = nat.inputs["subnetworks"]
     assert subnetwork["name"] == gcp_plan.one(GKE).inputs["subnetwork"]
@@ -196,7 +200,7 @@ def test_private_nodes_by_default(gcp_plan):
 
 def test_public_network_has_no_nat_and_public_nodes(gcp):
     plan = gcp(network="public")
-    assert plan.by_type(ROUTER) == [] and plan.by_type(NAT) == []
+    assert plan.by_type(ROUTER) == [] and plan.by_type(NAT) == [] and plan.by_type("gcp:compute/address:Address") == []
     plan.one(NETWORK)
     plan.one(SUBNET)
     # Nodes get public IPs: the provider recommends omitting the block entirely.
@@ -631,7 +635,8 @@ def test_workloads_use_gke_storage_and_load_balancers(restricted):
     for name in ("deployer-ingress-lb",):
         service = restricted.one(K8S_SERVICE, name)
         assert service.inputs["spec"]["type"] == "LoadBalancer"
-        assert service.inputs["spec"]["loadBalancerSourceRanges"] == ALLOW_CIDRS, name
+        # --allow-cidr first, then the stack's own nodes, pods and NAT address (test_internal_sources).
+        assert service.inputs["spec"]["loadBalancerSourceRanges"][: len(ALLOW_CIDRS)] == ALLOW_CIDRS, name
         assert not service.inputs["metadata"].get("annotations"), name  # GKE's default external load balancer
     # Addresses are IPs on GCP.
     for url in (restricted.raw_outputs["tracker"]["uri"].removesuffix(":5000"), restricted.raw_outputs["deployer"]["base_url"]):

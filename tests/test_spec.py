@@ -47,14 +47,15 @@ def test_full_stack_file():
             "stack.yaml",
             {
                 "provider": "aws", "name": "team-a", "region": "eu-central-1",
-                "without": ["deployer"], "node_type": "m7g.xlarge", "min_nodes": 2, "max_nodes": 6,
+                # Without the tracker: public nodes with --allow-cidr would lock pipelines out of MLflow.
+                "without": ["tracker"], "node_type": "m7g.xlarge", "min_nodes": 2, "max_nodes": 6,
                 "network": "public", "allow_cidrs": ["203.0.113.0/24", "198.51.100.7"],
                 "deployer": "kserve", "kubernetes_version": "1.33", "immutable_tags": True,
                 "suffix": "abcd1234", "tags": {"team": "a", "cost-center": 42},
             },
         )
     )
-    assert spec.components == ("cluster", "bucket", "registry", "tracker")
+    assert spec.components == ("cluster", "bucket", "registry", "deployer")
     assert (spec.node_type, spec.min_nodes, spec.max_nodes) == ("m7g.xlarge", 2, 6)
     assert spec.network == "public"
     assert spec.allow_cidrs == ("203.0.113.0/24", "198.51.100.7/32")  # a bare address is a /32
@@ -284,7 +285,7 @@ def test_empty_values_are_rejected():
     "values",
     [
         {},
-        {"name": "team-a", "region": "ap-southeast-2", "without": ["deployer"], "node_type": "m7g.large",
+        {"name": "team-a", "region": "ap-southeast-2", "without": ["tracker"], "node_type": "m7g.large",
          "min_nodes": 2, "max_nodes": 7, "network": "public", "allow_cidrs": ["203.0.113.0/24", "198.51.100.1"],
          "deployer": "kserve", "kubernetes_version": "1.32", "immutable_tags": True, "suffix": "zz99",
          "tags": {"team": "a", "env": "prod"}},

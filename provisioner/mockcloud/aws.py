@@ -41,6 +41,12 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
         out.update(arn=f"arn:aws:iam::{ACCOUNT}:role/{inputs.get('name', name)}")
     elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
         out.update(latestVersion=1, defaultVersion=1)
+    elif type_ == "aws:ec2/eip:Eip":
+        # A plausible public address, the same for the same stack (the NAT's, admitted by --allow-cidr).
+        h = digest(region, context.spec.name, name, length=6)
+        address = f"52.{int(h[:2], 16) % 200 + 1}.{int(h[2:4], 16)}.{int(h[4:], 16) % 250 + 1}"
+        out.update(publicIp=address, allocationId=f"eipalloc-{digest(name, length=17)}",
+                   publicDns=f"ec2-{address.replace('.', '-')}.{region}.compute.amazonaws.com")
     return out
 
 

@@ -96,6 +96,16 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
         out.update(id=path, selfLink=f"https://www.googleapis.com/compute/v1/{path}")
         if kind == "subnetworks":
             out["gatewayAddress"] = "10.0.0.1"
+    elif type_ == "gcp:compute/address:Address":
+        resource = inputs.get("name", name)
+        path = f"projects/{project}/regions/{inputs.get('region', region)}/addresses/{resource}"
+        h = digest(project, path, length=6)
+        external = f"34.{int(h[:2], 16) % 200 + 1}.{int(h[2:4], 16)}.{int(h[4:], 16) % 250 + 1}"
+        internal = f"10.0.{int(h[2:4], 16) % 16}.{int(h[4:], 16) % 250 + 2}"
+        out.update(
+            id=path, selfLink=f"https://www.googleapis.com/compute/v1/{path}",
+            address=inputs.get("address") or (internal if inputs.get("addressType") == "INTERNAL" else external),
+        )
     elif type_ == "gcp:projects/service:Service":
         out["id"] = f"{project}/{inputs.get('service')}"
     elif type_ == "gcp:kms/keyRing:KeyRing":

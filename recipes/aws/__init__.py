@@ -76,6 +76,7 @@ class Recipe:
                 ebs_csi_role_name=spec.names.iam_role("ebs-csi"),
                 autoscaler_role_name=spec.names.iam_role("autoscaler"),
                 network_routes=network.routes,
+                nat_public_ip=network.nat_public_ip,
             ),
             opts=self.opts,
         )

@@ -64,6 +64,9 @@ class ClusterArgs:
     # them) are created after and destroyed before them. The control plane does not wait: it
     # needs no route out, and 10 minutes of it run while the NAT gateway comes up.
     network_routes: list[pulumi.Resource] = field(default_factory=list)
+    # The NAT gateway's public IP (None with --network public): pods resolve the NLB's hostname
+    # to its public addresses and reach it through the NAT, so they arrive from this address.
+    nat_public_ip: pulumi.Input[str] | None = None
 
 
 def ami_type(node_type: str) -> str:
@@ -247,6 +250,11 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         self.ready: list[pulumi.Resource] = [self.node_group]
+        # Public nodes have no stable address to admit: the spec refuses --allow-cidr there
+        # when MLflow needs reaching from pods.
+        self.internal_sources: list[pulumi.Input[str]] = (
+            [pulumi.Output.concat(args.nat_public_ip, "/32")] if args.nat_public_ip is not None else []
+        )
         self.addons_ready: list[pulumi.Resource] = [pod_identity_agent, ebs_csi, storage_class]
         self.register_outputs(
             {"name": self.cluster.name, "endpoint": self.cluster.endpoint, "kubeconfig": self.kubeconfig, "context": self.context}
@@ -264,6 +272,7 @@ class Cluster(pulumi.ComponentResource):
             storage_class=STORAGE_CLASS,
             load_balancer_annotations={"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
             load_balancer_address="hostname",
+            internal_sources=self.internal_sources,
         )
 
 

@@ -24,6 +24,9 @@ class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     subnet_ids: list[pulumi.Output[str]]  # every subnet, for the EKS control plane
     node_subnet_ids: list[pulumi.Output[str]]
+    # The NAT gateway's Elastic IP: where the nodes' and pods' traffic to the internet (and to
+    # the stack's own load balancer, addressed by its public hostname) comes from. None without NAT.
+    nat_public_ip: pulumi.Output[str] | None
     # Routes out of the subnets (gateways, route tables, associations). The cluster waits for
     # them, so nodes boot with a way out, and destroy removes the cluster and its load
     # balancers (which map public addresses in the VPC) before any gateway or route.
@@ -51,6 +54,7 @@ class Network(pulumi.ComponentResource):
         )
         cluster_tag = f"kubernetes.io/cluster/{args.cluster_name}"
         public, private = [], []
+        self.nat_public_ip = None
         routes: list[pulumi.Resource] = [gateway, public_routes]
         for i in range(ZONES):
             zone = zones.names.apply(lambda names, i=i: names[i])
@@ -67,6 +71,7 @@ class Network(pulumi.ComponentResource):
 
         if args.nat_gateway:
             eip = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", tags={"Name": f"{args.cluster_name}-nat"}, opts=child)
+            self.nat_public_ip = eip.public_ip
             nat = aws.ec2.NatGateway(
                 f"{name}-nat", allocation_id=eip.id, subnet_id=public[0].id,
                 tags={"Name": f"{args.cluster_name}-nat"},

@@ -62,6 +62,8 @@ class ClusterArgs:
     location: str
     dns_prefix: str
     node_subnet_id: pulumi.Input[str]
+    # The node subnet's range: with the pod range, where in-cluster traffic to a load balancer comes from.
+    node_cidr: str
     node_type: str
     min_nodes: int
     max_nodes: int
@@ -248,6 +250,9 @@ class Cluster(pulumi.ComponentResource):
         self.kubelet_object_id = self.cluster.identity_profile.apply(lambda ids: ids["kubeletidentity"].object_id)
         # The system pool is part of the cluster resource: workloads wait for it and for the admin role.
         self.ready: list[pulumi.Resource] = [self.cluster, self.admin_role]
+        # An AKS load balancer is addressed by IP, so kube-proxy short-circuits in-cluster traffic
+        # to it and applies loadBalancerSourceRanges to the pod's or node's own address.
+        self.internal_sources: list[pulumi.Input[str]] = [args.node_cidr, POD_CIDR]
         self.register_outputs(
             {
                 "name": self.cluster.name,
@@ -269,4 +274,5 @@ class Cluster(pulumi.ComponentResource):
             storage_class=STORAGE_CLASS,
             load_balancer_annotations={},
             load_balancer_address="ip",
+            internal_sources=self.internal_sources,
         )

@@ -32,6 +32,7 @@ class Network(pulumi.ComponentResource):
     vnet: network.VirtualNetwork
     node_subnet: network.Subnet
     node_subnet_id: pulumi.Output[str]
+    node_cidr: str  # the node subnet's range
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:azure:Network", name, None, opts)
@@ -59,4 +60,5 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         self.node_subnet_id = self.node_subnet.id
+        self.node_cidr = node_cidr
         self.register_outputs({"vnet_id": self.vnet.id, "node_subnet_id": self.node_subnet_id})

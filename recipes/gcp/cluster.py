@@ -58,8 +58,11 @@ class ClusterArgs:
     allow_cidrs: tuple[str, ...] = ()
     # No public endpoint: the API server is reached at its internal address from `internal_cidrs`.
     private_endpoint: bool = False
-    # The node subnet's ranges (nodes, then pods): the only sources of a private endpoint.
+    # The node subnet's ranges (nodes, then pods): the only sources of a private endpoint, and
+    # where in-cluster traffic to a load balancer comes from (see `Cluster.internal_sources`).
     internal_cidrs: tuple[str, ...] = ()
+    # Cloud NAT's reserved address (private nodes): what pods that leave the VPC come from.
+    nat_address: pulumi.Input[str] | None = None
     # --kms: the key Secrets are encrypted with, and the grant GKE checks at create time.
     secrets_key: pulumi.Input[str] | None = None
     key_access: list[pulumi.Resource] = field(default_factory=list)
@@ -229,6 +232,12 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.ready: list[pulumi.Resource] = [self.node_pool]
+        # A GKE load balancer is addressed by IP, so kube-proxy short-circuits in-cluster traffic
+        # to it and applies loadBalancerSourceRanges to the pod's or node's own address; traffic
+        # that does go out through Cloud NAT comes back from the NAT's address.
+        self.internal_sources: list[pulumi.Input[str]] = [*args.internal_cidrs]
+        if args.nat_address is not None:
+            self.internal_sources.append(pulumi.Output.concat(args.nat_address, "/32"))
         self.register_outputs(
             {"name": self.cluster.name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "context": self.context}
         )
@@ -244,4 +253,5 @@ class Cluster(pulumi.ComponentResource):
             storage_class=STORAGE_CLASS,
             load_balancer_annotations={},
             load_balancer_address="ip",
+            internal_sources=self.internal_sources,
         )

@@ -5,7 +5,9 @@ the subnet's secondary ranges, so they are routable in the VPC without routes.
 With private nodes (the default), a Cloud Router and Cloud NAT give the nodes a
 way out (image pulls from Docker Hub, GitHub, Helm repositories) without any
 public IP; Private Google Access lets them reach Google APIs (Artifact
-Registry, Cloud Storage, logging) without the NAT.
+Registry, Cloud Storage, logging) without the NAT. The NAT's external address
+is reserved, not auto-allocated: one fixed address the program knows, which a
+load balancer restricted with --allow-cidr admits.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class NetworkArgs:
     subnet_name: str
     router_name: str
     nat_name: str
+    nat_address_name: str
     region: str
     # Cloud NAT for private nodes. Without it (`--network public`) nodes have
     # public IPs: cheapest, for dev only.
@@ -39,6 +42,8 @@ class Network(pulumi.ComponentResource):
     subnet: gcp.compute.Subnetwork
     network_id: pulumi.Output[str]  # self links: what GKE and Cloud NAT take
     subnet_id: pulumi.Output[str]
+    # Cloud NAT's reserved external address (None without NAT).
+    nat_address: pulumi.Output[str] | None
     # The way out of the network. Node pools wait for it, so nodes boot with a route to
     # the internet, and destroy removes the cluster (and its load balancers) before it.
     routes: list[pulumi.Resource]
@@ -69,7 +74,19 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         routes: list[pulumi.Resource] = []
+        self.nat_address = None
         if args.nat:
+            # Billed like the address AUTO_ONLY would allocate (one in-use external IP), but
+            # ours: the program knows its value, and it stays for the life of the stack.
+            address = gcp.compute.Address(
+                f"{name}-nat-ip",
+                name=args.nat_address_name,
+                region=args.region,
+                address_type="EXTERNAL",
+                description="stack-recipes: Cloud NAT address of one stack",
+                opts=child,
+            )
+            self.nat_address = address.address
             router = gcp.compute.Router(
                 f"{name}-router", name=args.router_name, region=args.region, network=self.network.self_link, opts=child
             )
@@ -78,7 +95,8 @@ class Network(pulumi.ComponentResource):
                 name=args.nat_name,
                 router=router.name,
                 region=args.region,
-                nat_ip_allocate_option="AUTO_ONLY",
+                nat_ip_allocate_option="MANUAL_ONLY",
+                nat_ips=[address.self_link],
                 # Only this stack's subnet (nodes and pods) goes out through this NAT.
                 source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
                 subnetworks=[{"name": self.subnet.self_link, "source_ip_ranges_to_nats": ["ALL_IP_RANGES"]}],

@@ -28,7 +28,8 @@ def load_balancer(
     opts: pulumi.ResourceOptions,
     extra_ports: tuple[tuple[str, int], ...] = (),
 ) -> tuple[k8s.core.v1.Service, pulumi.Output[str]]:
-    """A LoadBalancer Service open only to `allow_cidrs`; returns it and its http:// URL.
+    """A LoadBalancer Service open only to `allow_cidrs` (and then the cluster's own sources,
+    `cluster.internal_sources`), or to anyone without them; returns it and its http:// URL.
 
     `extra_ports` (name, port) are served on the same load balancer, each to the same
     port on the pods: one load balancer for several workloads behind one gateway."""
@@ -41,7 +42,10 @@ def load_balancer(
         ],
     }
     if allow_cidrs:
-        spec["load_balancer_source_ranges"] = list(allow_cidrs)
+        # The stack's own pods reach this address too (pipeline steps log to MLflow at its
+        # public URL): how they arrive is the cloud's business, see each cluster's handle.
+        internal = [s for s in cluster.internal_sources if not (isinstance(s, str) and s in allow_cidrs)]
+        spec["load_balancer_source_ranges"] = [*allow_cidrs, *internal]
     service = k8s.core.v1.Service(
         name,
         metadata=metadata(name, namespace, labels, annotations=dict(cluster.load_balancer_annotations)),
