@@ -635,18 +635,20 @@ def export(
         has_cluster = "cluster" in record.outputs
         needs_secrets = show_secrets or register or (fmt in ("kubeconfig", "dotenv") and has_cluster)
         data = operations.full_outputs(record, make_engine, with_secrets=needs_secrets)
-        kubeconfig_path = None
+        kube, kubeconfig_path = None, None
         written: list[dict[str, Any]] = []
         if fmt == "dotenv" and "cluster" in data:
-            # The dotenv points KUBECONFIG at a kubeconfig we write next to our state.
+            # The dotenv points KUBECONFIG at a kubeconfig we write next to our state,
+            # once the dotenv itself has rendered (a refused value leaves no file behind).
             kube = exporters.render("kubeconfig", data)
-            path = paths.kubeconfig_file(name)
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            atomic_write(path, kube.text, mode=0o600)
-            kubeconfig_path = str(path)
-            written.append({"file": str(path), "mode": "0600", "contains_secrets": True})
-            console.print(f"wrote kubeconfig {path} (mode 0600)", markup=False)
-        rendered = exporters.render(fmt, data, show_secrets=show_secrets, zenml_version=zenml_version, kubeconfig_path=kubeconfig_path)
+            kubeconfig_path = paths.kubeconfig_file(name)
+        rendered = exporters.render(fmt, data, show_secrets=show_secrets, zenml_version=zenml_version,
+                                    kubeconfig_path=str(kubeconfig_path) if kubeconfig_path else None)
+        if kube is not None and kubeconfig_path is not None:
+            kubeconfig_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write(kubeconfig_path, kube.text, mode=0o600)
+            written.append({"file": str(kubeconfig_path), "mode": "0600", "contains_secrets": True})
+            console.print(f"wrote kubeconfig {kubeconfig_path} (mode 0600)", markup=False)
         notes = list(rendered.notes)
         if output_file is not None:
             mode = 0o600 if rendered.contains_secrets else 0o644

@@ -69,9 +69,10 @@ class WorkloadIdentity:
     env: dict[str, Any] = field(default_factory=dict)
     # Bindings that must exist before a pod starts, or it starts without credentials.
     depends_on: list[pulumi.Resource] = field(default_factory=list)
-    # Pinned Python packages the workload's image lacks for this cloud's credentials
-    # (installed at pod start into a scratch volume on PYTHONPATH).
-    python_packages: tuple[str, ...] = ()
+    # Python modules the workload's image lacks for this cloud's credentials, as
+    # {import path: source} (e.g. "azure/identity/__init__.py"): mounted read-only from a
+    # ConfigMap ahead of the image's packages. Nothing is downloaded when a pod starts.
+    python_modules: dict[str, str] = field(default_factory=dict)
 
 
 class CloudRecipe(Protocol):

@@ -614,7 +614,7 @@ def test_mlflow_pods_use_workload_identity(plan, spec):
     server = container(deployment, "mlflow")
     env = {e["name"]: e.get("value") for e in server["env"]}
     assert env["AZURE_STORAGE_ACCOUNT"] == spec.names.storage_account()
-    assert env["PYTHONPATH"] == "/opt/python-extra"
+    assert env["PYTHONPATH"] == "/opt/recipe/python"
     # No key, secret or connection string: the webhook injects the federated token.
     assert not {"AZURE_CLIENT_SECRET", "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCESS_KEY", "AZURE_STORAGE_CONNECTION_STRING"} & set(env)
     args = server["args"]
@@ -623,15 +623,14 @@ def test_mlflow_pods_use_workload_identity(plan, spec):
     )
 
 
-def test_mlflow_installs_the_pinned_azure_identity_first(plan):
+def test_mlflow_gets_its_azure_credential_from_a_config_map_not_the_internet(plan):
     spec_ = plan.one(DEPLOYMENT, "tracker-server").inputs["spec"]["template"]["spec"]
-    (init,) = spec_["initContainers"]
-    assert init["image"] == versions.MLFLOW_IMAGE
-    assert "azure-identity==1.25.1" in init["command"]
-    assert init["command"][:2] == ["pip", "install"]
-    assert init["securityContext"]["allowPrivilegeEscalation"] is False
+    assert [c["name"] for c in spec_["initContainers"]] == ["prepare"]
     mounts = {m["name"]: m for m in container(plan.one(DEPLOYMENT, "tracker-server"), "mlflow")["volumeMounts"]}
-    assert mounts["python-extra"]["readOnly"] is True
+    assert mounts["python"]["readOnly"] is True and mounts["python"]["mountPath"] == "/opt/recipe/python"
+    python = plan.one("kubernetes:core/v1:ConfigMap", "tracker-python")
+    volume = next(v for v in spec_["volumes"] if v["name"] == "python")
+    assert volume["configMap"]["name"] == python.inputs["metadata"]["name"]
 
 
 def test_mlflow_starts_after_its_identity_and_the_cluster(plan):

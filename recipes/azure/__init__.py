@@ -25,6 +25,8 @@ deploy time (ARM_SUBSCRIPTION_ID or the Azure CLI login); the location from the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.resources as resources
@@ -40,9 +42,12 @@ from .network import Network, NetworkArgs
 from .registry import Registry, RegistryArgs
 from .roles import Roles
 
-# MLflow's Azure artifact repository authenticates with azure-identity's
-# DefaultAzureCredential (workload identity), which the MLflow image lacks.
-AZURE_IDENTITY_PACKAGE = "azure-identity==1.25.1"
+WORKLOAD_CREDENTIAL_SOURCE = (Path(__file__).parent / "workload_credential.py").read_text(encoding="utf-8")
+
+# MLflow's Azure artifact repository authenticates with `azure.identity.DefaultAzureCredential`,
+# which the MLflow image lacks: the pod gets our standard-library workload identity credential
+# as that module instead (why: see workload_credential.py).
+AZURE_IDENTITY_MODULE = "azure/identity/__init__.py"
 WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 
@@ -148,6 +153,7 @@ class Recipe:
                 location=spec.region,
                 dns_prefix=spec.name,
                 node_subnet_id=network.node_subnet_id,
+                node_cidr=network.node_cidr,
                 node_type=spec.node_type,
                 min_nodes=spec.min_nodes,
                 max_nodes=spec.max_nodes,
@@ -224,7 +230,7 @@ class Recipe:
             pod_labels={WORKLOAD_IDENTITY_LABEL: "true"},
             env={"AZURE_STORAGE_ACCOUNT": bucket.account},
             depends_on=[access.credential, access.role_assignment],
-            python_packages=(AZURE_IDENTITY_PACKAGE,),
+            python_modules={AZURE_IDENTITY_MODULE: WORKLOAD_CREDENTIAL_SOURCE},
         )
 
     def artifact_uri(self, bucket: BucketHandle, prefix: str) -> pulumi.Output[str]:

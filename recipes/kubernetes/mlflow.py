@@ -18,6 +18,7 @@ from ..cloud import ClusterHandle, WorkloadIdentity
 from . import namespaces, versions
 from .ingress import GATEWAY_SELECTOR, ISTIO_NETWORKING_API, FrontDoor
 from .loadbalancer import load_balancer
+from .mlflow_config import PREPARE_SCRIPT, PREPARE_SOURCE, SERVER_ENV, WORKERS, basic_auth_ini, checksum
 from .postgres import Postgres, PostgresArgs
 from .workload import RESTRICTED_NAMESPACE_LABELS, container_security_context, metadata, pod_security_context, resources
 
@@ -26,7 +27,9 @@ PORT = 5000
 FRONT_DOOR_PORT = 5000
 UID = 1000
 AUTH_CONFIG_DIR = "/etc/mlflow-auth"
-EXTRA_PYTHON_DIR = "/opt/python-extra"
+SCRIPTS_DIR = "/opt/recipe/scripts"
+EXTRA_PYTHON_DIR = "/opt/recipe/python"
+CHECKSUM_ANNOTATION = "stack-recipes.dev/config-checksum"
 
 
 @dataclass
@@ -84,7 +87,7 @@ class MlflowServer(pulumi.ComponentResource):
         auth_uri = database.uri("mlflow", db_password.result, "mlflow_auth")
         auth_ini = pulumi.Output.secret(
             pulumi.Output.all(auth_uri, admin_password.result).apply(
-                lambda v: _basic_auth_ini(database_uri=v[0], username=args.username, password=v[1])
+                lambda v: basic_auth_ini(database_uri=v[0], username=args.username, password=v[1])
             )
         )
         server_secret = k8s.core.v1.Secret(
@@ -98,38 +101,62 @@ class MlflowServer(pulumi.ComponentResource):
             },
             opts=child,
         )
+        # Files the pod runs: our start-up script and, where the cloud needs them, Python
+        # modules the image lacks. ConfigMap keys are flat names; `items` lay out the paths.
+        scripts = k8s.core.v1.ConfigMap(
+            f"{name}-scripts", metadata=metadata("mlflow-scripts", ns, labels),
+            data={PREPARE_SCRIPT: PREPARE_SOURCE}, opts=child,
+        )
+        modules = args.identity.python_modules
+        python = None
+        if modules:
+            python = k8s.core.v1.ConfigMap(
+                f"{name}-python", metadata=metadata("mlflow-python", ns, labels),
+                data={_config_key(path): source for path, source in modules.items()}, opts=child,
+            )
+        config_checksum = pulumi.Output.unsecret(
+            pulumi.Output.all(backend_uri, flask_secret.result, auth_ini).apply(
+                lambda v: checksum(*v, PREPARE_SOURCE, *(f"{k}\0{modules[k]}" for k in sorted(modules)))
+            )
+        )
 
         selector = {"app.kubernetes.io/name": "mlflow"}
         pod_labels = {**labels, **selector, **args.identity.pod_labels}
-        env = [
+        store_env = [
             _secret_env("MLFLOW_BACKEND_STORE_URI", server_secret),
-            _secret_env("MLFLOW_FLASK_SERVER_SECRET_KEY", server_secret),
             {"name": "MLFLOW_AUTH_CONFIG_PATH", "value": f"{AUTH_CONFIG_DIR}/basic_auth.ini"},
+            {"name": "HOME", "value": "/tmp"},
+        ]
+        env = [
+            *store_env,
+            _secret_env("MLFLOW_FLASK_SERVER_SECRET_KEY", server_secret),
             # The load balancer's hostname is only known after it exists; access is limited
             # by its source ranges and by authentication, not by the Host header.
             {"name": "MLFLOW_SERVER_ALLOWED_HOSTS", "value": "*"},
-            {"name": "HOME", "value": "/tmp"},
+            *({"name": k, "value": v} for k, v in SERVER_ENV.items()),
             *({"name": k, "value": v} for k, v in args.identity.env.items()),
         ]
-        extra_volumes, extra_mounts, init_containers = [], [], []
-        if args.identity.python_packages:
-            # The image lacks this cloud's credential library: install the pinned
-            # packages into a scratch volume before the server starts.
-            extra_volumes.append({"name": "python-extra", "empty_dir": {}})
-            extra_mounts.append({"name": "python-extra", "mount_path": EXTRA_PYTHON_DIR, "read_only": True})
+        auth_mount = {"name": "auth", "mount_path": AUTH_CONFIG_DIR, "read_only": True}
+        tmp_mount = {"name": "tmp", "mount_path": "/tmp"}
+        extra_volumes, extra_mounts = [], []
+        if python is not None:
+            extra_volumes.append({"name": "python", "config_map": {
+                "name": python.metadata.name,
+                "items": [{"key": _config_key(path), "path": path} for path in sorted(modules)],
+            }})
+            extra_mounts.append({"name": "python", "mount_path": EXTRA_PYTHON_DIR, "read_only": True})
             env.append({"name": "PYTHONPATH", "value": EXTRA_PYTHON_DIR})
-            init_containers.append(
-                {
-                    "name": "python-extra",
-                    "image": versions.MLFLOW_IMAGE,
-                    "command": ["pip", "install", "--no-cache-dir", "--disable-pip-version-check",
-                                "--target", EXTRA_PYTHON_DIR, *args.identity.python_packages],
-                    "env": [{"name": "HOME", "value": "/tmp"}],
-                    "security_context": container_security_context(read_only_root=True),
-                    "resources": resources("100m", "128Mi", "1", "512Mi"),
-                    "volume_mounts": [{"name": "python-extra", "mount_path": EXTRA_PYTHON_DIR}, {"name": "tmp", "mount_path": "/tmp"}],
-                }
-            )
+        # Migrations and the admin password, once, before any server worker starts.
+        prepare = {
+            "name": "prepare",
+            "image": versions.MLFLOW_IMAGE,
+            "image_pull_policy": "IfNotPresent",
+            "command": ["python", f"{SCRIPTS_DIR}/{PREPARE_SCRIPT}"],
+            "env": store_env,
+            "security_context": container_security_context(read_only_root=True),
+            "resources": resources("100m", "256Mi", "1", "1Gi"),
+            "volume_mounts": [auth_mount, {"name": "scripts", "mount_path": SCRIPTS_DIR, "read_only": True}, tmp_mount],
+        }
         deployment = k8s.apps.v1.Deployment(
             f"{name}-server",
             metadata=metadata("mlflow", ns, labels),
@@ -137,12 +164,15 @@ class MlflowServer(pulumi.ComponentResource):
                 "replicas": 1,
                 "selector": {"match_labels": selector},
                 "template": {
-                    "metadata": {"labels": pod_labels},
+                    "metadata": {"labels": pod_labels, "annotations": {CHECKSUM_ANNOTATION: config_checksum}},
                     "spec": {
                         "service_account_name": service_account.metadata.name,
                         "automount_service_account_token": False,
+                        # Service links would put MLFLOW_PORT=tcp://... (the `mlflow` Service)
+                        # into the environment, a variable MLflow's own --port option reads.
+                        "enable_service_links": False,
                         "security_context": pod_security_context(UID),
-                        "init_containers": init_containers,
+                        "init_containers": [prepare],
                         "containers": [
                             {
                                 "name": "mlflow",
@@ -153,6 +183,7 @@ class MlflowServer(pulumi.ComponentResource):
                                     "server",
                                     "--host", "0.0.0.0",
                                     "--port", str(PORT),
+                                    "--workers", str(WORKERS),
                                     "--artifacts-destination", args.artifacts_destination,
                                     "--serve-artifacts",
                                     "--app-name", "basic-auth",
@@ -160,15 +191,12 @@ class MlflowServer(pulumi.ComponentResource):
                                 "ports": [{"name": "http", "container_port": PORT}],
                                 "env": env,
                                 "security_context": container_security_context(read_only_root=True),
-                                "resources": resources("250m", "512Mi", "1", "2Gi"),
+                                # Requests what two workers use at idle (~610 MiB, README: tracker memory).
+                                "resources": resources("250m", "768Mi", "1", "2Gi"),
                                 # /health is served without authentication.
                                 "readiness_probe": _health(period=10),
                                 "liveness_probe": _health(period=30),
-                                "volume_mounts": [
-                                    {"name": "auth", "mount_path": AUTH_CONFIG_DIR, "read_only": True},
-                                    {"name": "tmp", "mount_path": "/tmp"},
-                                    *extra_mounts,
-                                ],
+                                "volume_mounts": [auth_mount, tmp_mount, *extra_mounts],
                             }
                         ],
                         "volumes": [
@@ -179,6 +207,7 @@ class MlflowServer(pulumi.ComponentResource):
                                     "items": [{"key": "basic_auth.ini", "path": "basic_auth.ini"}],
                                 },
                             },
+                            {"name": "scripts", "config_map": {"name": scripts.metadata.name}},
                             {"name": "tmp", "empty_dir": {}},
                             *extra_volumes,
                         ],
@@ -243,19 +272,9 @@ class MlflowServer(pulumi.ComponentResource):
         return door.url
 
 
-def _basic_auth_ini(database_uri: str, username: str, password: str) -> str:
-    # configparser treats % as interpolation: double it in values.
-    def esc(value: str) -> str:
-        return value.replace("%", "%%")
-
-    return (
-        "[mlflow]\n"
-        "default_permission = READ\n"
-        f"database_uri = {esc(database_uri)}\n"
-        f"admin_username = {esc(username)}\n"
-        f"admin_password = {esc(password)}\n"
-        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
-    )
+def _config_key(path: str) -> str:
+    """A ConfigMap key for a file path (keys may not hold '/')."""
+    return path.replace("/", "__")
 
 
 def _secret_env(key: str, secret: k8s.core.v1.Secret) -> dict:
