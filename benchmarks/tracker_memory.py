@@ -42,14 +42,14 @@ def measure(workers: str | None, job_execution: str | None, settle: float, sampl
 
     from provisioner.plan import run_plan_revealed
     from recipes.spec import Layer, load_spec
-    from tests.dataplane import harness
+    from tests.dataplane import harness, images, pods
 
     spec = load_spec(Layer("flags", {"provider": "aws", "name": "ml-dev"}))
     plan = run_plan_revealed(spec)
-    port = harness.free_port()
+    port = pods.free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto.start()
-    tracker = harness.Tracker(plan, Path(tempfile.mkdtemp(prefix="tracker-memory-")), harness.mlflow_image_venv(),
+    tracker = harness.Tracker(plan, Path(tempfile.mkdtemp(prefix="tracker-memory-")), images.mlflow_image_venv(),
                               f"http://127.0.0.1:{port}")
     try:
         import boto3
@@ -69,9 +69,9 @@ def measure(workers: str | None, job_execution: str | None, settle: float, sampl
         time.sleep(settle)
         figures = []
         for _ in range(samples):
-            figures.append(harness.tree_pss_mib(tracker.server.pid))
+            figures.append(pods.tree_pss_mib(tracker.server.pid))
             time.sleep(1)
-        processes = len(harness.tree_pids(tracker.server.pid))
+        processes = len(pods.tree_pids(tracker.server.pid))
         args = server["args"]
         env = {e["name"]: e.get("value") for e in server["env"]}
         limit = server["resources"]["limits"]["memory"]

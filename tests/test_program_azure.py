@@ -24,7 +24,7 @@ from provisioner.mockcloud import Context
 from provisioner.mockcloud import azure as azure_mock
 from recipes import outputs
 from recipes.azure import roles
-from recipes.kubernetes import namespaces, versions
+from recipes.kubernetes import namespaces
 from recipes.spec import Layer, SpecError, StackSpec, load_spec
 
 FLAGS: dict[str, Any] = {"provider": "azure", "region": "westeurope", "name": "ml-dev"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from . import harness
+from . import harness, images, pods
 
 
 def pytest_collection_modifyitems(items):
@@ -22,7 +22,7 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def mlflow_venv() -> Path:
     """MLflow with the image's package set (built once; CI builds it before the tests)."""
-    return harness.mlflow_image_venv()
+    return images.mlflow_image_venv()
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def s3_endpoint():
     """An S3 API (moto) on a free port: where the stack's bucket lives in these tests."""
     from moto.server import ThreadedMotoServer
 
-    port = harness.free_port()
+    port = pods.free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

@@ -23,7 +23,7 @@ from provisioner import cli
 from recipes.kubernetes.mlflow_config import WORKERS
 
 from ..conftest import spec_for
-from . import harness
+from . import harness, pods
 from .conftest import s3_client
 
 ADMIN = "admin"
@@ -123,18 +123,18 @@ def test_a_user_logs_a_run_through_the_dotenv_export(start_tracker, home, tmp_pa
 def test_the_tracker_refuses_anyone_without_the_stacks_password(start_tracker, provider):
     tracker = start_tracker(spec_for(provider))
     url = tracker.url + EXPERIMENTS
-    assert harness.http_status(url, (ADMIN, password(tracker))) == 200
-    assert harness.http_status(url) == 401
-    assert harness.http_status(url, (ADMIN, password(tracker) + "x")) == 401
-    assert harness.http_status(url, (ADMIN, MLFLOW_DEFAULT_PASSWORD)) == 401
-    assert harness.http_status(tracker.url + "/health") == 200  # the probes need no credentials
+    assert pods.http_status(url, (ADMIN, password(tracker))) == 200
+    assert pods.http_status(url) == 401
+    assert pods.http_status(url, (ADMIN, password(tracker) + "x")) == 401
+    assert pods.http_status(url, (ADMIN, MLFLOW_DEFAULT_PASSWORD)) == 401
+    assert pods.http_status(tracker.url + "/health") == 200  # the probes need no credentials
 
 
 def test_a_rotated_password_takes_effect_on_the_same_database(start_tracker):
     tracker = start_tracker(spec_for("aws"))
     old, new = password(tracker), "Rotated" + "7" * 25
     url = tracker.url + EXPERIMENTS
-    assert harness.http_status(url, (ADMIN, old)) == 200
+    assert pods.http_status(url, (ADMIN, old)) == 200
     tracker.stop_server()
 
     # Pulumi replaces the random password: only the Secret's basic_auth.ini changes.
@@ -144,13 +144,13 @@ def test_a_rotated_password_takes_effect_on_the_same_database(start_tracker):
     tracker.start_server()  # the same PostgreSQL, its auth database already holding the admin
 
     url = tracker.url + EXPERIMENTS
-    assert harness.http_status(url, (ADMIN, new)) == 200
-    assert harness.http_status(url, (ADMIN, old)) == 401
+    assert pods.http_status(url, (ADMIN, new)) == 200
+    assert pods.http_status(url, (ADMIN, old)) == 401
 
 
 def test_the_server_runs_its_workers_and_no_job_runner_and_nothing_races(start_tracker):
     tracker = start_tracker(spec_for("aws"))
-    tree = [harness.cmdline(pid) for pid in harness.tree_pids(tracker.server.pid)]
+    tree = [pods.cmdline(pid) for pid in pods.tree_pids(tracker.server.pid)]
     workers = [c for c in tree if any("spawn_main" in part for part in c)]
     assert len(workers) == WORKERS == 2, tree
     # MLflow's job runner (huey and its queue workers) would double the pod's memory at idle.
