@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -83,6 +84,7 @@ def measure(workers: str | None, job_execution: str | None, settle: float, sampl
     finally:
         tracker.stop()
         moto.stop()
+        shutil.rmtree(tracker.root, ignore_errors=True)
 
 
 def main() -> None:
