@@ -14,6 +14,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from recipes import outputs as canonical
+from recipes.kubernetes.versions import kubernetes_range
+from recipes.spec import StackSpec
 
 from .plan import Plan
 from .registry import StackRecord
@@ -47,6 +49,26 @@ def plan_view(plan: Plan, warnings: list[str]) -> Group:
     for warning in warnings:
         parts.append(Text(f"warning: {warning}", style="yellow"))
     return Group(*parts)
+
+
+def kubernetes_versions(spec: StackSpec) -> list[str] | None:
+    """The Kubernetes versions the stack's pinned charts support; None: none limits them."""
+    supported = kubernetes_range(spec.components, spec.deployer)
+    return supported.versions() if supported is not None else None
+
+
+def kubernetes_note(spec: StackSpec) -> str | None:
+    """One line: the Kubernetes versions the stack's pinned charts support (None: no cluster)."""
+    if not spec.has("cluster"):
+        return None
+    supported = kubernetes_range(spec.components, spec.deployer)
+    if supported is None:
+        return "Kubernetes: no chart of this stack limits the version (Istio and the model deployer come with the deployer)"
+    charts = ", ".join(f"{c.label}: {c.describe()}" for c in supported.components)
+    line = f"Kubernetes versions this stack supports: {supported.describe()} ({charts})"
+    if spec.kubernetes_version is None:
+        return line + "; none given, so the cloud's default applies, which may be newer: pin one with --kubernetes-version"
+    return line + f"; this plan asks for {spec.kubernetes_version}"
 
 
 def outputs_table(data: dict[str, Any], title: str) -> Table:

@@ -258,9 +258,7 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
     k8s_raw = get("kubernetes_version")
     kubernetes_version = None
     if k8s_raw is not None:
-        kubernetes_version = _string(k8s_raw, "kubernetes_version", "")
-        if not K8S_VERSION_RE.match(kubernetes_version):
-            raise SpecError(_where(k8s_raw, "kubernetes_version") + f"{kubernetes_version!r} is not a version like 1.33")
+        kubernetes_version = _kubernetes_version(k8s_raw, components, deployer)
 
     immutable_tags = _bool(get("immutable_tags"), "immutable_tags", False)
     kms = _bool(get("kms"), "kms", defaults.get("kms", False))
@@ -290,6 +288,29 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
     except naming.InvalidName as exc:
         raise SpecError(str(exc)) from None
     return spec
+
+
+def _kubernetes_version(raw: tuple[Any, str], components: tuple[str, ...], deployer: str) -> str:
+    """A Kubernetes minor version that every pinned chart the stack deploys supports
+    (recipes/kubernetes/versions.py: Istio and the model deployer's charts)."""
+    from .kubernetes.versions import kubernetes_range  # no Pulumi: a table of versions
+
+    supported = kubernetes_range(components, deployer)
+    pick = f": pick one of {', '.join(supported.versions())}" if supported else ""
+    version = _string(raw, "kubernetes_version", "")
+    if not K8S_VERSION_RE.match(version):
+        # YAML reads an unquoted 1.30 as the number 1.3.
+        quote = " (quote it in YAML: \"1.30\", not 1.30)" if isinstance(raw[0], float) else ""
+        raise SpecError(_where(raw, "kubernetes_version") + f"{version!r} is not a version like 1.33{quote}{pick}")
+    # A stack already deployed is read back from the registry as it was recorded: a version
+    # accepted then must not stop its status or destroy (a deploy validates the user's flags).
+    if supported is None or raw[1].startswith("registry entry"):
+        return version
+    rejecting = supported.rejecting(int(version.split(".")[1]))
+    if rejecting:
+        pinned = " and ".join(f"{c.label} ({c.describe()})" for c in rejecting)
+        raise SpecError(_where(raw, "kubernetes_version") + f"Kubernetes {version} is not supported by the pinned {pinned}{pick}")
+    return version
 
 
 def _region_raw(region: tuple[Any, str] | None, location: tuple[Any, str] | None) -> tuple[Any, str] | None:

@@ -23,6 +23,24 @@ from .loadbalancer import load_balancer, service_url
 GATEWAY_SELECTOR = {"istio": "ingressgateway"}
 ISTIO_NETWORKING_API = "networking.istio.io/v1beta1"
 
+# The istiod chart (1.24 and later) reads its settings at the top level of its values: its
+# own defaults sit under `_internal_defaults_do_not_set` and are merged under ours. Sized
+# for a small cluster (the chart asks 500m CPU and 2 GiB for istiod).
+ISTIOD_VALUES = {
+    "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+    "global": {
+        # Injected sidecars, where a namespace opts in (the chart's limits, 2 CPU and
+        # 1 GiB, still apply). The gateway's proxy is sized by the gateway chart.
+        "proxy": {"resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}},
+        # The chart's PodDisruptionBudget keeps one istiod available (`pdb.minAvailable: 1`);
+        # istiod runs one replica (its autoscaler's minimum), so that budget would refuse
+        # every eviction: node drains and the cluster autoscaler's scale-downs would wait
+        # forever. Off: a drained istiod is back within a minute and running proxies keep
+        # their configuration meanwhile.
+        "defaultPodDisruptionBudget": {"enabled": False},
+    },
+}
+
 
 @dataclass
 class FrontDoor:
@@ -58,14 +76,14 @@ class IstioIngress(pulumi.ComponentResource):
         ns = namespace.metadata.name
         base = release("istio-base", versions.ISTIO_BASE, ns, {"defaultRevision": "default"}, opts=after_nodes, timeout_seconds=300)
         istiod = release(
-            "istiod", versions.ISTIOD, ns,
-            {"pilot": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"}}}, "global": {"proxy": {"resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}}}},
+            "istiod", versions.ISTIOD, ns, ISTIOD_VALUES,
             opts=pulumi.ResourceOptions.merge(after_nodes, pulumi.ResourceOptions(depends_on=[base])),
             timeout_seconds=600,
         )
         gateway = release(
             "istio-ingressgateway", versions.ISTIO_GATEWAY, ns,
-            # ClusterIP: the LoadBalancer is our own Service below.
+            # ClusterIP: the LoadBalancer is our own Service below. The chart makes no
+            # PodDisruptionBudget unless `podDisruptionBudget` is set, so drains go through.
             {"service": {"type": "ClusterIP"}, "labels": {**GATEWAY_SELECTOR, "app": "istio-ingressgateway"}},
             opts=pulumi.ResourceOptions.merge(after_nodes, pulumi.ResourceOptions(depends_on=[istiod])),
             timeout_seconds=600,

@@ -44,3 +44,99 @@ CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "9.53.0", "https://kubernetes.g
 CERT_MANAGER = Chart("cert-manager", "v1.18.2", "https://charts.jetstack.io")
 KSERVE_CRD = Chart("kserve-crd", "v0.15.2", "oci://ghcr.io/kserve/charts")
 KSERVE = Chart("kserve", "v0.15.2", "oci://ghcr.io/kserve/charts")
+
+
+# --------------------------------------------------------------------------
+# Kubernetes versions
+#
+# The Kubernetes minor versions each pinned component supports, as its own docs state
+# them (each read on 2026-12-01, in the docs' sources: the istio.io, cert-manager.io and
+# KServe websites' repositories and the Seldon Core repository at v1.17.1). A stack may
+# only ask for a version that every component it deploys supports: `recipes.spec` checks
+# --kubernetes-version and `recipe plan` prints the range. Bumping a pin above means
+# re-reading its row here.
+
+
+@dataclass(frozen=True)
+class KubernetesSupport:
+    """The Kubernetes minor versions one pinned component supports."""
+
+    name: str  # as the user knows it: "Istio"
+    release: str  # the release its docs describe: "1.27"
+    chart: Chart  # the pinned chart of that release
+    oldest: int  # a minor version: 29 means 1.29
+    newest: int | None  # None: its docs name no newest version
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.release}"
+
+    def describe(self) -> str:
+        """Like 1.29-1.33, or 1.30 or later."""
+        return f"1.{self.oldest}-1.{self.newest}" if self.newest is not None else f"1.{self.oldest} or later"
+
+    def supports(self, minor: int) -> bool:
+        return minor >= self.oldest and (self.newest is None or minor <= self.newest)
+
+
+KUBERNETES_SUPPORT: dict[str, KubernetesSupport] = {
+    # istio.io, "Announcing Istio 1.27.0" (release notes): "Istio 1.27.0 is officially
+    # supported on Kubernetes versions 1.29 to 1.33".
+    "istio": KubernetesSupport("Istio", "1.27", ISTIOD, 29, 33),
+    # Seldon Core docs at v1.17.1, "Install Seldon-Core" (doc/source/workflow/install.rst):
+    # "Kubernetes cluster >= 1.23". Its compatibility matrix stops at Seldon Core 1.16
+    # (Kubernetes 1.23-1.26) and names no newest version for 1.17: none is written here.
+    "seldon-core": KubernetesSupport("Seldon Core", "1.17.1", SELDON_CORE, 23, None),
+    # cert-manager.io, "Supported Releases": 1.18 supports Kubernetes 1.29 → 1.33
+    # (the page also lists 1.18 as end of life since 2026-03-10).
+    "cert-manager": KubernetesSupport("cert-manager", "1.18", CERT_MANAGER, 29, 33),
+    # KServe 0.15 docs, "Kubernetes Deployment Installation Guide" (RawDeployment mode):
+    # "Kubernetes 1.30 is the minimally required version"; its recommended Istio matrix
+    # lists Kubernetes 1.30-1.32 but names no newest version: none is written here.
+    "kserve": KubernetesSupport("KServe", "0.15", KSERVE, 30, None),
+}
+
+# The version-bound components each model deployer installs (see deployer.py). The
+# other workloads (MLflow, PostgreSQL, the EKS Cluster Autoscaler, whose image follows
+# the cluster's own version) limit no version.
+DEPLOYER_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "seldon": ("istio", "seldon-core"),
+    "kserve": ("istio", "cert-manager", "kserve"),
+}
+
+
+@dataclass(frozen=True)
+class KubernetesRange:
+    """The Kubernetes minor versions every version-bound component of one stack supports."""
+
+    oldest: int
+    newest: int
+    components: tuple[KubernetesSupport, ...]
+
+    def versions(self) -> list[str]:
+        """Every supported version, oldest first: ["1.29", "1.30", ...]."""
+        return [f"1.{minor}" for minor in range(self.oldest, self.newest + 1)]
+
+    def describe(self) -> str:
+        return f"1.{self.oldest}-1.{self.newest}"
+
+    def rejecting(self, minor: int) -> list[KubernetesSupport]:
+        """The components that do not support 1.<minor> (none: it is supported)."""
+        return [c for c in self.components if not c.supports(minor)]
+
+
+def kubernetes_range(components: tuple[str, ...] | list[str], deployer: str) -> KubernetesRange | None:
+    """The Kubernetes versions a stack of `components` supports; None when none of its
+    components is version-bound (only the deployer brings such charts)."""
+    if "deployer" not in components:
+        return None
+    support = tuple(KUBERNETES_SUPPORT[key] for key in DEPLOYER_COMPONENTS[deployer])
+    oldest = max(c.oldest for c in support)
+    newest = min((c.newest for c in support if c.newest is not None), default=None)
+    if newest is None or newest < oldest:
+        # A table error, not a user's: every deployer brings Istio, which names both ends.
+        raise RuntimeError(
+            f"the pinned charts of the {deployer} deployer share no bounded Kubernetes range: "
+            + ", ".join(f"{c.label} {c.describe()}" for c in support)
+        )
+    return KubernetesRange(oldest, newest, support)
