@@ -28,16 +28,19 @@ def postgres_bin() -> Path:
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("pgserver is not installed: pip install -e '.[test]'")
-    install = Path(next(iter(spec.submodule_search_locations))) / "pginstall"
+    package = Path(next(iter(spec.submodule_search_locations)))
+    install = package / "pginstall"
     if os.geteuid() == 0 and not _reachable_by_others(install):
-        copy = Path(tempfile.gettempdir()) / f"recipe-dataplane-pginstall-{hashlib.sha256(str(install).encode()).hexdigest()[:12]}"
-        if not (copy / "bin" / "postgres").exists():
-            staging = Path(tempfile.mkdtemp(prefix="recipe-dataplane-pginstall-"))
-            shutil.copytree(install, staging / "pginstall", symlinks=True)
+        # The binaries find their libraries at $ORIGIN/../../../pgserver.libs: copy both, side by side.
+        copy = Path(tempfile.gettempdir()) / f"recipe-dataplane-pgserver-{hashlib.sha256(str(package).encode()).hexdigest()[:12]}"
+        if not (copy / "pgserver" / "pginstall" / "bin" / "postgres").exists():
+            staging = Path(tempfile.mkdtemp(prefix="recipe-dataplane-pgserver-"))
+            for name in ("pgserver/pginstall", "pgserver.libs"):
+                shutil.copytree(package.parent / name, staging / name, symlinks=True)
             staging.chmod(0o755)
-            os.replace(staging / "pginstall", copy)
-            shutil.rmtree(staging, ignore_errors=True)
-        install = copy
+            shutil.rmtree(copy, ignore_errors=True)
+            os.replace(staging, copy)
+        install = copy / "pgserver" / "pginstall"
     return install / "bin"
 
 
