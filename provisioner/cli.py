@@ -188,15 +188,37 @@ def _spec(provider, file, options: dict):
     console = _err_console()
     for note in notes:
         console.print(f"note: {note}", markup=False)
+    if not spec.suffix:
+        # A stack deployed from this machine: its global names, not the placeholder.
+        record = _registry().find(spec.name)
+        recorded = (record.spec or {}).get("suffix") if record is not None and record.provider == spec.provider else None
+        if recorded:
+            spec = spec.with_changes(suffix=recorded)
     return spec
+
+
+def _suffix_note(spec) -> str | None:
+    if spec.suffix:
+        return None
+    from recipes.naming import PLACEHOLDER_SUFFIX
+
+    return (f"global names (buckets, registries, roles) end in 6 random characters chosen at the first deploy and "
+            f"kept with the stack; `{PLACEHOLDER_SUFFIX}` stands for them here")
 
 
 def _spec_warnings(spec) -> list[str]:
     warnings = []
-    if spec.has("cluster") and spec.private_endpoint:
+    if spec.has("cluster") and spec.private_endpoint and spec.provider == "gcp":
         warnings.append(
-            "--private-endpoint: the Kubernetes API is reachable only from inside the stack's network, so the deploy "
-            "must run from there (VPN, peering, bastion); the load balancer (models, MLflow) stays public"
+            "--private-endpoint: the Kubernetes API has no IP endpoint outside the stack's network; recipe and kubectl "
+            "reach it through its DNS endpoint, where Google IAM (container.clusters.connect) authorizes every request; "
+            "the load balancer (models, MLflow) stays public"
+        )
+    elif spec.has("cluster") and spec.private_endpoint:
+        warnings.append(
+            "--private-endpoint: the Kubernetes API is reachable only from inside the stack's network, so every deploy "
+            "must run from there (VPN, peering, bastion), and a first deploy is refused; the load balancer (models, "
+            "MLflow) stays public"
         )
     elif spec.has("cluster") and not spec.allow_cidrs:
         warnings.append(
@@ -241,15 +263,21 @@ def plan(
             from .costs import estimate as estimate_cost
 
             estimate = estimate_cost(result)
+        from .views import kubernetes_note, kubernetes_versions
+
         if output == OutputFormat.json:
             _print_json({**result.to_json(), "warnings": warnings, "internal_sources": [s.to_json() for s in sources],
+                         "kubernetes_versions": kubernetes_versions(spec),
+                         "suffix": spec.suffix or None,
                          **({"cost": estimate.to_json()} if estimate else {})})
             return
         from .views import cost_table, plan_view
 
         _out_console().print(plan_view(result, warnings))
-        for line in note_lines(sources):
+        for line in [*note_lines(sources), *filter(None, [_suffix_note(spec)])]:
             console.print(f"note: {line}", markup=False)
+        if (k8s_note := kubernetes_note(spec)) is not None:
+            console.print(f"note: {k8s_note}", markup=False)
         if estimate is not None:
             _out_console().print(cost_table(estimate, f"Estimated monthly cost: {spec.name} ({spec.provider}, {spec.profile} profile)"))
             for line in estimate.assumptions:
@@ -337,9 +365,11 @@ def deploy(
         from . import operations
         from .engine import EngineError
 
+        registry = _registry()
+        operations.refuse_unreachable_first_deploy(spec, registry)
         _require_confirmable(console, f"deploying {spec.name}", yes)
         engine = make_engine()
-        registry = _registry()
+        spec = operations.assign_suffix(spec, backend=backend, engine=engine, registry=registry)
         if not yes:
             _preview_before_deploy(console, spec, backend, engine, registry)
         progress = _progress(console, f"Deploying {spec.name} ({spec.provider}, {spec.region})")
@@ -419,6 +449,7 @@ def destroy(
     name: Annotated[str, typer.Argument(help="A registered stack.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     delete_data: Annotated[bool, typer.Option("--delete-data", help="Also delete the bucket (with every artifact in it) and the registry (with every image).")] = False,
+    cluster_gone: Annotated[bool, typer.Option("--cluster-gone", help="The cluster was deleted outside recipe: drop its Kubernetes objects from the state instead of failing on it. Never while it exists: its load balancers and disks would be orphaned.")] = False,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Tear a stack down. The bucket and the registry are kept unless --delete-data."""
@@ -436,14 +467,19 @@ def destroy(
             question = f"Destroy {name} ({record.provider}, {record.region}) INCLUDING its bucket and registry and all data in them?"
         else:
             question = f"Destroy {name} ({record.provider}, {record.region})? The bucket and the registry are kept."
+        if cluster_gone:
+            question += (" --cluster-gone: its Kubernetes objects are dropped from the state unchecked; only if the "
+                         "cluster no longer exists.")
         _confirm(console, question, yes)
         progress = _progress(console, f"Destroying {name}")
         try:
             with progress, _terminate_as_interrupt():
-                operations.destroy(record, delete_data=delete_data, engine=make_engine(), registry=registry, on_event=progress.handle)
+                operations.destroy(record, delete_data=delete_data, engine=make_engine(), registry=registry,
+                                   on_event=progress.handle, cluster_gone=cluster_gone)
         except EngineError as exc:
             progress.print_summary()
-            raise _report_failure(console, exc, progress, f"recipe destroy {name}" + (" --delete-data" if delete_data else ""), "destroy") from None
+            rerun = f"recipe destroy {name}" + (" --delete-data" if delete_data else "") + (" --cluster-gone" if cluster_gone else "")
+            raise _report_failure(console, exc, progress, rerun, "destroy") from None
         progress.print_summary()
         kept = kept_lines(record)
         if as_json:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlparse
 
+from recipes import naming
 from recipes.spec import StackSpec
 
 from . import paths
@@ -166,7 +167,12 @@ class Engine(Protocol):
 
     def up(self, target: StackTarget, on_event: OnEvent) -> UpResult: ...
 
-    def destroy(self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False) -> DestroyResult: ...
+    def destroy(
+        self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False, cluster_gone: bool = False
+    ) -> DestroyResult:
+        """`cluster_gone`: the cluster was deleted outside recipe, so its Kubernetes objects are
+        dropped from the state instead of failing on an unreachable API server."""
+        ...
 
     def refresh(self, target: StackTarget, on_event: OnEvent, *, clear_pending_creates: bool = False) -> Changes: ...
 
@@ -175,6 +181,12 @@ class Engine(Protocol):
     def outputs(self, target: StackTarget) -> dict[str, Any]: ...
 
     def cancel(self, target: StackTarget) -> None: ...
+
+    def assigned_suffix(self, target: StackTarget) -> str | None:
+        """The global-name suffix of the stack's existing Pulumi stack in the backend (a
+        teammate's deploy, or this machine's before its registry was lost); None when the
+        backend holds no such stack, or one with no resources."""
+        ...
 
 
 # ==========================================================================
@@ -189,6 +201,9 @@ MIN_PULUMI_VERSION = "3.181.0"
 PULUMI_INSTALL_URL = "https://www.pulumi.com/docs/install/"
 PASSPHRASE_ENV = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 PROJECT_DESCRIPTION = "MLOps stacks deployed by the stack-recipes `recipe` CLI"
+# The stack's global-name suffix, in its Pulumi config (see recipes/naming.py).
+SUFFIX_CONFIG = "recipe:suffix"
+DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"
 
 # The resource plugins each provider's program uses. The plugin for `x` comes
 # from the Python SDK distribution `pulumi_x` (`-` becomes `_`), at that SDK's version.
@@ -680,7 +695,20 @@ def _matches(patterns: Iterable[str], lines: Iterable[str]) -> bool:
     return any(p.lower() in text for p in patterns)
 
 
+# pulumi-kubernetes, when the cluster's API server cannot be reached.
+UNREACHABLE_PATTERNS = ("cluster is unreachable", "failed to read resource state due to unreachable cluster")
+UNREACHABLE_HINT = (
+    "The cluster's API server is not reachable from this machine: with --private-endpoint run from inside the "
+    "stack's network (VPN, peering, bastion); with --allow-cidr check that it includes your current IP (redeploy "
+    "with the new one). Nothing was dropped from the state. If the cluster was deleted outside recipe, "
+    "`recipe destroy NAME --cluster-gone` removes what is left."
+)
+
+
 def credential_hint(provider: str, lines: list[str]) -> str | None:
+    """The fix for an error the cloud's credentials or the cluster's reachability explain."""
+    if _matches(UNREACHABLE_PATTERNS, lines):
+        return UNREACHABLE_HINT
     patterns, hint = CREDENTIAL_PATTERNS.get(provider, ((), ""))
     return hint if patterns and _matches(patterns, lines) else None
 
@@ -773,19 +801,18 @@ class PulumiEngine:
                 raise _pulumi_not_found() from exc
         return self._cmd
 
-    def _stack(self, target: StackTarget, spec: StackSpec | None = None, *, create: bool = True) -> Stack:
-        """The Pulumi stack for `target` in its own workspace (created when `create`, else selected)."""
+    def _workspace(self, target: StackTarget, extra_env: Mapping[str, str] | None = None):
+        """Workspace options for `target`: its own work dir, backend, passphrase and Pulumi CLI."""
         from pulumi import automation as auto
 
-        name = target.stack_name
         passphrase = ensure_passphrase()  # first: it creates the data dir 0700 on a first run
-        work_dir = paths.workspace_dir(name, target.backend)
+        work_dir = paths.workspace_dir(target.stack_name, target.backend)
         work_dir.mkdir(parents=True, exist_ok=True)
         local = backend_local_dir(target.backend)
         if local is not None:
             local.mkdir(parents=True, exist_ok=True)
-        env = {"PULUMI_BACKEND_URL": target.backend, "PULUMI_SKIP_UPDATE_CHECK": "true", **passphrase}
-        opts = auto.LocalWorkspaceOptions(
+        env = {"PULUMI_BACKEND_URL": target.backend, "PULUMI_SKIP_UPDATE_CHECK": "true", **passphrase, **(extra_env or {})}
+        return auto.LocalWorkspaceOptions(
             work_dir=str(work_dir),
             pulumi_command=self._command(),
             secrets_provider="passphrase",
@@ -798,8 +825,32 @@ class PulumiEngine:
                 backend=auto.ProjectBackend(url=target.backend),
             ),
         )
+
+    def _stack(self, target: StackTarget, spec: StackSpec | None = None, *, create: bool = True,
+               extra_env: Mapping[str, str] | None = None) -> Stack:
+        """The Pulumi stack for `target` in its own workspace (created when `create`, else selected)."""
+        from pulumi import automation as auto
+
+        spec = spec or target.spec
+        if not spec.suffix:  # operations.assign_suffix gives every deployed stack one
+            raise EngineError(f"stack {target.stack_name} has no suffix for its global names yet; deploy it with `recipe deploy`")
         init = auto.create_or_select_stack if create else auto.select_stack
-        return init(stack_name=name, project_name=PROJECT, program=inline_program(spec or target.spec), opts=opts)
+        stack = init(stack_name=target.stack_name, project_name=PROJECT, program=inline_program(spec),
+                     opts=self._workspace(target, extra_env))
+        # Kept in the stack's config too, so a teammate deploying from a shared backend, or
+        # this machine after its registry is lost, finds the same global names.
+        stack.set_config(SUFFIX_CONFIG, auto.ConfigValue(spec.suffix))
+        return stack
+
+    def _existing_stack(self, target: StackTarget) -> Stack | None:
+        """The stack in the backend, selected without creating it or writing its config; None if absent."""
+        from pulumi import automation as auto
+
+        try:
+            return auto.select_stack(stack_name=target.stack_name, project_name=PROJECT,
+                                     program=inline_program(target.spec), opts=self._workspace(target))
+        except auto.StackNotFoundError:
+            return None
 
     def _ensure_plugins(self, stack: Stack, provider: str) -> None:
         if provider in self._plugins_ready:
@@ -895,9 +946,15 @@ class PulumiEngine:
             changes=Changes(_counts(result.summary.resource_changes)),
         )
 
-    def destroy(self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False) -> DestroyResult:
+    def destroy(
+        self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False, cluster_gone: bool = False
+    ) -> DestroyResult:
+        # pulumi-kubernetes drops the objects of an unreachable cluster from the state only when
+        # told so, for this run: never set in the program, where it would hide an unreachable
+        # (private, IP-restricted) cluster that still exists, with its load balancers and disks.
+        extra_env = {DELETE_UNREACHABLE_ENV: "true"} if cluster_gone else None
         with self._operation(target, "destroy stack {name}", on_event) as op:
-            stack = self._stack(target, create=False)
+            stack = self._stack(target, create=False, extra_env=extra_env)
             self._ensure_plugins(stack, target.spec.provider)
             deployment = stack.export_stack().deployment
             retained = _retained(deployment)
@@ -954,3 +1011,18 @@ class PulumiEngine:
     def cancel(self, target: StackTarget) -> None:
         with self._operation(target, "cancel the update of stack {name}"):
             self._stack(target, create=False).cancel()
+
+    def assigned_suffix(self, target: StackTarget) -> str | None:
+        with self._operation(target, "read the configuration of stack {name}"):
+            stack = self._existing_stack(target)
+            if stack is None:
+                return None
+            config = stack.get_all_config()
+            if SUFFIX_CONFIG in config:
+                return config[SUFFIX_CONFIG].value
+            deployment = stack.export_stack().deployment
+        if any(r.get("type") != _STACK_TYPE for r in (deployment or {}).get("resources") or []):
+            # Deployed before suffixes were random and kept in the config: its names use the old one.
+            spec = target.spec
+            return naming.legacy_suffix(spec.provider, spec.name, spec.region)
+        return None

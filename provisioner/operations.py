@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from recipes import outputs
-from recipes.spec import StackSpec
+from recipes import naming, outputs
+from recipes.spec import SpecError, StackSpec
 
 from . import paths
 from .engine import (
@@ -69,6 +69,52 @@ def deploy_target(spec: StackSpec, backend: str | None, registry: Registry) -> t
             )
     backend = backend or (record.backend if record else None) or paths.default_backend()
     return record, StackTarget(spec=spec, backend=backend)
+
+
+def assign_suffix(spec: StackSpec, *, backend: str | None, engine: Engine, registry: Registry) -> StackSpec:
+    """The spec with its stack's suffix for global names (see recipes/naming.py).
+
+    Found again, in this order: --suffix, this machine's record of the stack, the stack's
+    config in its Pulumi backend (a teammate's deploy; `Engine.assigned_suffix`); only a
+    stack none of them knows gets a new random one. A --suffix that differs from the
+    stack's own is refused while anything of the stack exists: it would create new
+    buckets and registries beside the old ones.
+    """
+    record, target = deploy_target(spec, backend, registry)
+    recorded = str((record.spec or {}).get("suffix") or "") if record is not None else ""
+    if spec.suffix:
+        gone = record is not None and record.status == "destroyed" and not record.retained
+        if recorded and recorded != spec.suffix and not gone:
+            raise OperationError(
+                f"{spec.name}'s global names end in -{recorded}; --suffix {spec.suffix} would create new buckets "
+                "and registries beside the ones it has: drop --suffix, or pick another stack name"
+            )
+        return spec
+    suffix = recorded or engine.assigned_suffix(target) or naming.new_suffix()
+    return spec.with_changes(suffix=suffix)
+
+
+# Clouds whose private API endpoint only the stack's own network reaches. (GKE's has an
+# IAM-authorized DNS endpoint that a deploy from anywhere reaches: see recipes/gcp/cluster.py.)
+PRIVATE_API_FROM_INSIDE_ONLY = {"aws": ("EKS", "VPC"), "azure": ("AKS", "VNet")}
+
+
+def refuse_unreachable_first_deploy(spec: StackSpec, registry: Registry) -> None:
+    """--private-endpoint on EKS/AKS when the stack has no cluster yet: the deploy that creates the
+    network would then have to reach the API server through it, from outside, which never works.
+    Refused before anything is recorded or created: never a half-created stack."""
+    if not spec.private_endpoint or spec.provider not in PRIVATE_API_FROM_INSIDE_ONLY or not spec.has("cluster"):
+        return
+    record = registry.find(spec.name)
+    if record is not None and record.status != "destroyed" and "cluster" in record.outputs:
+        return  # a cluster that exists: the deploy runs from inside its network
+    service, network = PRIVATE_API_FROM_INSIDE_ONLY[spec.provider]
+    raise SpecError(
+        f"--private-endpoint: an {service} API server that only the stack's own {network} reaches cannot be "
+        f"reached by the deploy that creates that {network}. Deploy without it first, restricted to your address "
+        f"(--allow-cidr YOUR.IP/32), connect a machine to the stack's {network} (VPN, peering, bastion), and "
+        "redeploy with --private-endpoint from there"
+    )
 
 
 class OperationInProgress(OperationError):
@@ -144,6 +190,8 @@ def tracked(registry: Registry, record: StackRecord, op: str, status: str, on_ev
 
 
 def deploy(spec: StackSpec, *, backend: str | None, engine: Engine, registry: Registry, on_event: OnEvent) -> tuple[StackRecord, Changes]:
+    if not spec.suffix:
+        spec = assign_suffix(spec, backend=backend, engine=engine, registry=registry)
     record, target = deploy_target(spec, backend, registry)
     if record is None:
         record = StackRecord(name=spec.name, provider=spec.provider, region=spec.region, status="deploying", source="deploy")
@@ -175,11 +223,13 @@ def preview(record: StackRecord, *, engine: Engine, on_event: OnEvent, spec: Sta
 
 
 def destroy(
-    record: StackRecord, *, delete_data: bool, engine: Engine, registry: Registry, on_event: OnEvent
+    record: StackRecord, *, delete_data: bool, engine: Engine, registry: Registry, on_event: OnEvent,
+    cluster_gone: bool = False,
 ) -> DestroyResult:
     target = target_for(record)
-    with tracked(registry, record, "destroy --delete-data" if delete_data else "destroy", "destroying", on_event) as tracker:
-        result = engine.destroy(target, tracker, delete_data=delete_data)
+    command = "destroy" + (" --delete-data" if delete_data else "") + (" --cluster-gone" if cluster_gone else "")
+    with tracked(registry, record, command, "destroying", on_event) as tracker:
+        result = engine.destroy(target, tracker, delete_data=delete_data, cluster_gone=cluster_gone)
     record.retained = [r.to_json() for r in result.retained]
     # What still exists: the retained data components, so the user can find them.
     # A data component's main resource carries the component's own name ("bucket", "registry").

@@ -48,5 +48,14 @@ try:
     spec = load_spec(config_layer())
 except SpecError as exc:
     raise pulumi.RunError(str(exc)) from None
+if not spec.suffix:
+    # Global names (buckets, registries) need a suffix of this stack's own, kept in its config.
+    from recipes import naming
+
+    raise pulumi.RunError(
+        "recipe:suffix is not set: global names need a suffix of this stack's own. For a new stack run "
+        f"`pulumi config set recipe:suffix {naming.new_suffix()}`; for a stack deployed before suffixes were "
+        f"random, `pulumi config set recipe:suffix {naming.legacy_suffix(spec.provider, spec.name, spec.region)}`"
+    )
 
 build(spec)

@@ -7,8 +7,11 @@ from typing import Any
 import yaml
 
 
-def render(context: str, server: str, ca_data: str, command: str, args: list[str], env: dict[str, str] | None = None) -> str:
-    """A standalone kubeconfig with one cluster, one user (exec plugin) and one context."""
+def render(context: str, server: str, ca_data: str | None, command: str, args: list[str], env: dict[str, str] | None = None) -> str:
+    """A standalone kubeconfig with one cluster, one user (exec plugin) and one context.
+
+    Without `ca_data` the server's certificate is checked against the system's trusted roots
+    (GKE's DNS endpoint has a publicly trusted certificate)."""
     exec_spec: dict[str, Any] = {
         "apiVersion": "client.authentication.k8s.io/v1beta1",
         "command": command,
@@ -21,7 +24,7 @@ def render(context: str, server: str, ca_data: str, command: str, args: list[str
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": context, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+        "clusters": [{"name": context, "cluster": {"server": server, **({"certificate-authority-data": ca_data} if ca_data else {})}}],
         "users": [{"name": context, "user": {"exec": exec_spec}}],
         "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
         "current-context": context,

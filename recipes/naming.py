@@ -1,15 +1,19 @@
 """Cloud resource names: one place for every cloud's rules and the unique suffix.
 
-Names are computed from the stack spec before anything runs, so `recipe plan`
-shows the exact names a deploy will use and a name a cloud would refuse is
-caught up front. Globally unique names (S3 buckets) carry a deterministic
-suffix: the same stack always gets the same name, two stacks never share one.
+Names are computed from the stack spec before anything runs, so a name a cloud
+would refuse is caught up front. Globally unique names (S3 and GCS buckets,
+storage accounts, registries, key vaults, IAM roles) carry the stack's suffix:
+six random characters chosen at its first deploy and kept with it (in the
+registry and in the Pulumi stack's config), so two users' stacks of the same
+name never collide and the same stack always finds its names again. Until a
+stack has one, `recipe plan` shows PLACEHOLDER_SUFFIX in its place.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 
 STACK_NAME_RE = re.compile(r"^[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
 STACK_NAME_MIN, STACK_NAME_MAX = 3, 20
@@ -38,8 +42,19 @@ def check_stack_name(name: object) -> str | None:
     return None
 
 
-def default_suffix(provider: str, name: str, region: str) -> str:
-    """Deterministic 6-character suffix that makes global names unique per stack."""
+# Stands for the suffix a stack gets at its first deploy ('x' is never a hex digit).
+PLACEHOLDER_SUFFIX = "xxxxxx"
+
+
+def new_suffix() -> str:
+    """A fresh suffix for a new stack: 6 random hex characters (16.7 million values)."""
+    return secrets.token_hex(3)
+
+
+def legacy_suffix(provider: str, name: str, region: str) -> str:
+    """The suffix stacks deployed before suffixes were random got: the same for everyone
+    who used the same provider, region and name. Only ever used to find such a stack's
+    existing names again, never for a new stack."""
     digest = hashlib.sha256(f"stack-recipes/{provider}/{region}/{name}".encode()).hexdigest()
     return digest[:6]
 
@@ -49,7 +64,7 @@ class Names:
 
     def __init__(self, stack: str, suffix: str):
         self.stack = stack
-        self.suffix = suffix
+        self.suffix = suffix or PLACEHOLDER_SUFFIX
 
     def resource(self, part: str) -> str:
         """A name unique within the account: `<stack>-<part>`."""

@@ -102,6 +102,7 @@ class StackSpec:
 
     @property
     def names(self) -> naming.Names:
+        """The stack's resource names; with no suffix assigned yet, global ones show the placeholder."""
         return naming.Names(self.name, self.suffix)
 
     def labels(self) -> dict[str, str]:
@@ -118,6 +119,8 @@ class StackSpec:
         data["components"] = list(self.components)
         data["allow_cidrs"] = list(self.allow_cidrs)
         data["tags"] = dict(self.tags)
+        if not self.suffix:
+            data.pop("suffix")  # not assigned yet (a stack that was never deployed)
         return data
 
     def with_changes(self, **changes: Any) -> StackSpec:
@@ -270,8 +273,9 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
     if private_endpoint and allow_cidrs:
         raise SpecError("--private-endpoint closes the API endpoint to the internet, so --allow-cidr has nothing to open; give one or the other")
 
-    suffix = _string(get("suffix"), "suffix", naming.default_suffix(provider, name, region))
-    if not naming.SUFFIX_RE.match(suffix):
+    # Empty until the stack's first deploy picks one (operations.assign_suffix).
+    suffix = _string(get("suffix"), "suffix", "")
+    if suffix and not naming.SUFFIX_RE.match(suffix):
         raise SpecError(_where(get("suffix"), "suffix") + f"{suffix!r} must be 4-8 lowercase letters or digits")
 
     tags = _tags(get("tags"), provider)

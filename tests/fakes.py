@@ -26,6 +26,49 @@ from provisioner.engine import (
 from provisioner.plan import Plan, PlannedResource, run_plan
 
 
+# Names that are global across every account of a cloud: the input that holds the name.
+GLOBAL_NAMES = {
+    "aws:s3/bucket:Bucket": "bucket",
+    "gcp:storage/bucket:Bucket": "name",
+    "azure-native:storage:StorageAccount": "accountName",
+    "azure-native:containerregistry:Registry": "registryName",
+    "azure-native:keyvault:Vault": "vaultName",
+}
+TAKEN = {  # what each cloud answers when another account holds the name
+    "aws:s3/bucket:Bucket": "BucketAlreadyExists: The requested bucket name is not available",
+    "gcp:storage/bucket:Bucket": "googleapi: Error 409: The requested bucket name is not available",
+    "azure-native:storage:StorageAccount": "StorageAccountAlreadyTaken: The storage account named {name} is already taken",
+    "azure-native:containerregistry:Registry": "AlreadyInUse: The registry {name} is already in use",
+    "azure-native:keyvault:Vault": "VaultAlreadyExists: The vault name '{name}' is already in use",
+}
+
+
+@dataclass
+class World:
+    """Global names held across accounts: what every user's FakeEngine shares, as the real cloud."""
+
+    holders: dict[tuple[str, str], str] = field(default_factory=dict)  # (type, name) -> account
+
+    def claim(self, resource: PlannedResource, account: str) -> None:
+        key = _global_key(resource)
+        if key is None:
+            return
+        holder = self.holders.setdefault(key, account)
+        if holder != account:
+            message = TAKEN[resource.type].format(name=key[1])
+            raise EngineError(f"creating {resource.name}: {message}", resource=resource.urn, diagnostics=[message])
+
+    def release(self, resource: PlannedResource, account: str) -> None:
+        key = _global_key(resource)
+        if key is not None and self.holders.get(key) == account:
+            del self.holders[key]
+
+
+def _global_key(resource: PlannedResource) -> tuple[str, str] | None:
+    field_name = GLOBAL_NAMES.get(resource.type)
+    return (resource.type, str(resource.inputs[field_name])) if field_name else None
+
+
 def physical_id(resource: PlannedResource) -> str:
     inputs = resource.inputs
     return str(inputs.get("bucket") or inputs.get("name") or inputs.get("accountName")
@@ -57,6 +100,11 @@ class FakeEngine:
     state: dict[str, list[PlannedResource]] = field(default_factory=dict)
     pending: dict[str, list[PendingOperation]] = field(default_factory=dict)
     plans: dict[str, Plan] = field(default_factory=dict)
+    suffixes: dict[str, str] = field(default_factory=dict)  # the stack's `recipe:suffix` config
+    lookups: list[str] = field(default_factory=list)  # stacks whose suffix was looked up
+    cluster_gone_destroys: int = 0
+    account: str = "111111111111"  # whose cloud account this engine deploys to
+    world: World = field(default_factory=World)  # global names, shared with other users' engines
 
     def _check_lock(self, target: StackTarget) -> None:
         if self.locked_since:
@@ -82,6 +130,8 @@ class FakeEngine:
     def up(self, target: StackTarget, on_event: OnEvent) -> UpResult:
         self.calls.append(("up", target.stack_name, target.backend))
         self._check_lock(target)
+        if not target.spec.suffix:  # as PulumiEngine: operations.assign_suffix gives every stack one
+            raise EngineError(f"stack {target.stack_name} has no suffix for its global names yet")
         plan = run_plan(target.spec)
         key = self._key(target)
         wanted = {r.urn for r in plan.resources}
@@ -107,19 +157,29 @@ class FakeEngine:
                 self._event(on_event, "failed", r, op=op)
                 self.state[key] = created
                 raise EngineError(self.fail_message, resource=r.urn, diagnostics=[self.fail_message])
+            if op == "create" and r.custom:
+                try:
+                    self.world.claim(r, self.account)
+                except EngineError as exc:
+                    self._event(on_event, "failed", r, op=op)
+                    self.state[key] = created
+                    raise exc
             self._event(on_event, "done", r, op=op)
             counts[op] = counts.get(op, 0) + 1
             if r.urn not in existing:
                 created.append(r)
         self.state[key] = created
         self.plans[key] = plan
+        self.suffixes[key] = target.spec.suffix
         self._event(on_event, "summary", counts=counts)
         return UpResult(outputs=plan.raw_outputs, changes=Changes(counts))
 
-    def destroy(self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False) -> DestroyResult:
+    def destroy(self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False,
+                cluster_gone: bool = False) -> DestroyResult:
         """As PulumiEngine: a plain destroy keeps the data (and what it needs) in the state;
         --delete-data first re-declares it unretained, then deletes everything."""
         self.calls.append(("destroy", target.stack_name, delete_data))
+        self.cluster_gone_destroys += int(cluster_gone)
         self._check_lock(target)
         key = self._key(target)
         resources = self.state.get(key, [])
@@ -131,6 +191,7 @@ class FakeEngine:
         deleted = [r for r in resources if r.urn not in keep]
         for r in reversed(deleted):
             self._event(on_event, "start", r, op="delete")
+            self.world.release(r, self.account)
             self._event(on_event, "done", r, op="delete")
         self.state[key] = [r for r in resources if r.urn in keep]
         self._event(on_event, "summary", counts={"delete": len(deleted)})
@@ -160,3 +221,8 @@ class FakeEngine:
 
     def cancel(self, target: StackTarget) -> None:
         self.calls.append(("cancel", target.stack_name, target.backend))
+
+    def assigned_suffix(self, target: StackTarget) -> str | None:
+        self.lookups.append(target.stack_name)  # a read: not among the operations in `calls`
+        key = self._key(target)
+        return self.suffixes.get(key) if self.state.get(key) else None

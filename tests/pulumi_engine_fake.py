@@ -104,6 +104,7 @@ class FakePulumi(PulumiCommand):
         self.changes: dict[str, int] = {"create": 1}  # what `stack history` reports for the last update
         self.programs: list[tuple[str, Any]] = []  # (command, inline program the CLI was pointed at)
         self.release_targets = True  # a targeted `up` drops retainOnDelete from the targeted resources
+        self.config: dict[str, dict[str, str]] = {}  # stack -> key -> value (`config set`, `config --json`)
 
     # --- what tests look at ---------------------------------------------------
     def called(self, command: str) -> list[Call]:
@@ -131,6 +132,10 @@ class FakePulumi(PulumiCommand):
                 return self._fail(f"error: no stack named '{stack}' found")
         elif command == "stack init":
             self.stacks.add(args[2])
+        elif command == "config set":
+            self.config.setdefault(stack, {})[args[2]] = args[-1]
+        elif command == "config":
+            return self._ok(json.dumps({k: {"value": v, "secret": False} for k, v in self.config.get(stack, {}).items()}))
         elif command == "plugin ls":
             return self._ok(json.dumps(self.plugins))
         elif command == "plugin install":

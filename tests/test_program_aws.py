@@ -92,11 +92,12 @@ def test_private_network_has_exactly_one_nat_gateway(aws_plan):
 
 def test_nodes_run_in_private_subnets_by_default(aws_plan):
     node_group = aws_plan.one(NODE_GROUP)
-    private = {s.urn for s in subnets(aws_plan, "private")}
+    private = [s.urn for s in subnets(aws_plan, "private")]
     public = {s.urn for s in subnets(aws_plan, "public")}
-    assert private <= set(node_group.dependencies)
-    assert not public & set(node_group.dependencies)
-    assert len(node_group.inputs["subnetIds"]) == 2
+    # One zone for the nodes (the tracker's zonal volume): the first private subnet only.
+    assert private[0] in node_group.dependencies
+    assert not (public | {private[1]}) & set(node_group.dependencies)
+    assert len(node_group.inputs["subnetIds"]) == 1
 
 
 def test_public_network_has_no_nat_and_nodes_in_public_subnets(plans):
@@ -108,10 +109,11 @@ def test_public_network_has_no_nat_and_nodes_in_public_subnets(plans):
     assert len(public) == 2
     assert all(s.inputs["mapPublicIpOnLaunch"] is True for s in public)
     node_group = plan.one(NODE_GROUP)
-    assert {s.urn for s in public} <= set(node_group.dependencies)
-    # The node group's subnet ids are exactly the public subnets' (as the route table associations name them).
-    public_ids = {a.inputs["subnetId"] for a in plan.by_type(RT_ASSOC) if a.name.startswith("network-public-")}
-    assert set(node_group.inputs["subnetIds"]) == public_ids
+    assert public[0].urn in node_group.dependencies and public[1].urn not in node_group.dependencies
+    # The node group's subnet id is the first public subnet's (as the route table associations name them):
+    # one zone for the nodes.
+    public_ids = {a.name: a.inputs["subnetId"] for a in plan.by_type(RT_ASSOC) if a.name.startswith("network-public-")}
+    assert node_group.inputs["subnetIds"] == [public_ids["network-public-0"]]
     assert len(public_ids) == 2
 
 
@@ -218,16 +220,18 @@ def test_pod_identity_agent_and_ebs_csi_addons(aws_plan, make_spec):
     assert attached == set(policies.EBS_CSI_POLICIES)
 
 
-def test_iam_role_names_carry_the_region_suffix(aws_plan, plans, make_spec):
+def test_iam_role_names_carry_the_stacks_suffix(aws_plan, plans, make_spec):
     spec = make_spec()
     names = [r.inputs["name"] for r in aws_plan.by_type(ROLE)]
     assert len(names) == len(set(names)) == 6  # control plane, nodes, ebs-csi, autoscaler, mlflow pods, pipelines pods
-    assert all(n.startswith("ml-dev-") and n.endswith(f"-{spec.suffix}") for n in names)
+    assert all(n.startswith("ml-dev-") and n.endswith(f"-{spec.names.suffix}") for n in names)
     assert all(len(n) <= 64 for n in names)
-    other = plans(region="us-west-2")
+    # IAM is global to the account: another instance of ml-dev (another region, or a second
+    # deploy after a destroy --delete-data) has another suffix, so other role names.
+    other = plans(region="us-west-2", suffix="a1b2c3")
     other_names = {r.inputs["name"] for r in other.by_type(ROLE)}
     assert len(other_names) == 6
-    assert not other_names & set(names), "same stack name in two regions must not share IAM role names"
+    assert not other_names & set(names), "two instances of a stack name must not share IAM role names"
 
 
 # ---------------------------------------------------------------------------
@@ -243,7 +247,7 @@ def test_bucket_name_is_unique_and_valid(aws_plan, make_spec):
     name = aws_plan.one(BUCKET).inputs["bucket"]
     assert name == spec.names.s3_bucket()
     assert re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", name)
-    assert name.endswith(spec.suffix)
+    assert name.endswith(spec.names.suffix)
     assert aws_plan.raw_outputs["bucket"] == {"name": name, "uri": f"s3://{name}"}
 
 
@@ -720,10 +724,10 @@ def test_kms_key_rotates_and_waits_30_days_before_deletion(kms_plan, helpers):
 def test_kms_alias_is_named_after_the_stack(kms_plan, make_spec):
     spec = make_spec(kms=True)
     name = kms_plan.one(KMS_ALIAS).inputs["name"]
-    assert name == f"alias/{spec.name}-{spec.suffix}" == "alias/ml-dev-" + spec.suffix
+    assert name == f"alias/{spec.name}-{spec.names.suffix}" == "alias/ml-dev-" + spec.names.suffix
     assert re.fullmatch(r"alias/[a-zA-Z0-9/_-]{1,250}", name) and not name.startswith("alias/aws/")
-    # The suffix is per region: the same stack name in two regions gets two aliases.
-    assert spec.suffix != make_spec(kms=True, region="us-west-2").suffix
+    # The suffix is the stack's own (random at its first deploy): another instance, another alias.
+    assert make_spec(kms=True, suffix="a1b2c3").names.suffix == "a1b2c3" != spec.names.suffix
 
 
 def test_kms_key_and_alias_are_retained_by_default(kms_plan):
@@ -744,7 +748,10 @@ def test_delete_data_releases_the_kms_key(plans, make_spec):
 def test_kms_key_policy_gives_the_account_alone_control(kms_plan):
     key, _ = stack_key(kms_plan)
     policy = json.loads(key.inputs["policy"])
-    (statement,) = policy["Statement"]
+    (statement,) = [s for s in policy["Statement"] if "AWS" in s["Principal"]]
+    # The one other statement lets CloudWatch Logs use the key for the control plane's log
+    # group only (tests/test_aws_first_deploy.py).
+    assert [s["Principal"] for s in policy["Statement"] if s is not statement] == [{"Service": "logs.eu-west-1.amazonaws.com"}]
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{MOCK_ACCOUNT}:root"}
     # In a key policy "*" is this key; the account then grants its use through IAM (scoped below).
@@ -827,8 +834,12 @@ def test_kms_no_wildcard_principal_and_no_key_use_on_everything(plans, variant):
             if any(a.startswith("kms:") for a in actions):
                 assert all(a.startswith("kms:") for a in actions), where
                 assert as_list(statement["Resource"]) == [arn], f"{where}: key use beyond the stack's key"
-    # The key policy: the account's root is its only principal (and so the only one with kms:*).
+    # The key policy: the account's root is its only principal (and so the only one with kms:*),
+    # but for CloudWatch Logs, allowed the key for the control plane's log group only.
     for statement in json.loads(key.inputs["policy"])["Statement"]:
+        if statement["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}:
+            assert list(statement["Condition"]) == ["ArnEquals"] and not any("*" in a for a in statement["Action"])
+            continue
         assert set(statement["Principal"]) == {"AWS"}, statement["Principal"]
         assert as_list(statement["Principal"]["AWS"]) == [f"arn:aws:iam::{MOCK_ACCOUNT}:root"]
     # Nothing else in the stack writes a resource policy on the key or a grant.
@@ -872,7 +883,7 @@ def test_kms_bucket_registry_and_cluster_depend_on_the_key_not_on_each_other(kms
     "variant,users",
     [
         ({"without": ["cluster", "tracker", "deployer"]}, {SSE_CONFIG, ECR}),
-        ({"components": ["cluster", "deployer"]}, {EKS}),
+        ({"components": ["cluster", "deployer"]}, {EKS, "aws:cloudwatch/logGroup:LogGroup"}),
         ({"components": ["bucket"]}, {SSE_CONFIG}),
     ],
 )

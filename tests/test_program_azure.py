@@ -124,7 +124,7 @@ def role_assignments(plan, role: str | None = None) -> list:
 def test_two_resource_groups_named_from_the_spec(plan, spec):
     groups = {g.name: g for g in plan.by_type(GROUP)}
     assert set(groups) == {"group", "data-group"}
-    assert groups["group"].inputs["resourceGroupName"] == spec.names.resource_group() == "rg-ml-dev-" + spec.suffix
+    assert groups["group"].inputs["resourceGroupName"] == spec.names.resource_group() == "rg-ml-dev-" + spec.names.suffix
     assert groups["data-group"].inputs["resourceGroupName"] == spec.names.resource_group("data")
     for group in groups.values():
         assert group.inputs["location"] == "westeurope"
@@ -389,9 +389,9 @@ def test_role_assignment_names_are_deterministic_guids(plan, plans, spec):
     for r in assigned:
         name = r.inputs["roleAssignmentName"]
         assert str(uuid.UUID(name)) == name
-        assert name == roles.assignment_name(SUB, spec.name, spec.suffix, r.name)
-    # Another region means another suffix, so other names: same-named stacks never collide.
-    other = azure(plans, region="northeurope")
+        assert name == roles.assignment_name(SUB, spec.name, spec.names.suffix, r.name)
+    # Another stack instance has another suffix, so other names: same-named stacks never collide.
+    other = azure(plans, suffix="a1b2c3")
     assert not set(names) & {r.inputs["roleAssignmentName"] for r in other.by_type(ROLE)}
 
 
@@ -1072,7 +1072,7 @@ def test_key_vault_roles_are_scoped_to_this_vault_only(kms_plan, kms_spec):
     for r in kms_plan.by_type(ROLE):
         assert r.inputs["roleDefinitionId"].rsplit("/", 1)[-1] in allowed, r.name
         assert r.inputs["scope"].startswith(f"/subscriptions/{SUB}/resourceGroups/") and "/providers/" in r.inputs["scope"], r.name
-        assert r.inputs["roleAssignmentName"] == roles.assignment_name(SUB, kms_spec.name, kms_spec.suffix, r.name)
+        assert r.inputs["roleAssignmentName"] == roles.assignment_name(SUB, kms_spec.name, kms_spec.names.suffix, r.name)
 
 
 def test_the_key_is_kept_as_long_as_the_data(kms_plan):

@@ -171,7 +171,7 @@ def test_custom_mode_vpc_with_a_vpc_native_subnet(gcp_plan):
 def test_network_names_are_unique_per_stack(gcp_plan):
     spec = gcp_spec()
     # A VPC is global to the project: the suffix keeps same-named stacks in two regions apart.
-    assert gcp_plan.one(NETWORK).inputs["name"] == f"ml-dev-vpc-{spec.suffix}"
+    assert gcp_plan.one(NETWORK).inputs["name"] == f"ml-dev-vpc-{spec.names.suffix}"
     assert gcp_plan.one(SUBNET).inputs["name"].startswith("ml-dev-")
 
 
@@ -867,7 +867,7 @@ def test_kms_key_ring_in_the_stack_region_always_retained(kms_plan, kms_delete_d
     ring = kms_plan.one(KEY_RING, "encryption-ring")
     assert ring.inputs["location"] == "us-central1"
     # A random part kept in the state: a key ring name can never be reused once taken.
-    assert ring.inputs["name"].startswith(f"ml-dev-keys-{spec.suffix}-")
+    assert ring.inputs["name"].startswith(f"ml-dev-keys-{spec.names.suffix}-")
     assert kms_plan.one("random:index/randomString:RandomString", "encryption-ring-suffix").urn in ring.dependencies
     assert ring.retain_on_delete is True
     # GCP cannot delete key rings: even --delete-data only forgets it.
@@ -1039,12 +1039,28 @@ def test_private_endpoint_reachable_only_from_the_node_subnet(private_endpoint_p
     assert config["gcpPublicCidrsAccessEnabled"] is False
 
 
-def test_private_endpoint_kubeconfig_uses_the_internal_address(private_endpoint_plan):
+def test_private_endpoint_is_reached_through_the_iam_authorized_dns_endpoint(private_endpoint_plan, gcp_plan):
+    # The IP endpoint is internal only, so the deploy that creates the cluster could never reach
+    # it from outside; the DNS endpoint takes external traffic, each request authorized by IAM.
+    inputs = private_endpoint_plan.one(GKE).inputs
+    assert inputs["controlPlaneEndpointsConfig"] == {"dnsEndpointConfig": {"allowExternalTraffic": True}}
     endpoint = private_endpoint_plan.raw_outputs["cluster"]["endpoint"]
-    address = ipaddress.ip_address(endpoint.removeprefix("https://"))
-    assert address in ipaddress.ip_network(private_endpoint_plan.one(SUBNET).inputs["ipCidrRange"])
+    assert endpoint.startswith("https://gke-") and endpoint.endswith(".gke.goog")
     config = yaml.safe_load(private_endpoint_plan.raw_outputs["cluster"]["kubeconfig"])
-    assert config["clusters"][0]["cluster"]["server"] == endpoint
+    cluster = config["clusters"][0]["cluster"]
+    # A publicly trusted certificate: no cluster CA pinned for it.
+    assert cluster == {"server": endpoint}
+    assert config["users"][0]["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
+    # Without --private-endpoint, the public IP endpoint and the cluster's CA, as before.
+    assert "controlPlaneEndpointsConfig" not in gcp_plan.one(GKE).inputs
+    public = yaml.safe_load(gcp_plan.raw_outputs["cluster"]["kubeconfig"])["clusters"][0]["cluster"]
+    assert "certificate-authority-data" in public and not public["server"].endswith(".gke.goog")
+
+
+def test_no_kubernetes_provider_drops_an_unreachable_cluster_from_the_state(private_endpoint_plan, gcp_plan):
+    for plan in (gcp_plan, private_endpoint_plan):
+        provider = plan.one("pulumi:providers:kubernetes")
+        assert provider.inputs.get("deleteUnreachable") in (None, "false"), provider.inputs
 
 
 def test_private_endpoint_changes_only_the_cluster(gcp_plan, private_endpoint_plan):

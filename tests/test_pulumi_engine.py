@@ -67,6 +67,14 @@ def engine(cli) -> PulumiEngine:
 
 
 @pytest.fixture
+def make_spec():
+    """Specs as the engine gets them: a deployed stack always has its suffix (operations.assign_suffix)."""
+    from .conftest import aws_spec
+
+    return lambda **values: aws_spec(**{"suffix": "a1b2c3", **values})
+
+
+@pytest.fixture
 def target(make_spec) -> StackTarget:
     return StackTarget(spec=make_spec(), backend=paths.default_backend())
 
@@ -680,7 +688,7 @@ def test_expired_credentials_come_with_the_fix(engine, cli, make_spec, provider,
     from recipes.spec import Layer, load_spec
 
     flags = {"aws": {}, "gcp": {"project": "demo-project"}, "azure": {}}[provider]
-    target = StackTarget(spec=load_spec(Layer("flags", {"provider": provider, **flags})), backend="s3://state")
+    target = StackTarget(spec=load_spec(Layer("flags", {"provider": provider, "suffix": "a1b2c3", **flags})), backend="s3://state")
     cli.failures["up"] = CommandResult(stdout="", stderr=f"error: {error}", code=255)
     with pytest.raises(EngineError) as info:
         engine.up(target, lambda e: None)
@@ -710,3 +718,59 @@ def test_refresh_can_clear_pending_creates(engine, cli, target):
     engine.refresh(target, lambda e: None, clear_pending_creates=True)
     first, second = cli.called("refresh")
     assert "--clear-pending-creates" not in first.args and "--clear-pending-creates" in second.args
+
+
+# ---------------------------------------------------------------------------
+# The stack's global-name suffix travels with its state
+
+
+def test_a_deployed_stack_keeps_its_suffix_in_its_config(engine, cli, target):
+    engine.up(target, lambda e: None)
+    assert cli.config[STACK]["recipe:suffix"] == "a1b2c3"
+    # A teammate on the same backend (no registry record of theirs) reads it back.
+    assert engine.assigned_suffix(StackTarget(spec=target.spec.with_changes(suffix=""), backend=target.backend)) == "a1b2c3"
+
+
+def test_no_stack_in_the_backend_has_no_suffix(engine, cli, target):
+    assert engine.assigned_suffix(target) is None
+    assert "stack init" not in cli.commands()  # looking never creates a stack
+
+
+def test_a_stack_deployed_before_random_suffixes_finds_its_old_names(engine, cli, target):
+    from recipes import naming
+
+    cli.stacks.add(STACK)
+    cli.deployment = deployed_state()  # resources, and no recipe:suffix in its config
+    legacy = engine.assigned_suffix(target)
+    assert legacy == naming.legacy_suffix("aws", "ml-dev", target.spec.region) == "ab18f7"
+    cli.deployment = {"resources": []}  # created but never deployed: a new stack after all
+    assert engine.assigned_suffix(target) is None
+
+
+def test_the_engine_refuses_a_spec_without_its_suffix(engine, cli, target):
+    with pytest.raises(EngineError, match="no suffix"):
+        engine.up(StackTarget(spec=target.spec.with_changes(suffix=""), backend=target.backend), lambda e: None)
+    assert "up" not in cli.commands()
+
+
+def test_destroy_drops_an_unreachable_clusters_objects_only_when_told(engine, cli, target):
+    cli.stacks.add(STACK)
+    cli.deployment = deployed_state()
+    engine.destroy(target, lambda e: None)
+    assert "PULUMI_K8S_DELETE_UNREACHABLE" not in cli.called("destroy")[-1].env
+    cli.deployment = deployed_state()
+    engine.destroy(target, lambda e: None, cluster_gone=True)
+    assert cli.called("destroy")[-1].env["PULUMI_K8S_DELETE_UNREACHABLE"] == "true"
+
+
+def test_an_unreachable_cluster_comes_with_the_fix(engine, cli, target):
+    cli.failures["up"] = CommandResult(
+        stdout="", code=255,
+        stderr="error: configured Kubernetes cluster is unreachable: unable to load schema information from the API "
+               "server: Get \"https://10.0.0.7/openapi/v2\": dial tcp 10.0.0.7:443: i/o timeout",
+    )
+    with pytest.raises(EngineError) as info:
+        engine.up(target, lambda e: None)
+    message = info.value.message
+    assert "not reachable from this machine" in message and "--cluster-gone" in message
+    assert "Nothing was dropped from the state" in message

@@ -30,7 +30,7 @@ def run_main(config: dict[str, str], stack: str = "team-stack"):
 
 def test_main_reads_stack_config():
     plan = run_main({"provider": "aws", "region": "eu-central-1", "without": "deployer,tracker", "max_nodes": "4",
-                     "tags": '{"team": "vision"}'})
+                     "tags": '{"team": "vision"}', "suffix": "c0ffee"})
     assert plan.raw_outputs["region"] == "eu-central-1"
     assert plan.raw_outputs["stack_name"] == "team-stack"  # defaults to the Pulumi stack name
     assert "deployer" not in plan.raw_outputs and "tracker" not in plan.raw_outputs
@@ -46,3 +46,18 @@ def test_main_rejects_bad_config_with_the_spec_message():
     with pytest.raises(Exception) as info:
         run_main({"provider": "aws", "region": "eu-west-9"})
     assert "unknown aws region 'eu-west-9'" in str(info.value)
+
+
+def test_main_needs_the_stacks_own_suffix():
+    with pytest.raises(Exception) as info:
+        run_main({"provider": "aws", "region": "eu-west-1"}, stack="ml-dev")
+    message = str(info.value)
+    assert "recipe:suffix is not set" in message
+    # Both fixes: a new random one, and the one a stack deployed before random suffixes has.
+    assert "pulumi config set recipe:suffix ab18f7" in message
+    assert message.count("pulumi config set recipe:suffix") == 2
+
+
+def test_main_names_global_resources_with_the_configured_suffix():
+    plan = run_main({"provider": "aws", "region": "eu-west-1", "suffix": "c0ffee"}, stack="ml-dev")
+    assert plan.one("aws:s3/bucket:Bucket").inputs["bucket"] == "ml-dev-artifacts-c0ffee"

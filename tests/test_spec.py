@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import pytest
 
@@ -38,7 +37,7 @@ def test_defaults():
     assert spec.deployer == "seldon"
     assert spec.immutable_tags is False
     assert spec.delete_data is False
-    assert re.fullmatch(r"[a-z0-9]{6}", spec.suffix)
+    assert spec.suffix == ""  # assigned at the first deploy (operations.assign_suffix)
 
 
 def test_full_stack_file():
@@ -318,23 +317,23 @@ def test_with_changes_returns_a_new_spec():
     assert isinstance(changed, StackSpec)
 
 
-def test_suffix_is_deterministic():
-    a = load_spec(flags(name="ml-dev", region="eu-west-1"))
-    b = load_spec(flags(name="ml-dev", region="eu-west-1"))
-    assert a.suffix == b.suffix == naming.default_suffix("aws", "ml-dev", "eu-west-1")
-    # Pinned: changing the derivation would rename the buckets and roles of every existing stack.
-    assert a.suffix == "ab18f7"
-    assert naming.SUFFIX_RE.match(a.suffix)
+def test_a_new_stack_has_no_suffix_until_its_first_deploy():
+    spec = load_spec(flags(name="ml-dev", region="eu-west-1"))
+    assert spec.suffix == ""
+    # Names show the placeholder: never a name anyone could deploy by accident.
+    assert spec.names.s3_bucket() == "ml-dev-artifacts-xxxxxx"
+    assert "suffix" not in spec.to_mapping()
 
 
-def test_suffix_differs_by_name_and_region():
-    suffixes = {
-        naming.default_suffix("aws", name, region)
-        for name in ("ml-dev", "ml-prod", "team-a")
-        for region in ("eu-west-1", "us-east-1", "ap-south-1")
-    }
-    assert len(suffixes) == 9
-    assert load_spec(flags(region="eu-west-1")).names.s3_bucket() != load_spec(flags(region="us-east-1")).names.s3_bucket()
+def test_new_suffixes_are_random_and_valid():
+    suffixes = {naming.new_suffix() for _ in range(200)}
+    assert len(suffixes) == 200
+    assert all(naming.SUFFIX_RE.match(s) and len(s) == 6 and "x" not in s for s in suffixes)
+
+
+def test_legacy_suffix_is_the_one_older_stacks_were_deployed_with():
+    # Pinned: stacks deployed before suffixes were random find their names with it.
+    assert naming.legacy_suffix("aws", "ml-dev", "eu-west-1") == "ab18f7"
 
 
 def test_explicit_suffix_is_used():

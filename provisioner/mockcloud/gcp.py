@@ -39,6 +39,13 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             }
         # With a private endpoint GKE reports the internal address as the cluster's endpoint.
         endpoint = private_ip if private.get("enablePrivateEndpoint") else public_ip
+        # Every cluster has a DNS endpoint (gke-<hash>.<region>.gke.goog); it takes traffic from
+        # outside Google's network only when allow_external_traffic is set.
+        dns = ((inputs.get("controlPlaneEndpointsConfig") or {}).get("dnsEndpointConfig") or {})
+        out["controlPlaneEndpointsConfig"] = {
+            **(inputs.get("controlPlaneEndpointsConfig") or {}),
+            "dnsEndpointConfig": {**dns, "endpoint": f"gke-{digest(project, cluster, length=32)}-{digest(location, length=6)}.{location}.gke.goog"},
+        }
         out.update(
             id=f"projects/{project}/locations/{location}/clusters/{cluster}",
             endpoint=endpoint,

@@ -86,7 +86,7 @@ class Recipe:
                 subscription_id=client.subscription_id,
                 deployer_object_id=client.object_id,
                 stack=self.spec.name,
-                suffix=self.spec.suffix,
+                suffix=self.spec.names.suffix,
             )
         return self._roles
 

@@ -242,7 +242,9 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            delete_unreachable=True,  # a cluster deleted behind our back must not block destroy
+            # No delete_unreachable: a cluster this machine cannot reach (a private endpoint, an
+            # --allow-cidr without today's IP) is an error with the fix, never a reason to drop its
+            # objects from the state. `recipe destroy --cluster-gone` covers a deleted cluster.
             # Kubernetes calls are authorised by the admin role assignment.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.admin_role])),
         )

@@ -159,6 +159,14 @@ class Cluster(pulumi.ComponentResource):
             monitoring_config={"enable_components": MONITORING_COMPONENTS},
             private_cluster_config=private_cluster_config,
             master_authorized_networks_config=authorized_networks,
+            # --private-endpoint: no IP endpoint reachable from outside the VPC, so `recipe` and
+            # kubectl use the cluster's DNS endpoint instead: reachable from anywhere, but every
+            # request is authorized by IAM (container.clusters.connect) before it reaches the
+            # API server. This is what lets the deploy that creates the cluster also create its
+            # Kubernetes objects from outside the network.
+            control_plane_endpoints_config=(
+                {"dns_endpoint_config": {"allow_external_traffic": True}} if args.private_endpoint else None
+            ),
             # C4: RBAC only: no legacy ABAC, no client certificate (a static credential).
             enable_legacy_abac=False,
             master_auth={"client_certificate_config": {"issue_client_certificate": False}},
@@ -217,8 +225,14 @@ class Cluster(pulumi.ComponentResource):
         )
 
         self.context = args.context
-        self.endpoint = self.cluster.endpoint.apply(lambda host: f"https://{host}")
-        ca_data = self.cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate)
+        if args.private_endpoint:
+            self.endpoint = self.cluster.control_plane_endpoints_config.apply(
+                lambda c: f"https://{c.dns_endpoint_config.endpoint}"
+            )
+            ca_data = pulumi.Output.from_input(None)  # a publicly trusted certificate
+        else:
+            self.endpoint = self.cluster.endpoint.apply(lambda host: f"https://{host}")
+            ca_data = self.cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate)
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.endpoint, ca_data).apply(
                 lambda v: kubeconfig.render(context=args.context, server=v[0], ca_data=v[1], command=AUTH_PLUGIN, args=[])
@@ -228,7 +242,9 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            delete_unreachable=True,  # a cluster deleted behind our back must not block destroy
+            # No delete_unreachable: a cluster this machine cannot reach (a private endpoint, an
+            # --allow-cidr without today's IP) is an error with the fix, never a reason to drop its
+            # objects from the state. `recipe destroy --cluster-gone` covers a deleted cluster.
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.ready: list[pulumi.Resource] = [self.node_pool]

@@ -1,0 +1,52 @@
+"""--private-endpoint works or is refused, per cloud; never a half-created stack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from provisioner import cli
+
+DEPLOY = {
+    "aws": ["aws", "--region", "eu-west-1"],
+    "gcp": ["gcp", "--project", "demo-project", "--region", "us-central1"],
+    "azure": ["azure", "--region", "westeurope"],
+}
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli.app, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("provider", ["aws", "azure"])
+def test_a_first_deploy_with_a_private_endpoint_is_refused_before_anything(home, engine, provider):
+    result = run("deploy", *DEPLOY[provider], "--private-endpoint", "--yes", "--output", "json")
+    assert result.exit_code == 2
+    message = json.loads(result.stdout)["error"]["message"]
+    assert "cannot be reached by the deploy that creates" in message and "--allow-cidr YOUR.IP/32" in message
+    assert engine.calls == [] and engine.lookups == []
+    assert run("stacks", "--output", "json").stdout.strip() == "[]"  # nothing recorded
+
+
+@pytest.mark.parametrize("provider", ["aws", "azure"])
+def test_switching_an_existing_stack_to_a_private_endpoint_is_allowed(home, engine, provider):
+    assert run("deploy", *DEPLOY[provider], "--yes").exit_code == 0
+    result = run("deploy", *DEPLOY[provider], "--private-endpoint", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "every deploy must run from there" in result.stderr
+
+
+def test_gke_private_endpoint_deploys_from_anywhere(home, engine):
+    result = run("deploy", *DEPLOY["gcp"], "--private-endpoint", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "DNS endpoint, where Google IAM" in result.stderr
+
+
+def test_destroy_cluster_gone_reaches_the_engine_and_is_asked_for(home, engine):
+    assert run("deploy", *DEPLOY["aws"], "--yes").exit_code == 0
+    refused = CliRunner().invoke(cli.app, ["destroy", "ml-dev", "--cluster-gone"], input="")
+    assert refused.exit_code == 3 and engine.cluster_gone_destroys == 0
+    assert run("destroy", "ml-dev", "--cluster-gone", "--yes").exit_code == 0
+    assert engine.cluster_gone_destroys == 1
