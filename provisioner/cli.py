@@ -367,6 +367,7 @@ def deploy(
 
         registry = _registry()
         operations.refuse_unreachable_first_deploy(spec, registry)
+        operations.refuse_data_replacing_changes(spec, registry)
         _require_confirmable(console, f"deploying {spec.name}", yes)
         engine = make_engine()
         spec = operations.assign_suffix(spec, backend=backend, engine=engine, registry=registry)

@@ -117,6 +117,26 @@ def refuse_unreachable_first_deploy(spec: StackSpec, registry: Registry) -> None
     )
 
 
+def refuse_data_replacing_changes(spec: StackSpec, registry: Registry) -> None:
+    """Changes the clouds can only make by replacing a data resource, refused before anything runs.
+
+    A container registry's encryption is fixed when it is created (ECR, Artifact Registry, ACR):
+    turning --kms on or off for a stack whose registry exists (also one kept by a destroy)
+    would delete the registry, with every image in it, and create another."""
+    record = registry.find(spec.name)
+    if record is None or record.source != "deploy" or not spec.has("registry"):
+        return
+    gone = record.status == "destroyed" and not record.retained
+    before = bool((record.spec or {}).get("kms", False))
+    if not gone and before != spec.kms and "registry" in (record.spec or {}).get("components", ["registry"]):
+        now, was = ("on", "off") if spec.kms else ("off", "on")
+        raise SpecError(
+            f"--kms is {was} for {spec.name}, and its container registry's encryption is fixed when the registry is "
+            f"created: turning it {now} would replace the registry and delete every image in it. Keep "
+            f"{'--kms' if before else '--no-kms'}, or deploy the change as a new stack (another --name)"
+        )
+
+
 class OperationInProgress(OperationError):
     """Another `recipe` process is working on this stack right now."""
 

@@ -1,4 +1,5 @@
-"""--private-endpoint works or is refused, per cloud; never a half-created stack."""
+"""What a deploy refuses before anything is recorded or created: a private endpoint that could never be
+reached, a --kms change that would replace the registry. And what it allows instead."""
 
 from __future__ import annotations
 
@@ -50,3 +51,14 @@ def test_destroy_cluster_gone_reaches_the_engine_and_is_asked_for(home, engine):
     assert refused.exit_code == 3 and engine.cluster_gone_destroys == 0
     assert run("destroy", "ml-dev", "--cluster-gone", "--yes").exit_code == 0
     assert engine.cluster_gone_destroys == 1
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
+def test_toggling_kms_on_a_stack_with_a_registry_is_refused(home, engine, provider):
+    # The registry's encryption is fixed at creation: the change would replace it, images and all.
+    assert run("deploy", *DEPLOY[provider], "--yes").exit_code == 0
+    result = run("deploy", *DEPLOY[provider], "--kms", "--yes", "--output", "json")
+    assert result.exit_code == 2
+    assert "would replace the registry and delete every image" in json.loads(result.stdout)["error"]["message"]
+    # Without the registry, or as a new stack, the same change is fine.
+    assert run("deploy", *DEPLOY[provider], "--kms", "--name", "ml-kms", "--yes").exit_code == 0
