@@ -87,4 +87,4 @@ def gcp_default_project() -> tuple[str, str] | None:
 
 
 def spec_from_record(name: str, spec: Mapping[str, Any]) -> StackSpec:
-    return load_spec(Layer(f"registry entry {name}", spec))
+    return load_spec(Layer(f"registry entry {name}", spec), recorded=True)

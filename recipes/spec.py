@@ -156,8 +156,12 @@ def _label(key: str, origin: str) -> str:
     return f"{origin}: {key}"
 
 
-def load_spec(*layers: Layer) -> StackSpec:
-    """Merge layers (later wins) and validate them into a StackSpec."""
+def load_spec(*layers: Layer, recorded: bool = False) -> StackSpec:
+    """Merge layers (later wins) and validate them into a StackSpec.
+
+    `recorded`: the spec of a stack as it was deployed (its registry record). Rules that
+    gate a new deploy (the Kubernetes versions today's charts support) do not apply to it:
+    a stack deployed under older rules must still be shown, exported and destroyed."""
     merged: dict[str, tuple[Any, str]] = {}
     for layer in layers:
         if not isinstance(layer.values, Mapping):
@@ -177,10 +181,10 @@ def load_spec(*layers: Layer) -> StackSpec:
                         "use one provider"
                     )
             merged[key] = (value, layer.origin)
-    return _validate(merged)
+    return _validate(merged, recorded)
 
 
-def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
+def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackSpec:
     def get(key: str) -> tuple[Any, str] | None:
         return raw.get(key)
 
@@ -261,7 +265,7 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
     k8s_raw = get("kubernetes_version")
     kubernetes_version = None
     if k8s_raw is not None:
-        kubernetes_version = _kubernetes_version(k8s_raw, components, deployer)
+        kubernetes_version = _kubernetes_version(k8s_raw, components, deployer, recorded)
 
     immutable_tags = _bool(get("immutable_tags"), "immutable_tags", False)
     kms = _bool(get("kms"), "kms", defaults.get("kms", False))
@@ -294,7 +298,7 @@ def _validate(raw: dict[str, tuple[Any, str]]) -> StackSpec:
     return spec
 
 
-def _kubernetes_version(raw: tuple[Any, str], components: tuple[str, ...], deployer: str) -> str:
+def _kubernetes_version(raw: tuple[Any, str], components: tuple[str, ...], deployer: str, recorded: bool) -> str:
     """A Kubernetes minor version that every pinned chart the stack deploys supports
     (recipes/kubernetes/versions.py: Istio and the model deployer's charts)."""
     from .kubernetes.versions import kubernetes_range  # no Pulumi: a table of versions
@@ -308,7 +312,7 @@ def _kubernetes_version(raw: tuple[Any, str], components: tuple[str, ...], deplo
         raise SpecError(_where(raw, "kubernetes_version") + f"{version!r} is not a version like 1.33{quote}{pick}")
     # A stack already deployed is read back from the registry as it was recorded: a version
     # accepted then must not stop its status or destroy (a deploy validates the user's flags).
-    if supported is None or raw[1].startswith("registry entry"):
+    if supported is None or recorded:
         return version
     rejecting = supported.rejecting(int(version.split(".")[1]))
     if rejecting:
