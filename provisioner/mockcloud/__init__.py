@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from recipes.spec import StackSpec
@@ -31,6 +31,9 @@ class Context:
     """What the answers may depend on: the stack being planned."""
 
     spec: StackSpec
+    # What this plan registered so far, per cloud module: an answer that depends on another
+    # resource (the zone of each subnet a node group is given) looks it up here. One per plan.
+    state: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def region(self) -> str:

@@ -8,11 +8,15 @@ import pulumi_aws as aws
 from ..cloud import BucketHandle, ClusterHandle, RegistryHandle, WorkloadIdentity
 from ..spec import StackSpec
 from .bucket import Bucket, BucketArgs
-from .cluster import Cluster, ClusterArgs
+from .cluster import Cluster, ClusterArgs, instance_types, log_group_name
 from .encryption import Encryption, EncryptionArgs
 from .identity import BucketAccess, BucketAccessArgs
 from .network import Network, NetworkArgs
 from .registry import Registry, RegistryArgs
+
+# Days CloudWatch keeps the EKS control-plane logs (api, audit, authenticator), by profile:
+# a month to debug a dev stack, a quarter of audit trail for prod.
+LOG_RETENTION_DAYS = {"dev": 30, "prod": 90}
 
 
 class Recipe:
@@ -40,8 +44,11 @@ class Recipe:
                 EncryptionArgs(
                     alias=f"alias/{spec.names.stack}-{spec.names.suffix}",
                     description=f"stack-recipes {spec.name}: artifacts, images and Kubernetes Secrets",
+                    region=spec.region,
                     # Kept as long as the data it encrypts: the bucket and registry outlive the stack.
                     retain=not spec.delete_data,
+                    # Known from the spec, whichever component asks for the key first.
+                    log_groups=(log_group_name(spec.names.eks_cluster()),) if spec.has("cluster") else (),
                 ),
                 opts=self.opts,
             )
@@ -51,7 +58,12 @@ class Recipe:
         spec = self.spec
         network = Network(
             "network",
-            NetworkArgs(cluster_name=spec.names.eks_cluster(), nat_gateway=spec.network == "private"),
+            NetworkArgs(
+                cluster_name=spec.names.eks_cluster(),
+                region=spec.region,
+                instance_types=instance_types(spec.node_type, spec.spot),
+                nat_gateway=spec.network == "private",
+            ),
             opts=self.opts,
         )
         self._cluster = Cluster(
@@ -69,6 +81,7 @@ class Recipe:
                 allow_cidrs=spec.allow_cidrs,
                 private_endpoint=spec.private_endpoint,
                 kms_key_arn=self.kms_key_arn(),
+                log_retention_days=LOG_RETENTION_DAYS[spec.profile],
                 labels=spec.labels(),
                 context=spec.names.kube_context(),
                 cluster_role_name=spec.names.iam_role("cluster"),

@@ -1,4 +1,4 @@
-"""EKS: control plane, managed node group, pod identity, EBS storage, kubeconfig.
+"""EKS: control plane and its log group, managed node group, pod identity, EBS storage, kubeconfig.
 
 Built from `aws.eks` resources (not the multi-language `pulumi_eks`), so every
 piece is visible to the mock runtime and to `recipe plan`.
@@ -37,11 +37,24 @@ def spot_types(node_type: str) -> list[str]:
     return SPOT_ALTERNATIVES.get(node_type, [node_type])
 
 
+def instance_types(node_type: str, spot: bool) -> list[str]:
+    """Every type the node group may launch: the network picks zones that offer them all."""
+    return spot_types(node_type) if spot else [node_type]
+
+
+def log_group_name(cluster_name: str) -> str:
+    """Where EKS writes the control plane's logs: a fixed name, created by EKS if absent."""
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
 @dataclass
 class ClusterArgs:
     name: str
     region: str
+    # The control plane's subnets, in two zones (EKS requires two).
     subnet_ids: list[pulumi.Input[str]]
+    # The nodes' subnets, all in one zone: PostgreSQL's zonal volume and its pod always
+    # meet there (`recipes.aws.network` says why).
     node_subnet_ids: list[pulumi.Input[str]]
     node_type: str
     min_nodes: int
@@ -58,8 +71,11 @@ class ClusterArgs:
     allow_cidrs: tuple[str, ...] = ()
     # C1: the API endpoint only inside the VPC (no public endpoint at all).
     private_endpoint: bool = False
-    # C3 (--kms): envelope encryption of Secrets with the stack's key.
+    # C3 (--kms): envelope encryption of Secrets with the stack's key (and of the
+    # control-plane logs: the key's policy lets CloudWatch Logs use it for this log group).
     kms_key_arn: pulumi.Input[str] | None = None
+    # How long CloudWatch keeps the control-plane logs (a value CloudWatch accepts: 30, 90, ...).
+    log_retention_days: int = 30
     # The network's gateways and routes: the nodes (and so every workload and load balancer on
     # them) are created after and destroyed before them. The control plane does not wait: it
     # needs no route out, and 10 minutes of it run while the NAT gateway comes up.
@@ -86,6 +102,7 @@ def vpc_config(subnet_ids: list[pulumi.Input[str]], allow_cidrs: tuple[str, ...]
 
 class Cluster(pulumi.ComponentResource):
     cluster: aws.eks.Cluster
+    log_group: aws.cloudwatch.LogGroup
     node_group: aws.eks.NodeGroup
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
@@ -108,6 +125,17 @@ class Cluster(pulumi.ComponentResource):
                 )
             )
             encryption_config = {"resources": ["secrets"], "provider": {"key_arn": args.kms_key_arn}}
+        # C2: the control-plane logs' group, declared here: left to EKS, which creates it on
+        # first write, it would never expire, never use the stack's key, and outlive destroy.
+        # The cluster depends on it: created before EKS first writes, deleted after the
+        # cluster (no more writes), with the stack: logs are not data kept on destroy.
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=log_group_name(args.name),
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
         self.cluster = aws.eks.Cluster(
             name,
             name=args.name,
@@ -125,7 +153,7 @@ class Cluster(pulumi.ComponentResource):
             upgrade_policy={"support_type": "STANDARD"},
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(
-                    depends_on=control_role_ready,
+                    depends_on=[*control_role_ready, self.log_group],
                     # A control plane takes 9-14 minutes; an upgrade can take longer.
                     custom_timeouts=pulumi.CustomTimeouts(create="30m", update="60m", delete="30m"),
                 )
@@ -159,7 +187,7 @@ class Cluster(pulumi.ComponentResource):
             cluster_name=self.cluster.name,
             node_role_arn=node_role.role.arn,
             subnet_ids=args.node_subnet_ids,
-            instance_types=spot_types(args.node_type) if args.spot else [args.node_type],
+            instance_types=instance_types(args.node_type, args.spot),
             ami_type=ami_type(args.node_type),
             capacity_type="SPOT" if args.spot else "ON_DEMAND",
             scaling_config={"desired_size": args.min_nodes, "min_size": args.min_nodes, "max_size": args.max_nodes},
@@ -219,7 +247,9 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            delete_unreachable=True,  # a cluster deleted behind our back must not block destroy
+            # No delete_unreachable: a cluster this machine cannot reach (a private endpoint, an
+            # --allow-cidr without today's IP) is an error with the fix, never a reason to drop its
+            # objects from the state. `recipe destroy --cluster-gone` covers a deleted cluster.
             opts=child,
         )
         storage_class = k8s.storage.v1.StorageClass(
