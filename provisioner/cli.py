@@ -82,6 +82,7 @@ def _user_errors(as_json: bool = False):
     from .engine import EngineError
     from .exporters import ExportError
     from .operations import OperationError
+    from .plan import PlanFailed
     from .registry import RegistryCorrupt, RegistryError, StackNotFound
 
     console = _err_console()
@@ -100,7 +101,7 @@ def _user_errors(as_json: bool = False):
         raise typer.Exit(exc.code) from None
     except (SpecError, OutputsError, ExportError, StackNotFound) as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
-    except (OperationError, RegistryCorrupt, RegistryError) as exc:
+    except (OperationError, RegistryCorrupt, RegistryError, PlanFailed) as exc:
         raise fail(str(exc), EXIT_FAILED) from None
     except EngineError as exc:
         raise fail(exc.message, EXIT_FAILED) from None
@@ -251,9 +252,7 @@ def plan(
     """Show what a deploy would create, offline: no credentials, no Pulumi CLI."""
     with _user_errors(output == OutputFormat.json) as console:
         spec = _spec(provider, file, locals())
-        from .plan import run_plan
-
-        result = run_plan(spec, cache_dir=_plan_cache())
+        result = _plan(spec)
         warnings = _spec_warnings(spec)
         from .internal_sources import internal_sources, note_lines
 
@@ -325,9 +324,17 @@ def check(
 
 def _run_checks(spec):
     from .baseline import evaluate
-    from .plan import run_plan
+    return evaluate(_plan(spec))
 
-    return evaluate(run_plan(spec, cache_dir=_plan_cache()))
+
+def _plan(spec):
+    """The stack's offline plan; a program that refuses the stack (as the cloud would) is one clean error."""
+    from .plan import PlanFailed, failure_message, run_plan
+
+    try:
+        return run_plan(spec, cache_dir=_plan_cache())
+    except Exception as exc:  # noqa: BLE001 - whatever the program raised, said in one line
+        raise PlanFailed(f"the stack cannot be planned: {failure_message(exc)}") from None
 
 
 def _plan_cache():

@@ -195,7 +195,14 @@ def _run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None, *, re
             exported = dict(pulumi.runtime.settings.get_root_resource().outputs)
         return _resolve_outputs(exported, result)
 
-    _sync_await(pulumi.runtime.stack.run_pulumi_func(lambda: _sync_await(_program())))
+    failure: BaseException | None = None
+    try:
+        _sync_await(pulumi.runtime.stack.run_pulumi_func(lambda: _sync_await(_program())))
+    except BaseException as exc:  # noqa: BLE001 - re-raised below, once the run's leftovers are gone
+        failure = exc
+    if failure is not None:
+        _drop_failed_run()
+        raise failure
     # The root stack is the parent of top-level resources; report those as parentless.
     stack_urn = f"urn:pulumi:{spec.name}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{spec.name}"
     for r in recorded:
@@ -204,6 +211,33 @@ def _run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None, *, re
     values, secret_paths = result["values"], result["secret_paths"]
     return Plan(spec=spec, resources=recorded, outputs=_mask_paths(values, secret_paths),
                 secret_outputs=sorted(secret_paths), raw_outputs=values)
+
+
+class PlanFailed(Exception):
+    """The program refused the stack under the mock cloud (what the real cloud would refuse too)."""
+
+
+def failure_message(exc: BaseException) -> str:
+    """The program's own message, without the runtime's wrapping ("While processing input ...")."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def _drop_failed_run() -> None:
+    """A failed run leaves its Outputs (failed or pending) in the runtime's settings and on the
+    event loop, where the next plan in this process would await them and fail the same way."""
+    import asyncio
+
+    from pulumi.runtime.settings import SETTINGS
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    loop = _ensure_event_loop()
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    SETTINGS.outputs.clear()
+    SETTINGS.rpc_manager.clear()
 
 
 async def _resolve_outputs(exported: Any, result: dict[str, Any]) -> None:

@@ -12,12 +12,9 @@ reads the inputs the program registered, and the mock cloud
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
-from pulumi.runtime.settings import SETTINGS
-from pulumi.runtime.sync_await import _ensure_event_loop
 
 from provisioner import mockcloud
 from provisioner.mockcloud import aws as mock
@@ -46,20 +43,10 @@ def fresh_plan(**flags):
 
 
 def refused_plan(error: type[BaseException], match: str, **flags) -> BaseException:
-    """A plan that must fail with `error`. A failed run leaves the program's Outputs (failed or
-    pending) in the runtime's settings and on the event loop, where the next plan of the
-    session would await them and fail with this error: they are dropped here."""
-    try:
-        with pytest.raises(error, match=match) as refused:
-            fresh_plan(**flags)
-    finally:
-        loop = _ensure_event_loop()
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        SETTINGS.outputs.clear()
-        SETTINGS.rpc_manager.clear()
+    """A plan that must fail with `error` (the plan runner drops the failed run's leftovers,
+    so the next plan of the session runs clean: test_a_failed_plan_leaves_the_next_one_clean)."""
+    with pytest.raises(error, match=match) as refused:
+        fresh_plan(**flags)
     return refused.value
 
 
@@ -287,3 +274,20 @@ def test_subnets_never_move_when_the_zone_choice_changes(aws_plan):
         assert subnet.ignore_changes == ["availabilityZone"], subnet.name
     provider = plan.one("pulumi:providers:kubernetes")
     assert provider.inputs.get("deleteUnreachable") in (None, "false")
+
+
+def test_a_failed_plan_leaves_the_next_one_clean(plans):
+    refused_plan(Exception, "not supported|fewer than two|offer", node_type="p5.48xlarge")
+    assert fresh_plan().one("aws:eks/cluster:Cluster")
+
+
+def test_plan_reports_a_refused_stack_in_one_line(home):
+    from typer.testing import CliRunner
+
+    from provisioner import cli
+
+    result = CliRunner().invoke(cli.app, ["plan", "aws", "--node-type", "p5.48xlarge", "--output", "json"])
+    assert result.exit_code == 1
+    message = json.loads(result.stdout)["error"]["message"]
+    assert message.startswith("the stack cannot be planned: ") and "\n" not in message
+    assert "Traceback" not in result.output
