@@ -375,6 +375,7 @@ def deploy(
         registry = _registry()
         operations.refuse_unreachable_first_deploy(spec, registry)
         operations.refuse_data_replacing_changes(spec, registry)
+        _check_prerequisites(console, spec, yes)
         _require_confirmable(console, f"deploying {spec.name}", yes)
         engine = make_engine()
         spec = operations.assign_suffix(spec, backend=backend, engine=engine, registry=registry)
@@ -418,6 +419,18 @@ def _gate_on_checks(console, spec, skip: bool) -> None:
     if failed and not skip:
         console.print(f"Nothing deployed. See `recipe check {spec.provider} ...`; deploy anyway with --skip-checks.", markup=False)
         raise Stop(EXIT_FAILED, f"security rules fail: {', '.join(r.rule.id for r in failed)}; nothing deployed")
+
+
+def _check_prerequisites(console, spec, yes: bool) -> None:
+    """The cloud's one-time prerequisites (Azure resource providers, GCP bootstrap APIs), before
+    anything is recorded: fixed with consent (asked, or --yes) or stopped with the commands."""
+    from .prerequisites import Blocked, preflight
+
+    try:
+        preflight(spec, yes=yes, interactive=_interactive(), say=lambda line: console.print(line, markup=False),
+                  ask=lambda question: typer.confirm(question, default=False, err=True))
+    except Blocked as exc:  # what to run instead is already on stderr
+        raise Stop(exc.code, exc.message, commands=exc.commands) from None
 
 
 def _preview_before_deploy(console, spec, backend, engine, registry) -> None:
@@ -766,7 +779,7 @@ def doctor(
     install_pulumi: Annotated[bool, typer.Option("--install-pulumi", help="Download and install the Pulumi CLI into ~/.pulumi.")] = False,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
-    """Check this machine: Python, packages, Pulumi CLI, cloud CLIs and credentials."""
+    """Check this machine: Python, packages, Pulumi CLI, cloud CLIs, credentials and one-time cloud prerequisites."""
     from .doctor import run_checks
 
     checks = run_checks(install_pulumi=install_pulumi)

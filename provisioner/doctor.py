@@ -2,7 +2,9 @@
 
 Credential checks look for credentials locally and, where the cloud's CLI is
 installed, ask it who we are with a short timeout; anything that fails or
-needs the network we cannot reach is reported as "not checked".
+needs the network we cannot reach is reported as "not checked". The one-time
+cloud prerequisites of a first deploy (Azure resource providers, GCP bootstrap
+APIs: provisioner/prerequisites.py) are read the same way, never changed.
 """
 
 from __future__ import annotations
@@ -57,7 +59,52 @@ def run_checks(*, install_pulumi: bool = False) -> list[Check]:
     checks.append(_file_credentials("azure credentials", ["AZURE_CLIENT_ID", "ARM_CLIENT_ID"],
                                     [Path.home() / ".azure/msal_token_cache.json", Path.home() / ".azure/azureProfile.json"],
                                     "az login"))
+    checks.append(_azure_providers())
+    checks.append(_gcp_bootstrap_apis())
     return checks
+
+
+# Reading one cloud's prerequisites: az and gcloud are slow to start and list a lot.
+PREREQUISITE_TIMEOUT_SECONDS = 30
+
+
+def _azure_providers() -> Check:
+    """Which resource providers the largest Azure stack (every component, --kms) needs are registered. Reads only."""
+    from .prerequisites import Unavailable, azure_providers, azure_providers_state, azure_subscription
+
+    name = "azure resource providers"
+    try:
+        found = azure_providers_state(azure_providers(kms=True), azure_subscription(), timeout=PREREQUISITE_TIMEOUT_SECONDS)
+    except Unavailable as exc:
+        return Check(name, "not checked", str(exc), None if "not found" in str(exc) else "az login")
+    if found.missing:
+        registered = f"; registered: {', '.join(found.registered)}" if found.registered else ""
+        return Check(name, "missing", f"not registered in {found.where}: {', '.join(found.missing)}{registered}",
+                     "recipe deploy azure registers them (it asks first), or: " + "; ".join(found.commands()))
+    if found.registering:
+        return Check(name, "warning", f"registering in {found.where}: {', '.join(found.registering)}",
+                     "wait: az provider show --namespace NAMESPACE")
+    return Check(name, "ok", f"registered in {found.where}: {', '.join(found.registered)}")
+
+
+def _gcp_bootstrap_apis() -> Check:
+    """Whether the APIs every GCP deploy goes through are on in the default project. Reads only."""
+    from .prerequisites import Unavailable, gcp_bootstrap_state
+    from .stackfile import gcp_default_project
+
+    name = "gcp bootstrap APIs"
+    project = gcp_default_project()
+    if project is None:
+        return Check(name, "not checked", "no default project (GOOGLE_CLOUD_PROJECT or gcloud config)",
+                     "gcloud config set project PROJECT_ID")
+    try:
+        found = gcp_bootstrap_state(project[0], timeout=PREREQUISITE_TIMEOUT_SECONDS)
+    except Unavailable as exc:
+        return Check(name, "not checked", f"project {project[0]}: {exc}",
+                     None if "not found" in str(exc) else "gcloud auth login")
+    if found.missing:
+        return Check(name, "missing", f"off in project {project[0]}: {', '.join(found.missing)}", found.command)
+    return Check(name, "ok", f"serviceusage and cloudresourcemanager enabled in project {project[0]}")
 
 
 def _pulumi_cli(install: bool) -> Check:

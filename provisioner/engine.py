@@ -206,11 +206,15 @@ SUFFIX_CONFIG = "recipe:suffix"
 DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"
 
 # The resource plugins each provider's program uses. The plugin for `x` comes
-# from the Python SDK distribution `pulumi_x` (`-` becomes `_`), at that SDK's version.
+# from the Python SDK distribution `pulumi_x` (`-` becomes `_`), at that SDK's version,
+# except community plugins published elsewhere (PLUGIN_SOURCES: their SDK and server).
 PLUGINS: dict[str, tuple[str, ...]] = {
     "aws": ("aws", "kubernetes", "random"),
-    "gcp": ("gcp", "kubernetes", "random"),
-    "azure": ("azure-native", "kubernetes", "random"),
+    "gcp": ("gcp", "kubernetes", "random", "time"),
+    "azure": ("azure-native", "kubernetes", "random", "time"),
+}
+PLUGIN_SOURCES: dict[str, tuple[str, str]] = {
+    "time": ("pulumiverse_time", "github://api.github.com/pulumiverse/pulumi-time"),  # recipes/propagation.py
 }
 
 MAX_MESSAGE_LINES = 15
@@ -408,6 +412,8 @@ def backend_local_dir(backend: str) -> Path | None:
 
 def plugin_distribution(plugin: str) -> str:
     """The Python SDK distribution that ships the resource plugin `plugin`."""
+    if plugin in PLUGIN_SOURCES:
+        return PLUGIN_SOURCES[plugin][0]
     return "pulumi_" + plugin.replace("-", "_")
 
 
@@ -705,10 +711,40 @@ UNREACHABLE_HINT = (
 )
 
 
+# Errors a cloud's one-time prerequisite explains (`recipe deploy` checks them first, see
+# provisioner/prerequisites.py, but not without the cloud's CLI). Per provider: the error
+# (a regex), what names the missing piece in it (a regex with one group), the command per
+# missing piece, and the hint around the commands.
+PREREQUISITE_PATTERNS: dict[str, tuple[str, str, str, str]] = {
+    "azure": (r"MissingSubscriptionRegistration", r"namespace '([A-Za-z][A-Za-z0-9.]*)'",
+              "az provider register --namespace {} --wait",
+              "The subscription has not registered a resource provider the stack needs (once per subscription): "
+              "run {commands}, then re-run the same command (`recipe doctor` lists them all)."),
+    "gcp": (r"(Service Usage|Cloud Resource Manager) API has not been used in project", r"has not been used in project ([\w-]+)",
+            "gcloud services enable serviceusage.googleapis.com cloudresourcemanager.googleapis.com --project {}",
+            "The project must have the Service Usage and Cloud Resource Manager APIs on before a deploy can enable the "
+            "others: run {commands}, then re-run the same command."),
+}
+
+
+def prerequisite_hint(provider: str, lines: list[str]) -> str | None:
+    """The commands that fix an error a cloud's one-time prerequisite explains."""
+    if provider not in PREREQUISITE_PATTERNS:
+        return None
+    error, names, command, hint = PREREQUISITE_PATTERNS[provider]
+    text = "\n".join(lines)
+    if not re.search(error, text, re.IGNORECASE):
+        return None
+    found = list(dict.fromkeys(re.findall(names, text))) or ["NAME"]
+    return hint.format(commands=" and ".join(f"`{command.format(name)}`" for name in found))
+
+
 def credential_hint(provider: str, lines: list[str]) -> str | None:
     """The fix for an error the cloud's credentials or the cluster's reachability explain."""
     if _matches(UNREACHABLE_PATTERNS, lines):
         return UNREACHABLE_HINT
+    if (hint := prerequisite_hint(provider, lines)) is not None:
+        return hint
     patterns, hint = CREDENTIAL_PATTERNS.get(provider, ((), ""))
     return hint if patterns and _matches(patterns, lines) else None
 
@@ -869,7 +905,10 @@ class PulumiEngine:
             if (name, version.lstrip("v")) in have:
                 continue
             try:
-                workspace.install_plugin(name, version)
+                if name in PLUGIN_SOURCES:
+                    workspace.install_plugin_from_server(name, version, PLUGIN_SOURCES[name][1])
+                else:
+                    workspace.install_plugin(name, version)
             except Exception as exc:
                 from pulumi.automation import CommandError
 

@@ -190,6 +190,23 @@ def _no_user_files(tmp_path_factory):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_real_cloud_clis(tmp_path_factory, monkeypatch):
+    """The machine's own `az` and `gcloud` are never run by a test: first on PATH are stand-ins
+    that answer as a CLI that is not logged in, so `recipe deploy`'s prerequisite check skips
+    with a note (tests/test_prerequisites.py puts its own stand-ins before these)."""
+    import os
+
+    bin_dir = tmp_path_factory.getbasetemp() / "no-cloud-clis"
+    if not bin_dir.exists():
+        bin_dir.mkdir()
+        for name in ("az", "gcloud"):
+            script = bin_dir / name
+            script.write_text("#!/bin/sh\necho \"ERROR: Please run 'login' to set up an account (test stand-in).\" >&2\nexit 1\n")
+            script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """An empty RECIPE_HOME of the test's own: registry, state, passphrase, caches."""

@@ -7,16 +7,59 @@ user would look at in `recipe plan` are answered; everything else is the
 resource's inputs, as in a deploy. The data sources the GCP program calls
 (with `--kms`: the project number, the Cloud Storage service agent) are
 answered in `call` with the fake project number.
+
+Where GCP refuses what a program asks, so does this mock: an IAM grant to a Google
+service agent (`service-<project number>@...`) that nothing in the plan created
+before it (a `ServiceIdentity`, the Cloud Storage agent lookup, or enabling the API
+whose agent comes with it) fails as GCP fails it, with "Service account ... does
+not exist". The agents created so far are recorded in `context.state["gcp"]`.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from . import FAKE_GCP_PROJECT_NUMBER, Context, digest
 
 FAKE_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMOCK GKE CA\n-----END CERTIFICATE-----\n").decode()
+
+
+class GcpError(Exception):
+    """What GCP answers a request it refuses."""
+
+
+# ---------------------------------------------------------------------------
+# Google service agents: they exist only once something created them
+
+SERVICE_AGENT = re.compile(r"^serviceAccount:(service-\d+@[a-z0-9.-]+\.gserviceaccount\.com)$")
+# Agents enabling an API creates with it, by the domain of their address.
+AGENTS_OF_API = {"container.googleapis.com": ("container-engine-robot.iam.gserviceaccount.com",)}
+# The domain of a service's identity (generateServiceIdentity), where it is not gcp-sa-<service>.
+IDENTITY_DOMAINS = {"container.googleapis.com": "container-engine-robot.iam.gserviceaccount.com"}
+CLOUD_STORAGE_AGENT_DOMAIN = "gs-project-accounts.iam.gserviceaccount.com"
+
+
+def agent_email(domain: str) -> str:
+    return f"service-{FAKE_GCP_PROJECT_NUMBER}@{domain}"
+
+
+def _agents(context: Context) -> set[str]:
+    return context.state.setdefault("gcp", {}).setdefault("agents", set())
+
+
+def _check_grant(type_: str, name: str, inputs: dict[str, Any], context: Context) -> None:
+    """GCP checks that every member of a grant exists; a service agent exists only once created."""
+    members = inputs.get("members") or ([inputs["member"]] if inputs.get("member") else [])
+    for member in members:
+        match = SERVICE_AGENT.match(str(member))
+        if match and match.group(1) not in _agents(context):
+            kind = type_.rsplit(":", 1)[-1]
+            raise GcpError(
+                f"creating {kind} ({name}): Error applying IAM policy: googleapi: Error 400: Service account "
+                f"{match.group(1)} does not exist., badRequest"
+            )
 
 
 def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) -> dict[str, Any]:
@@ -115,6 +158,12 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
         )
     elif type_ == "gcp:projects/service:Service":
         out["id"] = f"{project}/{inputs.get('service')}"
+        _agents(context).update(agent_email(d) for d in AGENTS_OF_API.get(str(inputs.get("service")), ()))
+    elif type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
+        service = str(inputs.get("service"))
+        email = agent_email(IDENTITY_DOMAINS.get(service, f"gcp-sa-{service.split('.', 1)[0]}.iam.gserviceaccount.com"))
+        _agents(context).add(email)
+        out.update(id=f"projects/{project}/services/{service}", email=email, member=f"serviceAccount:{email}")
     elif type_ == "gcp:kms/keyRing:KeyRing":
         ring = f"projects/{project}/locations/{inputs.get('location', region)}/keyRings/{inputs.get('name', name)}"
         out.update(id=ring)
@@ -122,6 +171,8 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
         out.update(id=f"{inputs.get('keyRing')}/cryptoKeys/{inputs.get('name', name)}")
     elif type_ == "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember":
         out.update(id=f"{inputs.get('cryptoKeyId')}/{inputs.get('role')}/{inputs.get('member')}", etag=digest(name, "etag"))
+    if type_.rsplit(":", 1)[-1].lower().endswith(("iammember", "iambinding")):
+        _check_grant(type_, name, inputs, context)
     return out
 
 
@@ -136,6 +187,7 @@ def call(token: str, args: dict[str, Any], context: Context) -> dict[str, Any] |
             "labels": {},
         }
     if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
-        email = f"service-{FAKE_GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
+        email = agent_email(CLOUD_STORAGE_AGENT_DOMAIN)
+        _agents(context).add(email)  # Cloud Storage creates its agent when it is first asked for it
         return {"id": email, "project": project, "emailAddress": email, "member": f"serviceAccount:{email}"}
     return None

@@ -36,6 +36,14 @@ APIS_BY_OPTION: dict[str, tuple[str, ...]] = {
 }
 
 
+# What the `Service` resources below are enabled through: Service Usage (the API that
+# turns APIs on, and creates the service agents of `ServiceIdentity`) and Resource
+# Manager (the provider reads the project through it). When either is off, enabling it in
+# the same deploy fails, so it must be on before the first one: `recipe deploy` checks
+# them first and stops with the one command that turns them on (provisioner/prerequisites.py).
+BOOTSTRAP_APIS: tuple[str, ...] = ("serviceusage.googleapis.com", "cloudresourcemanager.googleapis.com")
+
+
 def required_apis(components: tuple[str, ...], options: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The APIs of `components` and of the `options` that are on, each once, in a stable order."""
     out: list[str] = []

@@ -42,13 +42,27 @@ ROTATION_PERIOD = f"{ROTATION_DAYS * 86400}s"  # a new primary key version every
 RING_RANDOM_LENGTH = 4
 
 # The Google service agent of each component that stores data with the key, by the
-# domain of its address `service-<project number>@<domain>`. GCS's is read with a
-# data source instead (`gcp.storage.get_project_service_account`), which also
-# creates it: GCS creates its agent only on first use.
+# domain of its address `service-<project number>@<domain>`. GCP refuses a grant to an
+# agent that does not exist yet (400 "Service account ... does not exist"), and each
+# agent comes into being its own way, so each grant names its agent by what creates it:
+# - registry: Artifact Registry creates its agent only with the project's first
+#   repository, which itself waits for this grant. A `ServiceIdentity` (Service Usage's
+#   generateServiceIdentity) creates it first, and the grant's member is its `member`
+#   output (SERVICE_IDENTITIES).
+# - bucket: Cloud Storage creates its agent on first use; the project service account
+#   lookup (`gcp.storage.get_project_service_account`) is such a use, and answers the
+#   address the grant takes.
+# - cluster: enabling the Kubernetes Engine API creates GKE's agent (the
+#   container-engine-robot); the grant waits for that API (`agent_apis`) and names the
+#   agent by the project number.
 AGENT_DOMAINS: dict[str, str] = {
     "bucket": "gs-project-accounts.iam.gserviceaccount.com",
     "registry": "gcp-sa-artifactregistry.iam.gserviceaccount.com",
     "cluster": "container-engine-robot.iam.gserviceaccount.com",
+}
+# The components whose agent the stack creates explicitly, with the service it is the agent of.
+SERVICE_IDENTITIES: dict[str, str] = {
+    "registry": "artifactregistry.googleapis.com",
 }
 
 
@@ -78,6 +92,7 @@ class Encryption(pulumi.ComponentResource):
     key: gcp.kms.CryptoKey
     key_id: pulumi.Output[str]  # projects/<p>/locations/<l>/keyRings/<ring>/cryptoKeys/<key>
     grants: dict[str, gcp.kms.CryptoKeyIAMMember]  # by component
+    identities: dict[str, gcp.projects.ServiceIdentity]  # by component: the agents created explicitly
 
     def __init__(self, name: str, args: EncryptionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:gcp:Encryption", name, None, opts)
@@ -110,15 +125,28 @@ class Encryption(pulumi.ComponentResource):
 
         wanted = [c for c in ("bucket", "registry", "cluster") if c in args.components]
         members: dict[str, pulumi.Output[str]] = {}
-        if any(c != "bucket" for c in wanted):
+        # Agents that exist only once created (see AGENT_DOMAINS): created here, before any
+        # grant names them; the grant takes the identity's `member`, so it depends on it.
+        self.identities = {}
+        for component in [c for c in wanted if c in SERVICE_IDENTITIES]:
+            self.identities[component] = gcp.projects.ServiceIdentity(
+                f"{name}-{component}-identity",
+                project=args.project,
+                service=SERVICE_IDENTITIES[component],
+                # Creating an identity is idempotent and deleting one is a no-op: nothing to retain.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.agent_apis.get(component, [])),
+            )
+            members[component] = self.identities[component].member
+        named = [c for c in wanted if c not in SERVICE_IDENTITIES and c != "bucket"]
+        if named:
+            # Agents that exist once their API is on (GKE's), named by the project number.
             project = gcp.organizations.get_project_output(
                 project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=args.apis)
             )
-            for component in wanted:
-                if component != "bucket":
-                    members[component] = project.number.apply(
-                        lambda number, c=component: f"serviceAccount:{agent_email(c, number)}"
-                    )
+            for component in named:
+                members[component] = project.number.apply(
+                    lambda number, c=component: f"serviceAccount:{agent_email(c, number)}"
+                )
         if "bucket" in wanted:
             gcs = gcp.storage.get_project_service_account_output(
                 project=args.project,
