@@ -138,11 +138,21 @@ def seconds_for(resource: PlannedResource) -> float:
     if resource.type == "kubernetes:core/v1:Service":
         is_lb = (resource.inputs.get("spec") or {}).get("type") == "LoadBalancer"
         return LOAD_BALANCER_SERVICE_SECONDS if is_lb else DEFAULT_SECONDS
+    if resource.type == "time:index/sleep:Sleep":  # a propagation wait lasts what it says
+        return _go_duration_seconds(str(resource.inputs.get("createDuration") or "0s"))
     if resource.type == "gcp:container/cluster:Cluster":
         location = str(resource.inputs.get("location") or "")
         if location and location.count("-") == 1:  # a region (us-central1), not a zone (us-central1-b)
             return GKE_REGIONAL_SECONDS
     return SECONDS.get(resource.type, DEFAULT_SECONDS)
+
+
+def _go_duration_seconds(text: str) -> float:
+    """Seconds of a Go duration such as "2m", "90s", "1m30s"."""
+    import re
+
+    units = {"h": 3600, "m": 60, "s": 1}
+    return float(sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([hms])", text)))
 
 
 def provider_urn(ref: str) -> str:

@@ -27,7 +27,7 @@ KEEP = 64  # newest entries kept
 _ROOT = Path(__file__).resolve().parent.parent
 # Everything a plan's content depends on, besides the spec and the SDK versions.
 SOURCES = (_ROOT / "recipes", _ROOT / "provisioner" / "mockcloud", _ROOT / "provisioner" / "plan.py")
-SDKS = ("pulumi", "pulumi-aws", "pulumi-gcp", "pulumi-azure-native", "pulumi-kubernetes", "pulumi-random")
+SDKS = ("pulumi", "pulumi-aws", "pulumi-gcp", "pulumi-azure-native", "pulumi-kubernetes", "pulumi-random", "pulumiverse-time")
 
 _fingerprint: str | None = None
 

@@ -242,10 +242,26 @@ def test_plugins_already_listed_are_not_installed_again(engine, cli, target):
     assert len(cli.called("plugin ls")) == 1  # checked once per engine and provider
 
 
-def test_plugin_map_covers_other_providers():
-    assert eng.PLUGINS["gcp"] == ("gcp", "kubernetes", "random")
-    assert eng.PLUGINS["azure"] == ("azure-native", "kubernetes", "random")
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
+def test_every_plugin_a_stack_uses_is_installed_first(plans, provider):
+    # The plugins the program's resources really use (their type's package), with --kms too.
+    from .conftest import spec_for
+
+    used = {r.type.split(":", 1)[0] for variant in ({}, {"kms": True})
+            for r in plans(spec_for(provider, **variant)).resources if r.custom}
+    used -= {"pulumi"}  # provider resources: pulumi:providers:<plugin>
+    assert used <= set(eng.PLUGINS[provider]), used - set(eng.PLUGINS[provider])
     assert eng.plugin_distribution("azure-native") == "pulumi_azure_native"
+
+
+def test_community_plugins_install_from_their_own_server(engine, cli):
+    from .conftest import spec_for
+
+    target = StackTarget(spec=spec_for("gcp", suffix="a1b2c3"), backend=paths.default_backend())
+    engine.up(target, lambda e: None)
+    (time_install,) = [c for c in cli.called("plugin install") if c.args[3] == "time"]
+    assert time_install.args[4] == "v" + sdk_version("pulumiverse_time")
+    assert time_install.value("--server") == "github://api.github.com/pulumiverse/pulumi-time"
 
 
 # --- up, preview, refresh, outputs, cancel ----------------------------------------------

@@ -34,6 +34,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+from ..propagation import GCP_IAM_GRANT, Propagation, PropagationArgs
 from . import roles
 
 KEY_PURPOSE = "ENCRYPT_DECRYPT"
@@ -168,9 +169,20 @@ class Encryption(pulumi.ComponentResource):
                     pulumi.ResourceOptions(depends_on=args.agent_apis.get(component, []), retain_on_delete=retain),
                 ),
             )
+        # The grants are IAM policy changes: a bucket, repository or cluster created with the key
+        # the moment they exist can still be refused ("Permission denied on Cloud KMS key").
+        self.propagation = Propagation(
+            f"{name}-grants",
+            PropagationArgs(
+                duration=GCP_IAM_GRANT, grants=list(self.grants.values()),
+                reason="the service agents' Cloud KMS grants take effect",
+                triggers={component: members[component] for component in self.grants},
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.register_outputs({"key_id": self.key_id})
 
     def access(self, component: str) -> list[pulumi.Resource]:
-        """What a resource of `component` encrypted with the key must wait for: its agent's grant."""
-        grant = self.grants.get(component)
-        return [grant] if grant is not None else []
+        """What a resource of `component` encrypted with the key must wait for: its agent's
+        grant, in effect."""
+        return [self.grants[component], self.propagation.sleep] if component in self.grants else []
