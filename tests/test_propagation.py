@@ -49,3 +49,25 @@ def deploy_time_without_waits(plan) -> float:
     return analyse(replace(plan, resources=[
         r if r.type != SLEEP else replace(r, inputs={**r.inputs, "createDuration": "0s"}) for r in plan.resources
     ])).critical_seconds
+
+
+@pytest.fixture(scope="module")
+def azure_kms(plans):
+    return plans(spec_for("azure", kms=True))
+
+
+def test_azure_key_vault_key_waits_for_the_deployers_role_to_take_effect(azure_kms):
+    officer = azure_kms.one("azure-native:authorization:RoleAssignment", "kms-deployer-crypto-officer")
+    wait = azure_kms.one(SLEEP, "kms-deployer-crypto-officer-wait")
+    assert wait.inputs["createDuration"] == "5m" and officer.urn in wait.dependencies
+    key = azure_kms.one("azure-native:keyvault:Key")
+    assert wait.urn in key.dependencies
+
+
+def test_azure_storage_and_registry_wait_for_the_encryption_identity(azure_kms):
+    role = azure_kms.one("azure-native:authorization:RoleAssignment", "kms-encryption-user")
+    wait = azure_kms.one(SLEEP, "kms-encryption-user-wait")
+    assert role.urn in wait.dependencies
+    for type_ in ("azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry"):
+        (resource,) = azure_kms.by_type(type_)
+        assert wait.urn in azure_kms.deps_closure(resource), type_

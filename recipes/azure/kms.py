@@ -44,6 +44,7 @@ import pulumi
 import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.managedidentity as managedidentity
 
+from ..propagation import AZURE_ROLE_ASSIGNMENT, Propagation, PropagationArgs
 from . import roles
 
 KEY_NAME = "cmk"
@@ -116,6 +117,13 @@ class Kms(pulumi.ComponentResource):
             description=f"the deploying principal creates and manages the keys of {args.vault_name}",
             opts=child,
         )
+        self.officer_wait = Propagation(
+            f"{name}-deployer-crypto-officer",
+            PropagationArgs(duration=AZURE_ROLE_ASSIGNMENT, grants=[self.officer_role],
+                            reason="the deployer's Key Vault Crypto Officer role takes effect",
+                            triggers={"principal": args.roles.deployer_object_id}),
+            opts=child,
+        )
         self.key = keyvault.Key(
             f"{name}-key",
             key_name=KEY_NAME,
@@ -131,8 +139,11 @@ class Kms(pulumi.ComponentResource):
                 },
             },
             tags=args.tags,
-            # Created (and deleted) through the data plane: only once the deployer may do that.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.officer_role])),
+            # Created (and deleted) through the data plane: only once the deployer may do that, and a
+            # fresh role assignment is not in effect at once (ForbiddenByRbac).
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.officer_role, self.officer_wait.sleep])
+            ),
         )
         self.key_name = self.key.name
         self.key_id = self.key.id
@@ -140,7 +151,7 @@ class Kms(pulumi.ComponentResource):
         self.key_uri_with_version = self.key.key_uri_with_version
         self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri)
 
-        self.identity = self.identity_role = None
+        self.identity = self.identity_role = self.identity_wait = None
         if args.encryption_identity:
             self.identity = managedidentity.UserAssignedIdentity(
                 f"{name}-identity",
@@ -159,20 +170,29 @@ class Kms(pulumi.ComponentResource):
                 description=f"storage and registry encrypt at rest with key {KEY_NAME} of {args.vault_name}",
                 opts=child,
             )
+            # Storage and the registry check the key with this identity when they are created
+            # (KeyVaultAuthenticationFailure while its role is not in effect yet).
+            self.identity_wait = Propagation(
+                f"{name}-encryption-user",
+                PropagationArgs(duration=AZURE_ROLE_ASSIGNMENT, grants=[self.identity_role],
+                                reason="the encryption identity's role on the key takes effect",
+                                triggers={"principal": self.identity.principal_id}),
+                opts=child,
+            )
         self.register_outputs(
             {"vault_uri": self.vault_uri, "key_id": self.key_id, "key_uri": self.key_uri}
         )
 
     def encryption(self) -> EncryptionKey:
         """What a storage account or registry needs to encrypt with this key."""
-        assert self.identity is not None and self.identity_role is not None, "no encryption identity"
+        assert self.identity is not None and self.identity_role is not None and self.identity_wait is not None, "no encryption identity"
         return EncryptionKey(
             vault_uri=self.vault_uri,
             key_name=self.key_name,
             key_uri=self.key_uri,
             identity_id=self.identity.id,
             identity_client_id=self.identity.client_id,
-            ready=[self.identity_role],
+            ready=[self.identity_role, self.identity_wait.sleep],
         )
 
 
