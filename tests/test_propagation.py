@@ -21,16 +21,22 @@ def gcp_kms(plans):
     return plans(spec_for("gcp", kms=True))
 
 
-def test_gcp_resources_encrypted_with_the_key_wait_for_its_grants_to_take_effect(gcp_kms):
-    wait = gcp_kms.one(SLEEP, "encryption-grants-wait")
-    assert wait.inputs["createDuration"] == "2m"
-    grants = gcp_kms.by_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
-    assert len(grants) == 3 and {g.urn for g in grants} <= set(wait.dependencies)
+@pytest.mark.parametrize("component,type_", [
+    ("bucket", "gcp:storage/bucket:Bucket"),
+    ("registry", "gcp:artifactregistry/repository:Repository"),
+    ("cluster", "gcp:container/cluster:Cluster"),
+])
+def test_gcp_resources_encrypted_with_the_key_wait_for_their_agents_grant(gcp_kms, component, type_):
+    wait = gcp_kms.one(SLEEP, f"encryption-{component}-agent-wait")
+    grant = gcp_kms.one("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", f"encryption-{component}-agent")
+    assert wait.inputs["createDuration"] == "2m" and grant.urn in wait.dependencies
     # A new agent (a changed member) means a new grant to wait for.
-    assert set(wait.inputs["triggers"]) == {"bucket", "registry", "cluster"}
-    for type_ in ("gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository", "gcp:container/cluster:Cluster"):
-        (resource,) = gcp_kms.by_type(type_)
-        assert wait.urn in gcp_kms.deps_closure(resource), type_
+    assert wait.inputs["triggers"] == {"member": grant.inputs["member"]}
+    (resource,) = gcp_kms.by_type(type_)
+    assert wait.urn in gcp_kms.deps_closure(resource), type_
+    # ... and only for its own: the data never waits for the cluster's grant.
+    others = {gcp_kms.one(SLEEP, f"encryption-{c}-agent-wait").urn for c in ("bucket", "registry", "cluster") if c != component}
+    assert not others & gcp_kms.deps_closure(resource)
 
 
 def test_without_kms_there_is_nothing_to_wait_for(plans):
@@ -38,7 +44,7 @@ def test_without_kms_there_is_nothing_to_wait_for(plans):
 
 
 def test_the_wait_counts_on_the_critical_path(gcp_kms):
-    wait = gcp_kms.one(SLEEP, "encryption-grants-wait")
+    wait = gcp_kms.one(SLEEP, "encryption-cluster-agent-wait")
     assert seconds_for(wait) == 120
     assert analyse(gcp_kms.plan).critical_seconds > deploy_time_without_waits(gcp_kms.plan)
 
@@ -71,3 +77,21 @@ def test_azure_storage_and_registry_wait_for_the_encryption_identity(azure_kms):
     for type_ in ("azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry"):
         (resource,) = azure_kms.by_type(type_)
         assert wait.urn in azure_kms.deps_closure(resource), type_
+
+
+def test_aks_kubernetes_objects_wait_for_the_deployers_cluster_admin_role(plans):
+    plan = plans(spec_for("azure"))
+    wait = plan.one(SLEEP, "cluster-admin-wait")
+    (admin,) = [r for r in plan.by_type("azure-native:authorization:RoleAssignment") if r.urn in wait.dependencies]
+    assert admin.name.startswith("cluster-admin-") and wait.inputs["createDuration"] == "5m"
+    provider = plan.one("pulumi:providers:kubernetes")
+    assert wait.urn in provider.dependencies
+    # Every Kubernetes object goes through that provider: none is created before the role works.
+    namespace = plan.one("kubernetes:core/v1:Namespace", "tracker-ns")
+    assert wait.urn in plan.deps_closure(namespace)
+
+
+def test_aks_kms_waits_for_the_control_planes_role_on_the_key(azure_kms):
+    wait = azure_kms.one(SLEEP, "cluster-kms-crypto-user-wait")
+    assert azure_kms.one("azure-native:authorization:RoleAssignment", "cluster-kms-crypto-user").urn in wait.dependencies
+    assert wait.urn in azure_kms.one("azure-native:containerservice:ManagedCluster").dependencies

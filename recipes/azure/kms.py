@@ -121,8 +121,8 @@ class Kms(pulumi.ComponentResource):
             f"{name}-deployer-crypto-officer",
             PropagationArgs(duration=AZURE_ROLE_ASSIGNMENT, grants=[self.officer_role],
                             reason="the deployer's Key Vault Crypto Officer role takes effect",
-                            triggers={"principal": args.roles.deployer_object_id}),
-            opts=child,
+                            triggers={"principal": self.officer_role.principal_id}),
+            opts=pulumi.ResourceOptions(parent=self),  # a wait: nothing to keep on destroy
         )
         self.key = keyvault.Key(
             f"{name}-key",
@@ -177,7 +177,7 @@ class Kms(pulumi.ComponentResource):
                 PropagationArgs(duration=AZURE_ROLE_ASSIGNMENT, grants=[self.identity_role],
                                 reason="the encryption identity's role on the key takes effect",
                                 triggers={"principal": self.identity.principal_id}),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),  # a wait: nothing to keep on destroy
             )
         self.register_outputs(
             {"vault_uri": self.vault_uri, "key_id": self.key_id, "key_uri": self.key_uri}

@@ -171,18 +171,24 @@ class Encryption(pulumi.ComponentResource):
             )
         # The grants are IAM policy changes: a bucket, repository or cluster created with the key
         # the moment they exist can still be refused ("Permission denied on Cloud KMS key").
-        self.propagation = Propagation(
-            f"{name}-grants",
-            PropagationArgs(
-                duration=GCP_IAM_GRANT, grants=list(self.grants.values()),
-                reason="the service agents' Cloud KMS grants take effect",
-                triggers={component: members[component] for component in self.grants},
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        # One wait per component, so the data never waits for the cluster's grant.
+        self.propagations = {
+            component: Propagation(
+                f"{name}-{component}-agent",
+                PropagationArgs(
+                    duration=GCP_IAM_GRANT, grants=[grant],
+                    reason=f"the {component}'s service agent's Cloud KMS grant takes effect",
+                    triggers={"member": members[component]},
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for component, grant in self.grants.items()
+        }
         self.register_outputs({"key_id": self.key_id})
 
     def access(self, component: str) -> list[pulumi.Resource]:
         """What a resource of `component` encrypted with the key must wait for: its agent's
         grant, in effect."""
-        return [self.grants[component], self.propagation.sleep] if component in self.grants else []
+        if component not in self.grants:
+            return []
+        return [self.grants[component], self.propagations[component].sleep]
