@@ -347,7 +347,10 @@ def _gke_node_identity(plan: Plan) -> Verdict:
                or "-compute@developer.gserviceaccount.com" in str(get(p.inputs, "nodeConfig", "serviceAccount"))]
     if default:
         return Verdict("fail", "nodes run as the default compute service account", default)
-    extra = [m.name for m in of(plan, "gcp:projects/iAMMember:IAMMember") if m.inputs.get("role") not in GKE_NODE_ROLES]
+    # The nodes' own project roles: other members' (--admin's cluster viewers) are I1's to judge.
+    nodes = {f"serviceAccount:{get(p.inputs, 'nodeConfig', 'serviceAccount')}" for p in pools}
+    extra = [m.name for m in of(plan, "gcp:projects/iAMMember:IAMMember")
+             if m.inputs.get("member") in nodes and m.inputs.get("role") not in GKE_NODE_ROLES]
     return Verdict("fail", "project roles beyond the node minimum", extra) if extra else Verdict("pass", "dedicated node service account, minimal roles")
 
 

@@ -167,6 +167,7 @@ TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Extra tag KE
 KmsOpt = Annotated[Optional[bool], typer.Option("--kms/--no-kms", help="Customer-managed keys for the bucket, the registry and the cluster's secrets (costs money; Azure also moves the registry to Premium). [default: off]", show_default=False)]
 PrivateEndpointOpt = Annotated[Optional[bool], typer.Option("--private-endpoint/--public-endpoint", help="Kubernetes API reachable only from inside the network: deploy from there (VPN, bastion). [default: public, restrict with --allow-cidr]", show_default=False)]
 OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table (for people) or json (one document on stdout, for scripts).")]
+AdminOpt = Annotated[Optional[list[str]], typer.Option("--admin", help="Also give this principal cluster-admin and the bucket and registry: an IAM role/user ARN (aws), user:/group:/serviceAccount:EMAIL (gcp), an Entra object id (azure). Repeatable; see README, Team access.", show_default=False)]
 SuffixOpt = Annotated[Optional[str], typer.Option("--suffix", help="Override the unique suffix of global names (4-8 lowercase letters/digits).")]
 
 
@@ -176,7 +177,7 @@ SPEC_OPTIONS = {
     "regional": "regional", "without": "without", "profile": "profile", "spot": "spot", "node_type": "node_type", "min_nodes": "min_nodes",
     "max_nodes": "max_nodes", "network": "network", "allow_cidr": "allow_cidrs", "deployer": "deployer",
     "kubernetes_version": "kubernetes_version", "immutable_tags": "immutable_tags", "tag": "tags", "suffix": "suffix",
-    "kms": "kms", "private_endpoint": "private_endpoint",
+    "kms": "kms", "private_endpoint": "private_endpoint", "admin": "admins",
 }
 
 
@@ -246,6 +247,7 @@ def plan(
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
     tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
+    admin: AdminOpt = None,
     cost: Annotated[bool, typer.Option("--cost", help="Also estimate the monthly cost per resource (dated list prices; see README).")] = False,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
@@ -294,6 +296,7 @@ def check(
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
     tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
+    admin: AdminOpt = None,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Check the security baseline against the stack's real program, offline. Exit 1 when a rule fails."""
@@ -352,6 +355,7 @@ def deploy(
     max_nodes: MaxNodesOpt = None, network: NetworkOpt = None, allow_cidr: AllowCidrOpt = None,
     deployer: DeployerOpt = None, kubernetes_version: K8sVersionOpt = None, immutable_tags: ImmutableOpt = None,
     tag: TagOpt = None, suffix: SuffixOpt = None, kms: KmsOpt = None, private_endpoint: PrivateEndpointOpt = None,
+    admin: AdminOpt = None,
     backend: Annotated[Optional[str], typer.Option("--backend", help="Pulumi state backend URL (s3://, gs://, azblob://, https://api.pulumi.com). [default: a local file:// backend]")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Deploy without showing the preview and asking.")] = False,
     skip_checks: Annotated[bool, typer.Option("--skip-checks", help="Deploy even if a security baseline rule fails (see `recipe check`).")] = False,

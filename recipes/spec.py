@@ -60,6 +60,16 @@ GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 PROVIDER_ONLY = {"project": "gcp", "zone": "gcp", "regional": "gcp"}
 K8S_VERSION_RE = re.compile(r"^1\.\d{2}$")
 RESERVED_TAGS = (naming.STACK_TAG, naming.MANAGED_BY_TAG)
+# --admin: who besides the deployer administers the cluster and uses the bucket and registry,
+# as each cloud names a principal (see README, "Team access").
+_IAM_NAME = r"[\w+=,.@-]+"
+AWS_ADMIN_RE = re.compile(rf"^arn:aws:iam::(\d{{12}}):(role|user)/((?:{_IAM_NAME}/)*{_IAM_NAME})$")
+AWS_SESSION_RE = re.compile(rf"^arn:aws:sts::(\d{{12}}):assumed-role/({_IAM_NAME})/[^/]+$")
+AWS_SSO_PATH_RE = re.compile(r"^aws-reserved/sso\.amazonaws\.com/(?:[a-z0-9-]+/)?")
+GCP_ADMIN_RE = re.compile(r"^(user|group|serviceAccount):([^@\s:]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$")
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+AZURE_ADMIN_RE = re.compile(rf"^(?:(user|group|serviceprincipal):)?({_UUID})$", re.IGNORECASE)
+AZURE_ADMIN_KINDS = {"user": "user", "group": "group", "serviceprincipal": "servicePrincipal"}
 
 
 class SpecError(ValueError):
@@ -93,6 +103,9 @@ class StackSpec:
     project: str | None = None
     zone: str | None = None
     regional: bool = False
+    # Principals given cluster-admin and the operators' data access besides the deployer
+    # (--admin): IAM role/user ARNs, IAM members, or Entra object ids (see `_admins`).
+    admins: tuple[str, ...] = ()
     # Not a stack-file field: set for the update that precedes `destroy --delete-data`,
     # so the bucket and registry stop being retained and can be emptied.
     delete_data: bool = field(default=False, compare=False)
@@ -118,6 +131,7 @@ class StackSpec:
                 data.pop(key)
         data["components"] = list(self.components)
         data["allow_cidrs"] = list(self.allow_cidrs)
+        data["admins"] = list(self.admins)
         data["tags"] = dict(self.tags)
         if not self.suffix:
             data.pop("suffix")  # not assigned yet (a stack that was never deployed)
@@ -133,7 +147,7 @@ class StackSpec:
 FILE_FIELDS = (
     "provider", "name", "region", "location", "components", "without", "profile", "spot", "node_type", "min_nodes",
     "max_nodes", "network", "allow_cidrs", "deployer", "kubernetes_version",
-    "immutable_tags", "suffix", "tags", "project", "zone", "regional", "kms", "private_endpoint",
+    "immutable_tags", "suffix", "tags", "project", "zone", "regional", "kms", "private_endpoint", "admins",
 )
 
 
@@ -147,7 +161,7 @@ class Layer:
 
 
 # Stack-file fields whose command-line flag is not simply --field-name.
-FLAG_NAMES = {"allow_cidrs": "--allow-cidr", "tags": "--tag", "provider": "provider"}
+FLAG_NAMES = {"allow_cidrs": "--allow-cidr", "tags": "--tag", "provider": "provider", "admins": "--admin"}
 
 
 def _label(key: str, origin: str) -> str:
@@ -283,6 +297,7 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
         raise SpecError(_where(get("suffix"), "suffix") + f"{suffix!r} must be 4-8 lowercase letters or digits")
 
     tags = _tags(get("tags"), provider)
+    admins = _admins(get("admins"), provider)
 
     spec = StackSpec(
         provider=provider, name=name, region=region, components=components,
@@ -290,6 +305,7 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
         allow_cidrs=allow_cidrs, deployer=deployer, kubernetes_version=kubernetes_version,
         immutable_tags=immutable_tags, suffix=suffix, tags=tags,
         project=project, zone=zone, regional=regional, kms=kms, private_endpoint=private_endpoint,
+        admins=admins,
     )
     try:  # every derived cloud name must be acceptable too
         spec.names.check(provider)
@@ -477,6 +493,51 @@ def _tags(raw: tuple[Any, str] | None, provider: str) -> tuple[tuple[str, str], 
             raise SpecError(_where(raw, "tags") + problem)
         out[key] = val
     return tuple(sorted(out.items()))
+
+
+def _admins(raw: tuple[Any, str] | None, provider: str) -> tuple[str, ...]:
+    """--admin principals in the one form each cloud's grants take; duplicates refused."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for item in _list(raw, "admins"):
+        admin = _admin(item, provider, raw)
+        key = admin.rsplit(":", 1)[-1] if provider == "azure" else admin  # an object id is one principal
+        if key in seen:
+            raise SpecError(_where(raw, "admins") + f"{item!r} is listed twice")
+        seen.add(key)
+        out.append(admin)
+    return tuple(out)
+
+
+def _admin(text: str, provider: str, raw: tuple[Any, str] | None) -> str:
+    where = _where(raw, "admins")
+    if provider == "aws":
+        if (session := AWS_SESSION_RE.match(text)) is not None:
+            raise SpecError(where + f"{text!r} is a role session, not a principal: give the role's ARN, "
+                            f"arn:aws:iam::{session[1]}:role/{session[2]} (with its path, if it has one)")
+        match = AWS_ADMIN_RE.match(text)
+        if match is None:
+            raise SpecError(where + f"{text!r} is not an IAM role or user ARN "
+                            "(e.g. arn:aws:iam::123456789012:role/ml-admins)")
+        if match[2] == "role" and (sso := AWS_SSO_PATH_RE.match(match[3])) is not None:
+            # EKS matches an access entry against the role ARN without the SSO path.
+            raise SpecError(where + "EKS access entries take an IAM Identity Center (SSO) role's ARN without its "
+                            f"{sso[0]} path: use arn:aws:iam::{match[1]}:role/{match[3][sso.end():]}")
+        return text
+    if provider == "gcp":
+        match = GCP_ADMIN_RE.match(text)
+        if match is None:
+            hint = f"user:{text}" if "@" in text and ":" not in text else "user:alice@example.com"
+            raise SpecError(where + f"{text!r} is not an IAM member: write user:EMAIL, group:EMAIL or "
+                            f"serviceAccount:EMAIL (e.g. {hint})")
+        return f"{match[1]}:{match[2].lower()}"
+    match = AZURE_ADMIN_RE.match(text)
+    if match is None:
+        lookup = f" (az ad user show --id {text} --query id -o tsv)" if "@" in text else ""
+        raise SpecError(where + f"{text!r} is not an Entra object id: give the principal's object id{lookup}, "
+                        "optionally as user:<id>, group:<id> or servicePrincipal:<id>")
+    kind = AZURE_ADMIN_KINDS[match[1].lower()] + ":" if match[1] else ""
+    return kind + match[2].lower()
 
 
 _GCP_LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")

@@ -389,7 +389,11 @@ def test_role_assignment_names_are_deterministic_guids(plan, plans, spec):
     for r in assigned:
         name = r.inputs["roleAssignmentName"]
         assert str(uuid.UUID(name)) == name
-        assert name == roles.assignment_name(SUB, spec.name, spec.names.suffix, r.name)
+        # Named after what Azure keys an assignment on (role, scope, principal): a new principal
+        # is a new assignment, never the creator's moved to someone else.
+        role = r.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        assert name == roles.assignment_name(SUB, spec.name, spec.names.suffix, role, r.inputs["scope"], r.inputs["principalId"])
+        assert r.delete_before_replace  # Azure refuses a second name for the same role, scope and principal
     # Another stack instance has another suffix, so other names: same-named stacks never collide.
     other = azure(plans, suffix="a1b2c3")
     assert not set(names) & {r.inputs["roleAssignmentName"] for r in other.by_type(ROLE)}
@@ -862,7 +866,7 @@ def test_load_balancers_are_destroyed_before_the_cluster_and_its_network(plan):
 
 def test_mock_answers_resource_ids_of_the_real_shape(plan, spec):
     # The plan records what the program read back: ARM ids under the fake subscription.
-    assert plan.one(ROLE, "cluster-deployer-admin").inputs["scope"] == cluster_id(spec)
+    assert plan.one(ROLE, "cluster-admin-00000000-0000-4000-8000-000000000003").inputs["scope"] == cluster_id(spec)
     assert plan.one(ROLE, "registry-kubelet-pull").inputs["scope"] == registry_id(spec)
     assert azure_mock.arm_id(GROUP, "group", {"resourceGroupName": "rg-x"}) == rg_id("rg-x")
 
@@ -911,7 +915,8 @@ def encryption_identity_id(spec: StackSpec) -> str:
 def kms_keys(plan) -> set[tuple[str, str]]:
     """The (type, name) of everything --kms adds."""
     keys = {(r.type, r.name) for r in plan.subtree(plan.one("recipes:azure:Kms", "kms"))}
-    return keys | {(r.type, r.name) for r in plan.by_type(ROLE) if r.name == "cluster-kms-crypto-user"}
+    in_cluster = {"cluster-kms-crypto-user", "cluster-kms-crypto-user-wait"}  # the control plane's role, and its wait
+    return keys | {(r.type, r.name) for r in plan.resources if r.name in in_cluster}
 
 
 KMS_RETAINED = RETAINED | {
@@ -1072,7 +1077,9 @@ def test_key_vault_roles_are_scoped_to_this_vault_only(kms_plan, kms_spec):
     for r in kms_plan.by_type(ROLE):
         assert r.inputs["roleDefinitionId"].rsplit("/", 1)[-1] in allowed, r.name
         assert r.inputs["scope"].startswith(f"/subscriptions/{SUB}/resourceGroups/") and "/providers/" in r.inputs["scope"], r.name
-        assert r.inputs["roleAssignmentName"] == roles.assignment_name(SUB, kms_spec.name, kms_spec.names.suffix, r.name)
+        role = r.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        assert r.inputs["roleAssignmentName"] == roles.assignment_name(
+            SUB, kms_spec.name, kms_spec.names.suffix, role, r.inputs["scope"], r.inputs["principalId"])
 
 
 def test_the_key_is_kept_as_long_as_the_data(kms_plan):
@@ -1091,7 +1098,7 @@ def test_kms_resources_are_tagged_located_and_use_the_stack_provider(plans, help
     expected = {"recipe-stack": "ml-dev", "managed-by": "stack-recipes", **USER_TAGS}
     (provider,) = plan.by_type(PROVIDER)
     for r in plan.subtree(plan.one("recipes:azure:Kms", "kms")):
-        if not r.custom:
+        if not r.custom or r.type.startswith("time:"):  # a propagation wait, not an Azure resource
             continue
         assert helpers.provider_urn(r.provider) == provider.urn, r.name
         if taggable(r.type):
@@ -1108,6 +1115,10 @@ def test_kms_adds_only_the_key_and_its_roles(plan, kms_plan):
     assert added == {
         ("recipes:azure:Kms", "kms"), (VAULT, "kms-vault"), (KEY, "kms-key"), (IDENTITY, "kms-identity"),
         (ROLE, "kms-deployer-crypto-officer"), (ROLE, "kms-encryption-user"), (ROLE, "cluster-kms-crypto-user"),
+        # and the waits for those roles to take effect (tests/test_propagation.py)
+        ("recipes:cloud:Propagation", "kms-deployer-crypto-officer"), ("time:index/sleep:Sleep", "kms-deployer-crypto-officer-wait"),
+        ("recipes:cloud:Propagation", "kms-encryption-user"), ("time:index/sleep:Sleep", "kms-encryption-user-wait"),
+        ("recipes:cloud:Propagation", "cluster-kms-crypto-user"), ("time:index/sleep:Sleep", "cluster-kms-crypto-user-wait"),
     }
     assert kms_plan.raw_outputs.keys() == plan.raw_outputs.keys()
 

@@ -610,7 +610,8 @@ def test_kubeconfig_is_secret_and_uses_the_gke_auth_plugin(gcp_plan):
     (user,) = config["users"]
     assert set(user["user"]) == {"exec"}  # no token, password, client certificate or key
     assert user["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
-    assert user["user"]["exec"]["args"] == []
+    # Application default credentials, like the deploy's GCP provider (tests/test_team_access.py).
+    assert user["user"]["exec"]["args"] == ["--use_application_default_credentials"]
     for forbidden in ("client-key-data", "client-certificate-data", "password:", "token:"):
         assert forbidden not in raw, forbidden
     assert gcp_plan.raw_outputs["cluster"]["name"] == "ml-dev"

@@ -90,6 +90,7 @@ class Recipe:
                 autoscaler_role_name=spec.names.iam_role("autoscaler"),
                 network_routes=network.routes,
                 nat_public_ip=network.nat_public_ip,
+                admins=spec.admins,
             ),
             opts=self.opts,
         )

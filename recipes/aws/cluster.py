@@ -6,6 +6,7 @@ piece is visible to the mock runtime and to `recipe plan`.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -19,6 +20,8 @@ from . import policies
 from .autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 
 LOG_TYPES = ["api", "audit", "authenticator"]
+# --admin: what each listed principal's access entry is associated with, on the whole cluster.
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 STORAGE_CLASS = "gp3"
 ROOT_VOLUME_GIB = 50
 
@@ -83,6 +86,14 @@ class ClusterArgs:
     # The NAT gateway's public IP (None with --network public): pods resolve the NLB's hostname
     # to its public addresses and reach it through the NAT, so they arrive from this address.
     nat_public_ip: pulumi.Input[str] | None = None
+    # --admin: IAM role/user ARNs given cluster-admin through their own access entries,
+    # besides the principal that created the cluster.
+    admins: tuple[str, ...] = ()
+
+
+def admin_resource_name(cluster: str, principal_arn: str) -> str:
+    """A stable logical name per admin: reordering --admin changes nothing."""
+    return f"{cluster}-admin-" + re.sub(r"[^\w.@+=,-]", "-", principal_arn.split("::", 1)[-1])
 
 
 def ami_type(node_type: str) -> str:
@@ -144,7 +155,8 @@ class Cluster(pulumi.ComponentResource):
             vpc_config=vpc_config(args.subnet_ids, args.allow_cidrs, args.private_endpoint),
             encryption_config=encryption_config,  # C3
             access_config={
-                # C4: access entries only (no aws-auth ConfigMap); whoever deploys is admin.
+                # C4: access entries only (no aws-auth ConfigMap). EKS gives the principal that
+                # creates the cluster its own admin entry; every --admin gets one below.
                 "authentication_mode": "API",
                 "bootstrap_cluster_creator_admin_permissions": True,
             },
@@ -231,15 +243,43 @@ class Cluster(pulumi.ComponentResource):
             ),
         )
 
+        # --admin: one access entry per principal, associated with the cluster-admin policy on
+        # the whole cluster. Not the creator's: EKS made that one and refuses a second.
+        self.admin_entries: list[aws.eks.AccessEntry] = []
+        self.admin_policies: list[aws.eks.AccessPolicyAssociation] = []
+        for principal_arn in args.admins:
+            resource_name = admin_resource_name(name, principal_arn)
+            entry = aws.eks.AccessEntry(
+                resource_name,
+                cluster_name=self.cluster.name,
+                principal_arn=principal_arn,
+                type="STANDARD",
+                opts=child,
+            )
+            self.admin_entries.append(entry)
+            self.admin_policies.append(
+                aws.eks.AccessPolicyAssociation(
+                    resource_name,
+                    cluster_name=self.cluster.name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=CLUSTER_ADMIN_POLICY,
+                    access_scope={"type": "cluster"},
+                    opts=child,
+                )
+            )
+
         self.context = args.context
+        # `aws eks get-token` signs with the deploy's own credentials (read now, in the deploying process).
+        exec_auth = kubeconfig.eks_exec(args.name, args.region, os.environ)
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(self.cluster.endpoint, self.cluster.certificate_authority.data, self.cluster.name).apply(
+            pulumi.Output.all(self.cluster.endpoint, self.cluster.certificate_authority.data).apply(
                 lambda v: kubeconfig.render(
                     context=args.context,
                     server=v[0],
                     ca_data=v[1],
-                    command="aws",
-                    args=["eks", "get-token", "--cluster-name", v[2], "--region", args.region, "--output", "json"],
+                    command=exec_auth.command,
+                    args=exec_auth.args,
+                    env=exec_auth.env,
                 )
             )
         )

@@ -18,6 +18,10 @@ Options (each costs money or changes how the stack is reached):
   envelope-encrypts its secrets with it.
 - --private-endpoint: a private AKS API server, reachable only from the VNet.
 
+--admin: each listed Entra principal administers the cluster (cluster.py) and
+gets "Storage Blob Data Contributor" on the stack's blob container and "AcrPush"
+on its registry (here), one assignment each, named after the principal.
+
 Azure-native has no provider-wide default tags: every taggable resource gets
 `spec.labels()` explicitly. The subscription comes from the environment at
 deploy time (ARM_SUBSCRIPTION_ID or the Azure CLI login); the location from the spec.
@@ -40,7 +44,7 @@ from .identity import BucketAccess, BucketAccessArgs
 from .kms import ClusterKms, Kms, KmsArgs
 from .network import Network, NetworkArgs
 from .registry import Registry, RegistryArgs
-from .roles import Roles
+from .roles import ACR_PUSH, STORAGE_BLOB_DATA_CONTRIBUTOR, Roles, admin_principals
 
 WORKLOAD_CREDENTIAL_SOURCE = (Path(__file__).parent / "workload_credential.py").read_text(encoding="utf-8")
 
@@ -82,11 +86,15 @@ class Recipe:
     def roles(self) -> Roles:
         if self._roles is None:
             client = self.client()
+            # The deployer's object id as a value, not an Output: which assignments exist depends on
+            # whether the deployer is one of the --admins (one assignment per principal and role).
+            deployer = authorization.get_client_config(opts=pulumi.InvokeOptions(provider=self.provider)).object_id
             self._roles = Roles(
                 subscription_id=client.subscription_id,
-                deployer_object_id=client.object_id,
+                deployer_object_id=deployer,
                 stack=self.spec.name,
                 suffix=self.spec.names.suffix,
+                admins=tuple(admin_principals(self.spec.admins)),
             )
         return self._roles
 
@@ -186,6 +194,18 @@ class Recipe:
             ),
             opts=self.opts,
         )
+        # --admin: blobs of the stack's container (the deployer's own grant is on the account, in
+        # bucket.py). Not retained: dropping someone from --admin revokes it.
+        for admin in self.roles().admins:
+            self.roles().assign(
+                f"bucket-admin-{admin.object_id}",
+                role=STORAGE_BLOB_DATA_CONTRIBUTOR,
+                scope=bucket.container.id,
+                principal_id=admin.object_id,
+                principal_type=admin.principal_type,
+                description=f"an --admin reads and writes blobs of {self.spec.names.storage_account()}",
+                opts=pulumi.ResourceOptions(parent=bucket),
+            )
         return BucketHandle(name=bucket.name, uri=bucket.uri, resource=bucket, account=bucket.account_name)
 
     def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
@@ -204,6 +224,16 @@ class Recipe:
             ),
             opts=self.opts,
         )
+        for admin in self.roles().admins:  # --admin: push and pull images
+            self.roles().assign(
+                f"registry-admin-{admin.object_id}",
+                role=ACR_PUSH,
+                scope=registry.registry.id,
+                principal_id=admin.object_id,
+                principal_type=admin.principal_type,
+                description=f"an --admin pushes and pulls images of {self.spec.names.container_registry()}",
+                opts=pulumi.ResourceOptions(parent=registry),
+            )
         return RegistryHandle(uri=registry.uri, resource=registry)
 
     def bucket_identity(

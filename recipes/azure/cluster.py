@@ -6,9 +6,12 @@
   created with the cluster, too late for that assignment). The kubelet identity is
   AKS-managed; the registry grants it AcrPull.
 - Auth (C4): Kubernetes RBAC with Entra ID and Azure RBAC, local accounts off: no
-  static admin credential exists. The deploying principal gets "Azure Kubernetes
-  Service RBAC Cluster Admin" on this cluster, and the kubeconfig authenticates
-  through `kubelogin` with the Azure CLI login (no token or key in the file).
+  static admin credential exists. Every --admin and the deploying principal get
+  "Azure Kubernetes Service RBAC Cluster Admin" on this cluster, one assignment
+  each (named after its principal, so a teammate's deploy adds theirs and never
+  takes the creator's), and the kubeconfig authenticates through `kubelogin` the
+  way the deploy's own credentials do: the Azure CLI login, a service principal
+  or workload identity (no token or key in the file; `recipes.kubeconfig`).
 - Workload identity (C5): OIDC issuer + the workload identity webhook, used by
   `identity.BucketAccess` for per-service-account storage access.
 - Upgrades (C6): the `stable` channel, or `patch` when a Kubernetes version is
@@ -32,6 +35,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass
 
 import pulumi
@@ -42,6 +46,7 @@ import yaml
 
 from .. import kubeconfig
 from ..cloud import ClusterHandle
+from ..propagation import AZURE_ROLE_ASSIGNMENT, Propagation, PropagationArgs
 from . import roles
 from .kms import ClusterKms
 
@@ -52,7 +57,7 @@ POD_CIDR = "10.244.0.0/16"  # overlay: pod addresses never consume VNet space
 SERVICE_CIDR = "10.0.0.0/16"
 DNS_SERVICE_IP = "10.0.0.10"
 # Entra ID application of the AKS AAD server: the audience of every AKS token (same in every tenant).
-AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+AKS_AAD_SERVER_ID = kubeconfig.AKS_AAD_SERVER_ID
 
 
 @dataclass
@@ -86,10 +91,6 @@ def api_server_access(args: ClusterArgs) -> dict | None:
     if args.allow_cidrs:
         return {"authorized_ip_ranges": list(args.allow_cidrs)}
     return None
-
-
-def kubelogin_args() -> list[str]:
-    return ["get-token", "--login", "azurecli", "--server-id", AKS_AAD_SERVER_ID]
 
 
 def ca_from_kubeconfig(encoded: str) -> str:
@@ -142,7 +143,15 @@ class Cluster(pulumi.ComponentResource):
                 description=f"AKS {args.name} control plane encrypts its secrets with the stack's key",
                 opts=child,
             )
-            ready_to_create.append(self.kms_role)
+            # AKS checks the key with this identity when the cluster is created.
+            kms_wait = Propagation(
+                f"{name}-kms-crypto-user",
+                PropagationArgs(duration=AZURE_ROLE_ASSIGNMENT, grants=[self.kms_role],
+                                reason="the control plane's role on the key takes effect",
+                                triggers={"principal": control_identity.principal_id}),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            ready_to_create += [self.kms_role, kms_wait.sleep]
             security_profile["azure_key_vault_kms"] = {
                 "enabled": True,
                 "key_id": args.kms.key_uri_with_version,  # AKS takes a versioned key
@@ -211,18 +220,43 @@ class Cluster(pulumi.ComponentResource):
             ),
         )
 
-        # Whoever deploys administers the cluster through Entra ID (there is no local admin).
-        self.admin_role = args.roles.assign(
-            f"{name}-deployer-admin",
-            role=roles.AKS_RBAC_CLUSTER_ADMIN,
-            scope=self.cluster.id,
-            principal_id=args.roles.deployer_object_id,
-            description=f"the deploying principal administers AKS {args.name}",
-            opts=child,
+        # Every --admin and whoever deploys administer the cluster through Entra ID (there is no
+        # local admin): one assignment per principal, a resource of its own keyed by its object id,
+        # so reordering --admin or another deployer changes no one else's. The deployer's, when it
+        # is not listed, is the one a stack deployed before --admin existed had (alias).
+        deployer = args.roles.deployer_object_id
+        self.admin_roles: dict[str, pulumi.Resource] = {}
+        listed = {admin.object_id for admin in args.roles.admins}
+        for principal in args.roles.team():
+            is_deployer = principal.object_id == deployer
+            # Nothing here depends on who deploys when the deployer is listed: no update when
+            # listed teammates take turns.
+            who = "an --admin" if principal.object_id in listed else "the deploying principal"
+            self.admin_roles[principal.object_id] = args.roles.assign(
+                f"{name}-admin-{principal.object_id}",
+                role=roles.AKS_RBAC_CLUSTER_ADMIN,
+                scope=self.cluster.id,
+                principal_id=principal.object_id,
+                principal_type=principal.principal_type,
+                description=f"{who} administers AKS {args.name}",
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-deployer-admin")] if is_deployer else None)
+                ),
+            )
+        # The deploy's own Kubernetes calls are authorised by the deployer's.
+        self.admin_role = self.admin_roles[deployer]
+        # The API server answers 403 until the deployer's RBAC Cluster Admin is in effect: every
+        # Kubernetes object of the first deploy waits for it (through the provider).
+        self.admin_wait = Propagation(
+            f"{name}-admin",
+            PropagationArgs(duration=AZURE_ROLE_ASSIGNMENT, grants=[self.admin_role],
+                            reason="the deployer's Azure Kubernetes Service RBAC Cluster Admin role takes effect",
+                            triggers={"principal": deployer}),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
         # The CA comes from the user credentials (no secret in them with local accounts off);
-        # the user section is ours: kubelogin with the Azure CLI login.
+        # the user section is ours: kubelogin in the login mode of the deploy's credentials.
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name,
             resource_name=self.cluster.name,
@@ -231,10 +265,12 @@ class Cluster(pulumi.ComponentResource):
         ca_data = credentials.kubeconfigs.apply(lambda configs: ca_from_kubeconfig(configs[0].value))
         self.endpoint = self.cluster.fqdn.apply(lambda fqdn: f"https://{fqdn}:443")
         self.context = args.context
+        exec_auth = kubeconfig.aks_exec(os.environ)  # read now, in the deploying process
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.endpoint, ca_data).apply(
                 lambda v: kubeconfig.render(
-                    context=args.context, server=v[0], ca_data=v[1], command="kubelogin", args=kubelogin_args()
+                    context=args.context, server=v[0], ca_data=v[1], command=exec_auth.command, args=exec_auth.args,
+                    env=exec_auth.env,
                 )
             )
         )
@@ -246,12 +282,12 @@ class Cluster(pulumi.ComponentResource):
             # --allow-cidr without today's IP) is an error with the fix, never a reason to drop its
             # objects from the state. `recipe destroy --cluster-gone` covers a deleted cluster.
             # Kubernetes calls are authorised by the admin role assignment.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.admin_role])),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.admin_role, self.admin_wait.sleep])),
         )
         self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(lambda profile: profile.issuer_url)
         self.kubelet_object_id = self.cluster.identity_profile.apply(lambda ids: ids["kubeletidentity"].object_id)
         # The system pool is part of the cluster resource: workloads wait for it and for the admin role.
-        self.ready: list[pulumi.Resource] = [self.cluster, self.admin_role]
+        self.ready: list[pulumi.Resource] = [self.cluster, self.admin_role, self.admin_wait.sleep]
         # An AKS load balancer is addressed by IP, so kube-proxy short-circuits in-cluster traffic
         # to it and applies loadBalancerSourceRanges to the pod's or node's own address.
         self.internal_sources: list[pulumi.Input[str]] = [args.node_cidr, POD_CIDR]

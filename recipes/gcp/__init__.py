@@ -2,7 +2,8 @@
 
 Options: `--kms` adds one Cloud KMS key for the bucket, the registry and the
 cluster's Secrets (encryption.py); `--private-endpoint` removes the cluster's
-public API endpoint (cluster.py).
+public API endpoint (cluster.py); `--admin` gives IAM members cluster-admin
+(cluster.py), the bucket's objects and push/pull on the repository (here).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .encryption import Encryption, EncryptionArgs
 from .identity import BucketAccess, BucketAccessArgs
 from .network import NODES_CIDR, PODS_CIDR, Network, NetworkArgs
 from .registry import Registry, RegistryArgs
+from .roles import BUCKET_OBJECTS, REGISTRY_WRITER, admin_slug
 
 # The Google service account of each workload identity purpose (6-30 characters, so short).
 SERVICE_ACCOUNT_PART = {"mlflow": "mlflow", "pipelines": "pipes"}
@@ -105,6 +107,7 @@ class Recipe:
                 key_access=key_access,
                 network_routes=network.routes,
                 apis=self.apis.of("cluster"),
+                admins=spec.admins,
             ),
             opts=self.opts,
         )
@@ -124,6 +127,15 @@ class Recipe:
             ),
             opts=self.opts,
         )
+        for member in self.spec.admins:
+            # --admin: the stack's objects, like the workloads (I1); revoked when the member is dropped.
+            gcp.storage.BucketIAMMember(
+                f"bucket-admin-{admin_slug(member)}",
+                bucket=bucket.name,
+                role=BUCKET_OBJECTS,
+                member=member,
+                opts=pulumi.ResourceOptions(parent=bucket),
+            )
         return BucketHandle(name=bucket.name, uri=bucket.uri, resource=bucket, account=None)
 
     def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
@@ -144,6 +156,17 @@ class Recipe:
             ),
             opts=self.opts,
         )
+        for member in self.spec.admins:
+            # --admin: push and pull images of this repository only.
+            gcp.artifactregistry.RepositoryIamMember(
+                f"registry-admin-{admin_slug(member)}",
+                project=self.project,
+                location=self.spec.region,
+                repository=registry.repository.name,
+                role=REGISTRY_WRITER,
+                member=member,
+                opts=pulumi.ResourceOptions(parent=registry),
+            )
         return RegistryHandle(uri=registry.uri, resource=registry)
 
     def bucket_identity(

@@ -16,6 +16,9 @@ stack's Cloud KMS key (C3).
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -35,7 +38,7 @@ DISK_TYPE = "pd-balanced"
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 LOGGING_COMPONENTS = ["SYSTEM_COMPONENTS", "WORKLOADS"]  # C2 (admin activity audit logs are always on)
 MONITORING_COMPONENTS = ["SYSTEM_COMPONENTS"]
-AUTH_PLUGIN = "gke-gcloud-auth-plugin"
+AUTH_PLUGIN = kubeconfig.GKE_AUTH_PLUGIN
 
 
 @dataclass
@@ -70,6 +73,21 @@ class ClusterArgs:
     network_routes: list[pulumi.Resource] = field(default_factory=list)
     # The APIs (container, compute, iam, ...) everything here waits for.
     apis: list[pulumi.Resource] = field(default_factory=list)
+    # --admin: IAM members (user:, group:, serviceAccount:) given cluster-admin.
+    admins: tuple[str, ...] = ()
+
+
+def admin_binding_name(member: str) -> str:
+    """The ClusterRoleBinding of one --admin member: readable, unique, a valid Kubernetes name."""
+    readable = re.sub(r"[^a-z0-9.-]+", "-", member.lower()).strip("-.")[:200]
+    return f"recipe-admin-{readable}-{hashlib.sha256(member.encode()).hexdigest()[:6]}"
+
+
+def admin_subject(member: str) -> dict[str, str]:
+    """How GKE names an IAM member to Kubernetes RBAC: a user or service account by its email
+    (a User), a Google group by its email (a Group; needs Google Groups for RBAC, see README)."""
+    kind, email = member.split(":", 1)
+    return {"kind": "Group" if kind == "group" else "User", "name": email, "apiGroup": "rbac.authorization.k8s.io"}
 
 
 class Cluster(pulumi.ComponentResource):
@@ -233,9 +251,14 @@ class Cluster(pulumi.ComponentResource):
         else:
             self.endpoint = self.cluster.endpoint.apply(lambda host: f"https://{host}")
             ca_data = self.cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate)
+        # The plugin signs in with application default credentials, like the deploy's GCP provider.
+        exec_auth = kubeconfig.gke_exec(os.environ)
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.endpoint, ca_data).apply(
-                lambda v: kubeconfig.render(context=args.context, server=v[0], ca_data=v[1], command=AUTH_PLUGIN, args=[])
+                lambda v: kubeconfig.render(
+                    context=args.context, server=v[0], ca_data=v[1], command=exec_auth.command, args=exec_auth.args,
+                    env=exec_auth.env,
+                )
             )
         )
         self.provider = k8s.Provider(
@@ -247,6 +270,30 @@ class Cluster(pulumi.ComponentResource):
             # objects from the state. `recipe destroy --cluster-gone` covers a deleted cluster.
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # --admin: each member may read the cluster and reach its API (IAM, project-wide: GKE has no
+        # per-cluster IAM) and is cluster-admin inside it (RBAC), never roles/container.admin.
+        self.admin_viewers: list[gcp.projects.IAMMember] = []
+        self.admin_bindings: list[k8s.rbac.v1.ClusterRoleBinding] = []
+        for member in args.admins:
+            self.admin_viewers.append(
+                gcp.projects.IAMMember(
+                    f"{name}-admin-{roles.admin_slug(member)}",
+                    project=args.project,
+                    role=roles.CLUSTER_VIEWER,
+                    member=member,
+                    opts=child,
+                )
+            )
+            self.admin_bindings.append(
+                k8s.rbac.v1.ClusterRoleBinding(
+                    f"{name}-admin-{roles.admin_slug(member)}",
+                    metadata={"name": admin_binding_name(member), "labels": args.labels},
+                    role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                              "name": roles.KUBERNETES_CLUSTER_ADMIN},
+                    subjects=[admin_subject(member)],
+                    opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+                )
+            )
         self.ready: list[pulumi.Resource] = [self.node_pool]
         # A GKE load balancer is addressed by IP, so kube-proxy short-circuits in-cluster traffic
         # to it and applies loadBalancerSourceRanges to the pod's or node's own address; traffic

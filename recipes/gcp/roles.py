@@ -17,6 +17,14 @@ REGISTRY_READER = "roles/artifactregistry.reader"
 BUCKET_OBJECTS = "roles/storage.objectUser"
 # Lets one Kubernetes service account act as one Google service account.
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+# --admin: the least that gives a listed member cluster-admin. Reading the cluster (get-credentials)
+# and reaching its DNS endpoint (container.clusters.connect), project-wide as GKE has no per-cluster
+# IAM; Kubernetes' own cluster-admin comes from a ClusterRoleBinding in the cluster, not from IAM.
+CLUSTER_VIEWER = "roles/container.clusterViewer"
+KUBERNETES_CLUSTER_ADMIN = "cluster-admin"
+# --admin on the stack's data: the bucket's objects (the same role as the workloads: I1) and
+# pushing and pulling images of the stack's repository.
+REGISTRY_WRITER = "roles/artifactregistry.writer"
 # --kms: a Google service agent (GCS, Artifact Registry, GKE) may encrypt and decrypt
 # with the stack's key, granted on that one key, never on the project.
 KMS_ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
@@ -27,6 +35,11 @@ FORBIDDEN: frozenset[str] = frozenset(
      "roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser", "roles/artifactregistry.admin",
      "roles/container.admin", "roles/cloudkms.admin"}
 )
+
+
+def admin_slug(member: str) -> str:
+    """A stable, readable logical name part per --admin member: reordering them changes nothing."""
+    return member.replace(":", "-")
 
 
 def workload_pool(project: str) -> str:
