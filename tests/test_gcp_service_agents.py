@@ -160,3 +160,17 @@ def test_mock_leaves_ordinary_service_accounts_alone():
         return {}
 
     assert run_plan(gcp_spec(), program=program).one(KEY_IAM).name == "user-account"
+
+
+def test_gkes_temporary_default_pool_runs_as_the_node_service_account(plans):
+    plan = plans(gcp_spec())
+    cluster = plan.one("gcp:container/cluster:Cluster")
+    account = plan.one("gcp:serviceaccount/account:Account", "cluster-nodes")
+    email = account.outputs.get("email") or f"{account.inputs['accountId']}@demo-project.iam.gserviceaccount.com"
+    assert cluster.inputs["removeDefaultNodePool"] is True
+    assert cluster.inputs["nodeConfig"]["serviceAccount"] == email  # never the Compute Engine default
+    assert cluster.inputs["nodeConfig"]["oauthScopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
+    # The account's roles exist before the pool boots; a later change never replaces the cluster.
+    roles = [r for r in plan.by_type("gcp:projects/iAMMember:IAMMember") if r.inputs["member"].endswith(email)]
+    assert roles and {r.urn for r in roles} <= set(cluster.dependencies)
+    assert cluster.ignore_changes == ["nodeConfig"]

@@ -273,7 +273,8 @@ def test_cluster_baseline(gcp_plan):
     assert inputs["addonsConfig"]["gcePersistentDiskCsiDriverConfig"] == {"enabled": True}
     assert "minMasterVersion" not in inputs  # the release channel's default
     assert "databaseEncryption" not in inputs  # C3 is an option (KMS costs)
-    assert "nodeConfig" not in inputs and "nodePools" not in inputs  # our own node pool only
+    assert "nodePools" not in inputs and inputs["removeDefaultNodePool"] is True  # our own node pool only
+    # (its nodeConfig is the temporary default pool's: tests/test_gcp_service_agents.py)
 
 
 def test_cluster_endpoint_open_without_allow_cidr(gcp_plan):

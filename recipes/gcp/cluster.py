@@ -168,6 +168,15 @@ class Cluster(pulumi.ComponentResource):
             # Our own node pool below; GKE's default pool is deleted once the cluster exists.
             remove_default_node_pool=True,
             initial_node_count=1,
+            # GKE boots that default pool before deleting it: on the stack's own node service
+            # account, not the Compute Engine default one (which has Editor on the project, and
+            # is disabled by policy in many organizations, failing the create).
+            node_config={
+                "service_account": self.node_service_account.email,
+                "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
+                "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+                "workload_metadata_config": {"mode": "GKE_METADATA"},
+            },
             # D1: `recipe destroy` must work; data lives in the bucket, which is retained.
             deletion_protection=False,
             min_master_version=args.version,
@@ -197,7 +206,10 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=args.key_access,
+                    depends_on=[*args.key_access, *node_roles],
+                    # The default pool's settings only matter while it exists, at creation: a change
+                    # must never replace the cluster (nodeConfig forces a new cluster).
+                    ignore_changes=["nodeConfig"],
                     custom_timeouts=pulumi.CustomTimeouts(create="40m", update="60m", delete="40m"),
                 ),
             ),
