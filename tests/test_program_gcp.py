@@ -292,6 +292,38 @@ def test_kubernetes_version_pins_the_control_plane(gcp):
     assert gcp(kubernetes_version="1.33").one(GKE).inputs["minMasterVersion"] == "1.33"
 
 
+@pytest.mark.parametrize("flags", [{}, {"kubernetes_version": "1.33"}], ids=["cloud-default", "pinned"])
+def test_release_channel_never_moves_the_minor_version(gcp, flags):
+    """The channel patches the cluster; a new minor (which the pinned charts may not support)
+    arrives only when the stack asks for it, pinned or not."""
+    plan = gcp(**flags)
+    cluster = plan.one(GKE)
+    policy = cluster.inputs["maintenancePolicy"]
+    [exclusion] = policy["maintenanceExclusions"]
+    assert exclusion["exclusionOptions"] == {"scope": "NO_MINOR_UPGRADES", "endTimeBehavior": "UNTIL_END_OF_SUPPORT"}
+    assert "endTime" not in exclusion  # GKE takes exactly one of the two
+    # It starts when the stack was first deployed, a time recorded once and kept: the
+    # cluster never changes on a redeploy because the clock moved.
+    [since] = [r for r in plan.resources if r.type == "time:index/static:Static"]
+    assert since.parent == cluster.parent and since.urn in cluster.dependencies
+    assert exclusion["startTime"] == since.outputs["rfc3339"]
+    assert policy["dailyMaintenanceWindow"] == {"startTime": "03:00"}
+
+
+@pytest.mark.parametrize("policy, error", [
+    ({"maintenanceExclusions": [{"exclusionName": "x", "startTime": "2026-01-01T00:00:00Z",
+                                 "exclusionOptions": {"scope": "NO_MINOR_UPGRADES"}}],
+      "dailyMaintenanceWindow": {"startTime": "03:00"}}, "exactly one of end_time"),
+    ({"maintenanceExclusions": [{"exclusionName": "x", "startTime": "2026-01-01T00:00:00Z", "endTime": "2026-02-01T00:00:00Z"}]},
+     "daily_maintenance_window, recurring_window"),
+], ids=["no-end", "no-window"])
+def test_mock_gke_rejects_what_gke_rejects(policy, error):
+    from provisioner.mockcloud import gcp as mock_gcp
+
+    with pytest.raises(mock_gcp.GcpError, match=error):
+        mock_gcp._check_maintenance("c", {"maintenancePolicy": policy, "releaseChannel": {"channel": "REGULAR"}})
+
+
 # ---------------------------------------------------------------------------
 # Node pool
 

@@ -23,7 +23,7 @@ FAKE_AZURE_TENANT = "00000000-0000-4000-8000-000000000002"
 FAKE_GCP_PROJECT_NUMBER = "123456789012"
 
 # Pulumi package name -> module of this package answering for it.
-MODULES = {"aws": "aws", "gcp": "gcp", "azure-native": "azure", "kubernetes": "kubernetes", "random": "randomness"}
+MODULES = {"aws": "aws", "gcp": "gcp", "azure-native": "azure", "kubernetes": "kubernetes", "random": "randomness", "time": "clock"}
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,27 @@ def _check_grant(type_: str, name: str, inputs: dict[str, Any], context: Context
             )
 
 
+def _check_maintenance(name: str, inputs: dict[str, Any]) -> None:
+    """The GKE API's rules for maintenance exclusions, as the provider and the API enforce them."""
+    policy = inputs.get("maintenancePolicy") or {}
+    for exclusion in policy.get("maintenanceExclusions") or []:
+        options = exclusion.get("exclusionOptions") or {}
+        if not exclusion.get("startTime"):
+            raise GcpError(f"creating Cluster ({name}): maintenance exclusion {exclusion.get('exclusionName')}: start_time is required")
+        if bool(exclusion.get("endTime")) == bool(options.get("endTimeBehavior")):
+            raise GcpError(f"creating Cluster ({name}): exactly one of end_time and exclusion_options.end_time_behavior must be set")
+        if options.get("scope") and not (inputs.get("releaseChannel") or {}).get("channel"):
+            raise GcpError(f"creating Cluster ({name}): googleapi: Error 400: scoped maintenance exclusions require a release channel")
+    if policy and not (policy.get("dailyMaintenanceWindow") or policy.get("recurringWindow")):
+        raise GcpError(f"creating Cluster ({name}): maintenance_policy needs exactly one of daily_maintenance_window, recurring_window")
+
+
 def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) -> dict[str, Any]:
     project = inputs.get("project") or context.spec.project or "mock-project"
     region = context.region
     out: dict[str, Any] = {"project": project}
     if type_ == "gcp:container/cluster:Cluster":
+        _check_maintenance(name, inputs)
         cluster = inputs.get("name", name)
         location = inputs.get("location", region)
         h = digest(project, location, cluster, length=4)

@@ -202,8 +202,10 @@ class Cluster(pulumi.ComponentResource):
             enable_rbac=True,  # C4
             aad_profile={"managed": True, "enable_azure_rbac": True},  # C4
             disable_local_accounts=True,  # C4
-            auto_upgrade_profile={  # C6
-                "upgrade_channel": "patch" if args.version else "stable",
+            # C6: patches on their own, never a new minor: the minor moves only when the stack
+            # asks (--kubernetes-version), within what the pinned charts support.
+            auto_upgrade_profile={
+                "upgrade_channel": "patch",
                 "node_os_upgrade_channel": "NodeImage",
             },
             api_server_access_profile=api_server_access(args),  # C1

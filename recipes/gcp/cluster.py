@@ -32,6 +32,12 @@ from .network import PODS_RANGE, SERVICES_RANGE
 
 STORAGE_CLASS = "standard-rwo"  # GKE's default: pd-balanced, WaitForFirstConsumer
 RELEASE_CHANNEL = "REGULAR"  # C6
+# The channel patches the cluster, but its minor version moves only when the stack asks
+# (--kubernetes-version): a minor the pinned charts (recipes/kubernetes/versions.py) do not
+# support must never arrive on its own. GKE still upgrades a minor at its end of support.
+NO_MINOR_UPGRADES = {"scope": "NO_MINOR_UPGRADES", "end_time_behavior": "UNTIL_END_OF_SUPPORT"}
+# Patches and node-image upgrades land at night UTC (a GKE daily window lasts four hours).
+MAINTENANCE_START = "03:00"
 IMAGE_TYPE = "COS_CONTAINERD"
 DISK_GIB = 50
 DISK_TYPE = "pd-balanced"
@@ -154,6 +160,11 @@ class Cluster(pulumi.ComponentResource):
                 "gcp_public_cidrs_access_enabled": False,
             }
 
+        # When the minor-version pin starts: the first deploy's time, kept with the stack.
+        import pulumiverse_time as time
+
+        self.pinned_since = time.Static(f"{name}-minor-pinned-since", opts=child)
+
         self.cluster = gcp.container.Cluster(
             name,
             name=args.name,
@@ -181,6 +192,14 @@ class Cluster(pulumi.ComponentResource):
             deletion_protection=False,
             min_master_version=args.version,
             release_channel={"channel": RELEASE_CHANNEL},
+            maintenance_policy={
+                "daily_maintenance_window": {"start_time": MAINTENANCE_START},
+                "maintenance_exclusions": [{
+                    "exclusion_name": "stack-recipes-pinned-minor",
+                    "start_time": self.pinned_since.rfc3339,
+                    "exclusion_options": NO_MINOR_UPGRADES,
+                }],
+            },
             workload_identity_config={"workload_pool": roles.workload_pool(args.project)},  # C5
             logging_config={"enable_components": LOGGING_COMPONENTS},
             monitoring_config={"enable_components": MONITORING_COMPONENTS},
