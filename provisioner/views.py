@@ -67,8 +67,8 @@ def kubernetes_note(spec: StackSpec) -> str | None:
     charts = ", ".join(f"{c.label}: {c.describe()}" for c in supported.components)
     line = f"Kubernetes versions this stack supports: {supported.describe()} ({charts})"
     if spec.kubernetes_version is None:
-        return line + "; none given, so the cloud's default minor at creation applies (it may be newer, "
-                       "and the cluster stays on it): pin one with --kubernetes-version"
+        return line + ("; none given, so the cloud's default minor at creation applies (it may be newer, "
+                       "and the cluster stays on it): pin one with --kubernetes-version")
     return line + f"; this plan asks for {spec.kubernetes_version}"
 
 
