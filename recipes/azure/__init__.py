@@ -195,17 +195,11 @@ class Recipe:
             opts=self.opts,
         )
         # --admin: blobs of the stack's container (the deployer's own grant is on the account, in
-        # bucket.py). Not retained: dropping someone from --admin revokes it.
-        for admin in self.roles().admins:
-            self.roles().assign(
-                f"bucket-admin-{admin.object_id}",
-                role=STORAGE_BLOB_DATA_CONTRIBUTOR,
-                scope=bucket.container.id,
-                principal_id=admin.object_id,
-                principal_type=admin.principal_type,
-                description=f"an --admin reads and writes blobs of {self.spec.names.storage_account()}",
-                opts=pulumi.ResourceOptions(parent=bucket),
-            )
+        # bucket.py).
+        self.roles().grant_admins(
+            "bucket", role=STORAGE_BLOB_DATA_CONTRIBUTOR, scope=bucket.container.id,
+            what=f"reads and writes blobs of {self.spec.names.storage_account()}", parent=bucket,
+        )
         return BucketHandle(name=bucket.name, uri=bucket.uri, resource=bucket, account=bucket.account_name)
 
     def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
@@ -224,16 +218,10 @@ class Recipe:
             ),
             opts=self.opts,
         )
-        for admin in self.roles().admins:  # --admin: push and pull images
-            self.roles().assign(
-                f"registry-admin-{admin.object_id}",
-                role=ACR_PUSH,
-                scope=registry.registry.id,
-                principal_id=admin.object_id,
-                principal_type=admin.principal_type,
-                description=f"an --admin pushes and pulls images of {self.spec.names.container_registry()}",
-                opts=pulumi.ResourceOptions(parent=registry),
-            )
+        self.roles().grant_admins(  # --admin: push and pull images
+            "registry", role=ACR_PUSH, scope=registry.registry.id,
+            what=f"pushes and pulls images of {self.spec.names.container_registry()}", parent=registry,
+        )
         return RegistryHandle(uri=registry.uri, resource=registry)
 
     def bucket_identity(

@@ -101,6 +101,21 @@ class Roles:
         listed = {a.object_id for a in self.admins}
         return [*self.admins, *([] if self.deployer_object_id in listed else [Principal(self.deployer_object_id)])]
 
+    def grant_admins(self, purpose: str, *, role: str, scope: pulumi.Input[str], what: str, parent: pulumi.Resource) -> None:
+        """`role` on `scope` for every --admin, one assignment each (`<purpose>-admin-<object id>`).
+
+        Not retained: dropping someone from --admin revokes their access."""
+        for admin in self.admins:
+            self.assign(
+                f"{purpose}-admin-{admin.object_id}",
+                role=role,
+                scope=scope,
+                principal_id=admin.object_id,
+                principal_type=admin.principal_type,
+                description=f"an --admin {what}",
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+
     def assign(
         self,
         resource_name: str,
