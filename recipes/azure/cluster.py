@@ -184,6 +184,8 @@ class Cluster(pulumi.ComponentResource):
                     "max_count": args.max_nodes,
                     "vnet_subnet_id": args.node_subnet_id,
                     "enable_node_public_ip": False,  # N1
+                    # One extra node while an upgrade drains the others (what the quota must allow).
+                    "upgrade_settings": {"max_surge": "1"},
                     "node_labels": {"recipe-stack": args.tags.get("recipe-stack", args.name)},
                     "tags": args.tags,  # the scale set and its disks, in the AKS node resource group
                 }
