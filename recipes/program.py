@@ -22,6 +22,7 @@ def cloud_recipe(spec: StackSpec) -> CloudRecipe:
 
 
 def build(spec: StackSpec) -> dict[str, Any]:
+    from .kubernetes import history
     from .kubernetes.deployer import ModelDeployer, ModelDeployerArgs
     from .kubernetes.mlflow import FRONT_DOOR_PORT, MlflowServer, MlflowServerArgs
     from .kubernetes.pipelines import PipelinesNamespace, PipelinesNamespaceArgs
@@ -80,10 +81,13 @@ def build(spec: StackSpec) -> dict[str, Any]:
             MlflowServerArgs(
                 cluster=cluster,
                 artifacts_destination=recipe.artifact_uri(bucket, "mlflow"),
+                # Beside MLflow's artifacts, not among them: MLflow serves those to every user.
+                backups_destination=recipe.artifact_uri(bucket, history.BACKUPS_PREFIX),
                 identity=identity,
                 labels=labels,
                 allow_cidrs=spec.allow_cidrs,
                 front_door=deployer.doors["mlflow"] if deployer is not None else None,
+                backup_id=spec.tracker_backup,
             ),
         )
         values["tracker"] = {"flavor": "mlflow", "uri": tracker.uri, "username": tracker.username, "password": tracker.password}

@@ -109,6 +109,9 @@ class StackSpec:
     # Not a stack-file field: set for the update that precedes `destroy --delete-data`,
     # so the bucket and registry stop being retained and can be emptied.
     delete_data: bool = field(default=False, compare=False)
+    # Not a stack-file field either: a backup id (a lowercase UTC stamp, e.g. 20261201t061500z)
+    # for the update that backs up the tracker's database to the bucket (kubernetes/history.py).
+    tracker_backup: str = field(default="", compare=False)
 
     def has(self, component: str) -> bool:
         return component in self.components
@@ -126,6 +129,7 @@ class StackSpec:
         """The stack-file form of this spec; `load_spec` of it gives the same spec back."""
         data = asdict(self)
         data.pop("delete_data")
+        data.pop("tracker_backup")
         for key, provider in PROVIDER_ONLY.items():
             if provider != self.provider:
                 data.pop(key)

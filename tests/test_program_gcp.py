@@ -495,9 +495,11 @@ def test_mlflow_uses_workload_identity_and_no_key(gcp_plan):
     assert "GOOGLE_APPLICATION_CREDENTIALS" not in env
     assert not any(v.get("name") == "google-credentials" for v in deployment.inputs["spec"]["template"]["spec"]["volumes"])
     # The image has google-cloud-storage: no module mounted, nothing installed at start
-    # (the one init container prepares the databases; tests/test_tracker_pod.py).
+    # (the init containers restore the history and prepare the databases; tests/test_history.py,
+    # tests/test_tracker_pod.py).
     pod = deployment.inputs["spec"]["template"]["spec"]
-    assert [c["name"] for c in pod["initContainers"]] == ["prepare"] and "PYTHONPATH" not in env
+    assert [c["name"] for c in pod["initContainers"]] == ["fetch-history", "restore-history", "prepare"]
+    assert "PYTHONPATH" not in env
     identity = gcp_plan.children(gcp_plan.one("recipes:gcp:BucketAccess", "mlflow-identity").urn)
     assert {r.urn for r in identity} <= set(deployment.dependencies)
 

@@ -15,10 +15,11 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from ..cloud import ClusterHandle, WorkloadIdentity
-from . import namespaces, versions
+from . import history, namespaces, versions
 from .ingress import GATEWAY_SELECTOR, ISTIO_NETWORKING_API, FrontDoor
 from .loadbalancer import load_balancer
 from .mlflow_config import PREPARE_SCRIPT, PREPARE_SOURCE, SERVER_ENV, WORKERS, basic_auth_ini, checksum
+from .postgres import PORT as DATABASE_PORT
 from .postgres import Postgres, PostgresArgs
 from .workload import RESTRICTED_NAMESPACE_LABELS, container_security_context, metadata, pod_security_context, resources
 
@@ -36,6 +37,8 @@ CHECKSUM_ANNOTATION = "stack-recipes.dev/config-checksum"
 class MlflowServerArgs:
     cluster: ClusterHandle
     artifacts_destination: pulumi.Input[str]
+    # Where the database's backups go and are restored from (history.py): the bucket, outside MLflow's reach.
+    backups_destination: pulumi.Input[str]
     identity: WorkloadIdentity
     labels: dict[str, str]
     allow_cidrs: tuple[str, ...] = ()
@@ -44,6 +47,8 @@ class MlflowServerArgs:
     username: str = namespaces.MLFLOW_USERNAME
     # Served through the shared ingress load balancer (with the model deployer) instead of its own.
     front_door: FrontDoor | None = None
+    # A backup id (spec.tracker_backup): this update also saves the database to the bucket (history.py).
+    backup_id: str = ""
 
 
 class MlflowServer(pulumi.ComponentResource):
@@ -75,14 +80,18 @@ class MlflowServer(pulumi.ComponentResource):
             opts=child,
         )
 
+        databases = ("mlflow", "mlflow_auth")  # tracking, auth
         database = Postgres(
             f"{name}-db",
             PostgresArgs(
                 namespace=ns, cluster=cluster, password=db_password.result, user="mlflow",
-                database="mlflow", extra_databases=("mlflow_auth",), labels=labels,
+                database=databases[0], extra_databases=databases[1:], labels=labels,
             ),
             opts=plain,
         )
+        # How the history's backup and restore reach it (libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD).
+        history_db = {"databases": databases, "database": {
+            "host": database.host, "port": DATABASE_PORT, "user": "mlflow", "secret": f"{name}-db-credentials"}}
         backend_uri = database.uri("mlflow", db_password.result, "mlflow")
         auth_uri = database.uri("mlflow", db_password.result, "mlflow_auth")
         auth_ini = pulumi.Output.secret(
@@ -105,7 +114,7 @@ class MlflowServer(pulumi.ComponentResource):
         # modules the image lacks. ConfigMap keys are flat names; `items` lay out the paths.
         scripts = k8s.core.v1.ConfigMap(
             f"{name}-scripts", metadata=metadata("mlflow-scripts", ns, labels),
-            data={PREPARE_SCRIPT: PREPARE_SOURCE}, opts=child,
+            data={PREPARE_SCRIPT: PREPARE_SOURCE, history.FETCH_SCRIPT: history.FETCH_SOURCE}, opts=child,
         )
         modules = args.identity.python_modules
         python = None
@@ -116,7 +125,8 @@ class MlflowServer(pulumi.ComponentResource):
             )
         config_checksum = pulumi.Output.unsecret(
             pulumi.Output.all(backend_uri, flask_secret.result, auth_ini).apply(
-                lambda v: checksum(*v, PREPARE_SOURCE, *(f"{k}\0{modules[k]}" for k in sorted(modules)))
+                lambda v: checksum(*v, PREPARE_SOURCE, history.FETCH_SOURCE, history.RESTORE_COMMAND,
+                                   *(f"{k}\0{modules[k]}" for k in sorted(modules)))
             )
         )
 
@@ -134,8 +144,9 @@ class MlflowServer(pulumi.ComponentResource):
             # by its source ranges and by authentication, not by the Host header.
             {"name": "MLFLOW_SERVER_ALLOWED_HOSTS", "value": "*"},
             *({"name": k, "value": v} for k, v in SERVER_ENV.items()),
-            *({"name": k, "value": v} for k, v in args.identity.env.items()),
         ]
+        identity_env = [{"name": k, "value": v} for k, v in args.identity.env.items()]
+        env.extend(identity_env)
         auth_mount = {"name": "auth", "mount_path": AUTH_CONFIG_DIR, "read_only": True}
         tmp_mount = {"name": "tmp", "mount_path": "/tmp"}
         extra_volumes, extra_mounts = [], []
@@ -145,7 +156,14 @@ class MlflowServer(pulumi.ComponentResource):
                 "items": [{"key": _config_key(path), "path": path} for path in sorted(modules)],
             }})
             extra_mounts.append({"name": "python", "mount_path": EXTRA_PYTHON_DIR, "read_only": True})
-            env.append({"name": "PYTHONPATH", "value": EXTRA_PYTHON_DIR})
+            identity_env.append({"name": "PYTHONPATH", "value": EXTRA_PYTHON_DIR})
+            env.append(identity_env[-1])
+        scripts_mount = {"name": "scripts", "mount_path": SCRIPTS_DIR, "read_only": True}
+        # The last backup, restored into an empty database before `prepare` migrates it.
+        restore = history.restore_init_containers(
+            **history_db, backups_destination=args.backups_destination, backend_env=store_env[0],
+            identity_env=identity_env, scripts_mount=scripts_mount, tmp_mount=tmp_mount, extra_mounts=extra_mounts,
+        )
         # Migrations and the admin password, once, before any server worker starts.
         prepare = {
             "name": "prepare",
@@ -155,7 +173,7 @@ class MlflowServer(pulumi.ComponentResource):
             "env": store_env,
             "security_context": container_security_context(read_only_root=True),
             "resources": resources("100m", "256Mi", "1", "1Gi"),
-            "volume_mounts": [auth_mount, {"name": "scripts", "mount_path": SCRIPTS_DIR, "read_only": True}, tmp_mount],
+            "volume_mounts": [auth_mount, scripts_mount, tmp_mount],
         }
         deployment = k8s.apps.v1.Deployment(
             f"{name}-server",
@@ -172,7 +190,7 @@ class MlflowServer(pulumi.ComponentResource):
                         # into the environment, a variable MLflow's own --port option reads.
                         "enable_service_links": False,
                         "security_context": pod_security_context(UID),
-                        "init_containers": [prepare],
+                        "init_containers": [*restore, prepare],
                         "containers": [
                             {
                                 "name": "mlflow",
@@ -209,6 +227,7 @@ class MlflowServer(pulumi.ComponentResource):
                             },
                             {"name": "scripts", "config_map": {"name": scripts.metadata.name}},
                             {"name": "tmp", "empty_dir": {}},
+                            history.restore_volume(),
                             *extra_volumes,
                         ],
                     },
@@ -223,6 +242,17 @@ class MlflowServer(pulumi.ComponentResource):
             ),
         )
         after_deployment = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[deployment]))
+        if args.backup_id:
+            # Only on what a deployed stack already has: the operator creates it alone (`up --target`).
+            history.backup_job(
+                f"{name}-backup-{args.backup_id}", args.backup_id, namespace=ns,
+                service_account=service_account.metadata.name, uid=UID, **history_db,
+                backups_destination=args.backups_destination, identity_env=identity_env,
+                pod_labels=args.identity.pod_labels, labels=labels,
+                extra_volumes=extra_volumes, extra_mounts=extra_mounts,
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                    depends_on=[database, deployment, *cluster.ready_with_addons, *args.identity.depends_on])),
+            )
         if args.front_door is None:
             _, self.uri = load_balancer(
                 f"{name}-lb", ns, selector=selector, port=80, target_port=PORT, cluster=cluster,

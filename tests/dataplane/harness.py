@@ -14,12 +14,15 @@ is emulated, and only that:
 - workload identity: the cloud credentials the pod would get from its identity
   are given as environment variables (moto's test keys and endpoint for S3);
 - the images: PostgreSQL from pgserver's binaries of the image's major version, run
-  as the image's entrypoint would (initdb, POSTGRES_* variables, init scripts); MLflow
+  as the image's entrypoint would (initdb, POSTGRES_* variables, init scripts), and its
+  client tools (pg_dump, pg_restore, psql) for the containers of that image; MLflow
   from a virtualenv pinned to the image's package set (`mlflow-image.txt`).
 
 Not emulated: the images themselves (Python 3.13 there, this machine's Python here),
 the pod's uid and read-only root filesystem, cgroup memory limits, and GCS or Azure
-Blob credentials (only S3 runs locally, through moto).
+Blob credentials (only S3 runs locally, through moto). On those clouds the bucket's
+tracker backups folder (RECIPE_BACKUPS_URI, which the MLflow pod reads on an empty
+database) is a local directory instead (`file://`, empty unless a test fills it).
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .images import PostgresContainer
+from recipes.kubernetes import versions
+
+from .images import PostgresContainer, postgres_bin
 from .pods import (
     SERVICE_DOMAIN,
     ClusterObjects,
@@ -86,16 +91,34 @@ class Tracker:
         self.dns = {f"{deployment}.{self.namespace}.{SERVICE_DOMAIN}:{int(service['spec']['ports'][0]['port'])}": f"127.0.0.1:{port}"}
 
     def mlflow_pod(self) -> LocalPod:
-        return LocalPod(self.objects, self.namespace, "mlflow", self.root / "mlflow", dns=self.dns,
+        return self.local_pod("Deployment", "mlflow")
+
+    def local_pod(self, kind: str, name: str) -> LocalPod:
+        """A pod of the tracker's namespace: the MLflow image's containers in its venv, the postgres image's on pgserver's binaries."""
+        bucket = {} if self.plan.spec.provider == "aws" else {"RECIPE_BACKUPS_URI": (self.root / "bucket-backups").as_uri()}
+        return LocalPod(self.objects, self.namespace, name, self.root / name, dns=self.dns,
                         identity_env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                                      "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint},
-                        image_path=[str(self.venv / "bin")])
+                                      "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint, **bucket},
+                        image_path=[str(self.venv / "bin")], kind=kind,
+                        images={versions.MLFLOW_IMAGE: [str(self.venv / "bin")], versions.POSTGRES_IMAGE: [str(postgres_bin())]})
+
+    def run_job(self, name: str) -> dict[str, subprocess.CompletedProcess]:
+        """A Job's pod as the kubelet would run it (restartPolicy Never): each init container, then its
+        containers, stopping at the first that fails. Every container's result, by name."""
+        pod = self.local_pod("Job", name)
+        results: dict[str, subprocess.CompletedProcess] = {}
+        for container in [*pod.spec.get("initContainers", []), *pod.spec["containers"]]:
+            results[container["name"]] = result = pod.run(container["name"])
+            if result.returncode != 0:
+                break
+        return results
 
     def start_server(self, pod: LocalPod | None = None) -> None:
         """Run the pod as the kubelet would: each init container to completion, then the server."""
         pod = pod or self.mlflow_pod()
+        self.init_results: dict[str, subprocess.CompletedProcess] = {}
         for init in pod.spec.get("initContainers", []):
-            result = pod.run(init["name"])
+            result = self.init_results[init["name"]] = pod.run(init["name"])
             if result.returncode != 0:
                 raise RuntimeError(f"init container {init['name']} failed:\n{result.stdout}\n{result.stderr}")
         self.port = free_port()

@@ -4,7 +4,8 @@ What is emulated, and only that (see harness.py for the whole picture):
 - volumes: Secret, ConfigMap, emptyDir and claim volumes become directories; every
   mount path in a container's command, args and environment points at its directory;
 - cluster DNS: `<service>.<namespace>.svc.cluster.local:<port>` of a service the
-  harness runs becomes its 127.0.0.1 address (in env, args and mounted files);
+  harness runs becomes its 127.0.0.1 address (in env, args and mounted files; libpq's
+  PGHOST and PGPORT as a pair);
 - the pod network: options such as `--host`/`--port` are given local values;
 - what Kubernetes adds itself: service-link variables (`MLFLOW_PORT=tcp://...`)
   unless the pod spec turns them off.
@@ -108,9 +109,13 @@ class LocalPod:
     identity_env: dict[str, str] = field(default_factory=dict)
     # Directories prepended to PATH: the "image".
     image_path: list[str] = field(default_factory=list)
+    # The object whose pod template this is (`deployment` names it): a Deployment or a Job.
+    kind: str = "Deployment"
+    # Per image, the directories that stand in for it (else `image_path`): a pod of two images.
+    images: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.template = self.objects.deployment(self.namespace, self.deployment)["spec"]["template"]
+        self.template = self.objects.get(self.kind, self.namespace, self.deployment)["spec"]["template"]
         self.spec = self.template["spec"]
         self.volumes: dict[str, Path] = {}
         for volume in self.spec.get("volumes", []):
@@ -171,6 +176,9 @@ class LocalPod:
                 ref = item["valueFrom"]
                 kind, key_ref = ("Secret", ref["secretKeyRef"]) if "secretKeyRef" in ref else ("ConfigMap", ref["configMapKeyRef"])
                 env[item["name"]] = self.resolve_dns(self.objects.data(kind, self.namespace, key_ref["name"])[key_ref["key"]])
+        # libpq's PGHOST and PGPORT name a Service's address as two variables: resolved as a pair.
+        if "PGHOST" in env and (local := self.dns.get(f"{env['PGHOST']}:{env.get('PGPORT', '5432')}")):
+            env["PGHOST"], env["PGPORT"] = local.rsplit(":", 1)
         return env
 
     def _service_links(self) -> dict[str, str]:
@@ -212,7 +220,7 @@ class LocalPod:
                               text=True, timeout=timeout, cwd=self.root)
 
     def process_env(self, container: dict[str, Any], extra_env: dict[str, str] | None) -> dict[str, str]:
-        path = os.pathsep.join([*self.image_path, "/usr/bin", "/bin"])
+        path = os.pathsep.join([*self.images.get(container.get("image", ""), self.image_path), "/usr/bin", "/bin"])
         # The image's environment (PATH), the container's, then what its identity provides.
         return {"PATH": path, "LANG": "C.UTF-8", **self.env(container), **self.identity_env, **(extra_env or {})}
 
