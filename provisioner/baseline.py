@@ -510,9 +510,11 @@ def _secrets_secret(plan: Plan) -> Verdict:
 
 def _data_survives(plan: Plan) -> Verdict:
     data = [r for t in DATA_TYPES[plan.spec.provider] for r in of(plan, t)]
-    protected = [r.name for r in plan.resources if r.protect]
-    if protected:
-        return Verdict("fail", "protected resources would make destroy fail", protected)
+    # `recipe destroy` removes everything unprotected and keeps what is protected: protection
+    # on anything that is not kept data would make the stack impossible to destroy.
+    stuck = [r.name for r in plan.resources if r.protect and not r.retain_on_delete]
+    if stuck:
+        return Verdict("fail", "protected resources that destroy would never remove", stuck)
     blocking = [c.name for c in of(plan, GKE) if c.inputs.get("deletionProtection") is not False]
     blocking += [c.name for c in of(plan, EKS) if c.inputs.get("deletionProtection") is True]
     if blocking:
@@ -521,8 +523,9 @@ def _data_survives(plan: Plan) -> Verdict:
         return Verdict("n/a", "no bucket or registry in this stack")
     if plan.spec.delete_data:
         return Verdict("option", "--delete-data: the bucket and registry go with the stack")
-    return each(data, lambda r: r.retain_on_delete, "bucket and registry kept on destroy (--delete-data removes them)",
-                "a data resource is not retained on destroy")
+    return each(data, lambda r: r.retain_on_delete and r.protect,
+                "bucket and registry protected and kept on destroy (--delete-data removes them)",
+                "a data resource is not protected and retained on destroy")
 
 
 # --------------------------------------------------------------------------

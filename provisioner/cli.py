@@ -379,6 +379,7 @@ def deploy(
         registry = _registry()
         operations.refuse_unreachable_first_deploy(spec, registry)
         operations.refuse_data_replacing_changes(spec, registry)
+        operations.refuse_second_region_wide_registry(spec, registry)
         _check_prerequisites(console, spec, yes)
         _require_confirmable(console, f"deploying {spec.name}", yes)
         engine = make_engine()
@@ -387,7 +388,7 @@ def deploy(
             _preview_before_deploy(console, spec, backend, engine, registry)
         progress = _progress(console, f"Deploying {spec.name} ({spec.provider}, {spec.region})")
         try:
-            with progress, _terminate_as_interrupt():
+            with progress, _terminate_as_interrupt(console, spec.name):
                 record, changes = operations.deploy(spec, backend=backend, engine=engine, registry=registry, on_event=progress.handle)
         except EngineError as exc:
             progress.print_summary()
@@ -475,9 +476,11 @@ def destroy(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     delete_data: Annotated[bool, typer.Option("--delete-data", help="Also delete the bucket (with every artifact in it) and the registry (with every image).")] = False,
     cluster_gone: Annotated[bool, typer.Option("--cluster-gone", help="The cluster was deleted outside recipe: drop its Kubernetes objects from the state instead of failing on it. Never while it exists: its load balancers and disks would be orphaned.")] = False,
+    no_backup: Annotated[bool, typer.Option("--no-backup", help="Do not back up MLflow's run history to the bucket first (it is then lost with the cluster).")] = False,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
-    """Tear a stack down. The bucket and the registry are kept unless --delete-data."""
+    """Tear a stack down. The bucket and the registry are kept unless --delete-data; MLflow's
+    run history is backed up to the bucket first and restored by the next deploy."""
     as_json = output == OutputFormat.json
     with _user_errors(as_json) as console:
         from . import operations
@@ -491,26 +494,37 @@ def destroy(
         if delete_data:
             question = f"Destroy {name} ({record.provider}, {record.region}) INCLUDING its bucket and registry and all data in them?"
         else:
-            question = f"Destroy {name} ({record.provider}, {record.region})? The bucket and the registry are kept."
+            question = f"Destroy {name} ({record.provider}, {record.region})? The bucket and the registry are kept"
+            question += ("; MLflow's run history is NOT backed up (--no-backup)." if no_backup else
+                         ", and MLflow's run history is backed up to the bucket first.")
         if cluster_gone:
             question += (" --cluster-gone: its Kubernetes objects are dropped from the state unchecked; only if the "
                          "cluster no longer exists.")
         _confirm(console, question, yes)
         progress = _progress(console, f"Destroying {name}")
         try:
-            with progress, _terminate_as_interrupt():
-                operations.destroy(record, delete_data=delete_data, engine=make_engine(), registry=registry,
-                                   on_event=progress.handle, cluster_gone=cluster_gone)
+            with progress, _terminate_as_interrupt(console, name):
+                result = operations.destroy(record, delete_data=delete_data, engine=make_engine(), registry=registry,
+                                            on_event=progress.handle, cluster_gone=cluster_gone, backup_first=not no_backup)
         except EngineError as exc:
             progress.print_summary()
             rerun = f"recipe destroy {name}" + (" --delete-data" if delete_data else "") + (" --cluster-gone" if cluster_gone else "")
+            if record.last_operation and record.last_operation.op == "backup":
+                exc.message += (f"\nNothing was destroyed. To destroy {name} without saving MLflow's run history "
+                                f"(it is then lost with the cluster): recipe destroy {name} --no-backup")
             raise _report_failure(console, exc, progress, rerun, "destroy") from None
         progress.print_summary()
         kept = kept_lines(record)
         if as_json:
             _print_json({"stack": name, "status": "destroyed", "delete_data": delete_data, "kept": kept,
-                         "delete_kept_with": None if delete_data or not kept else f"recipe destroy {name} --delete-data"})
+                         "delete_kept_with": None if delete_data or not kept else f"recipe destroy {name} --delete-data",
+                         "backup_id": result.backup_id})
             return
+        if result.backup_id:
+            from .run_history import LOCATION
+
+            console.print(f"MLflow's run history is backed up in the bucket ({LOCATION.format(id=result.backup_id)}); "
+                          "the next deploy of this stack restores it.", markup=False)
         if kept and delete_data:
             # e.g. GCP key rings, which GCP never deletes (they cost nothing)
             console.print("Still there (the cloud does not delete these):\n  " + "\n  ".join(kept), markup=False)
@@ -532,7 +546,7 @@ def refresh(
         registry = _registry()
         record = registry.get(name)
         progress = _progress(console, f"Refreshing {name}")
-        with progress, _terminate_as_interrupt():
+        with progress, _terminate_as_interrupt(console, name):
             drift = operations.refresh(record, engine=make_engine(), registry=registry, on_event=progress.handle)
         if output == OutputFormat.json:
             _print_json({"stack": name, "changed": drift.changed, "deleted": drift.deleted, "counts": drift.changes.counts})
@@ -575,26 +589,88 @@ def repair(
             if as_json:
                 _print_json({"stack": name, "repaired": False, "pending": [], "unlocked": False, "rerun": None})
             return
-        for pending in found.pending:
-            console.print(f"pending: {pending.operation} {pending.type} {pending.name} (it may or may not exist in the cloud)", markup=False)
+        adopt = [p for p in found.pending if p.adopt_id]
+        drop = [p for p in found.pending if not p.adopt_id]
+        for pending in adopt:
+            console.print(f"adopt: {pending.operation} {pending.type} {pending.name}: kept if it exists as {pending.adopt_id}", markup=False)
+        for pending in drop:
+            note = " (if it was created, its id is the cloud's: check the console for a leftover)" if pending.operation == "creating" else ""
+            console.print(f"drop: {pending.operation} {pending.type} {pending.name}{note}", markup=False)
         steps = []
         if unlock:
             steps.append("remove the lock on its state (only safe if no other deploy or destroy is running)")
         if found.pending:
-            steps.append(f"refresh it and drop the {len(found.pending)} pending create(s) from the state "
-                         "(check the cloud console for a half-created resource afterwards)")
+            steps.append(f"refresh it, adopting {len(adopt)} half-created resource(s) that exist and dropping "
+                         f"{len(drop)} other pending operation(s) from the state")
         if found.was_interrupted:
             steps.append("record the interrupted run as interrupted")
         _confirm(console, f"Repair {name}: " + "; ".join(steps) + ". Continue?", yes)
         progress = _progress(console, f"Repairing {name}")
-        with progress:
+        with progress, _terminate_as_interrupt(console, name):
             operations.repair(record, found, unlock=unlock, engine=engine, registry=registry, on_event=progress.handle)
         rerun = "destroy" if op and op.op.startswith("destroy") else "deploy"
         command = f"recipe {rerun} {name if rerun == 'destroy' else _rerun_args_record(record)}"
         console.print(f"Repaired {name}. Now re-run `{command}`.", markup=False)
         if as_json:
             _print_json({"stack": name, "repaired": True, "unlocked": unlock, "rerun": command,
-                         "pending": [{"operation": p.operation, "type": p.type, "name": p.name} for p in found.pending]})
+                         "pending": [{"operation": p.operation, "type": p.type, "name": p.name, "adopt_id": p.adopt_id}
+                                     for p in found.pending]})
+
+
+@app.command()
+def backup(
+    name: Annotated[str, typer.Argument(help="A registered stack.")],
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Back up MLflow's run history (experiments, runs, models, users) to the stack's bucket."""
+    as_json = output == OutputFormat.json
+    with _user_errors(as_json) as console:
+        from . import operations
+        from .engine import EngineError
+        from .run_history import LOCATION
+
+        registry = _registry()
+        record = registry.get(name)
+        operations.target_for(record)  # fails early for stacks we do not manage
+        progress = _progress(console, f"Backing up {name}")
+        try:
+            with progress, _terminate_as_interrupt(console, name):
+                backup_id = operations.backup(record, engine=make_engine(), registry=registry, on_event=progress.handle)
+        except EngineError as exc:
+            progress.print_summary()
+            raise _report_failure(console, exc, progress, f"recipe backup {name}", "backup") from None
+        where = LOCATION.format(id=backup_id) if backup_id else None
+        if backup_id:
+            console.print(f"Backed up {name}'s run history as {backup_id}: in its bucket, {where}.", markup=False)
+        else:
+            console.print(f"{name} has no running tracker: nothing to back up.", markup=False)
+        if as_json:
+            _print_json({"stack": name, "backup_id": backup_id, "location": where})
+
+
+@app.command()
+def forget(
+    name: Annotated[str, typer.Argument(help="A registered stack.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Remove a stack's record from `recipe stacks`. Never touches the cloud or the Pulumi state."""
+    as_json = output == OutputFormat.json
+    with _user_errors(as_json) as console:
+        from . import operations
+        from .views import forget_warning
+
+        registry = _registry()
+        record = registry.get(name)
+        operations.check_not_running(record)
+        warning = forget_warning(record)
+        if warning:
+            console.print(f"warning: {warning}", markup=False)
+        _confirm(console, f"Forget {name}? Nothing in the cloud or in its Pulumi state is changed.", yes)
+        registry.delete(name)
+        console.print(f"Forgot {name}: it is no longer in `recipe stacks`; nothing in the cloud was touched.", markup=False)
+        if as_json:
+            _print_json({"stack": name, "forgotten": True, "cloud_touched": False, "warning": warning})
 
 
 def _rerun_args_record(record) -> str:
@@ -811,22 +887,31 @@ def _progress(console, title: str):
 
 
 @contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM (a CI job cancelled, `kill`) is recorded like Ctrl-C, not lost."""
+def _terminate_as_interrupt(console=None, name: str = "<stack>"):
+    """SIGTERM (a CI job cancelled, `kill`) is recorded like Ctrl-C, not lost; both stop the Pulumi
+    CLI gracefully (provisioner/pulumi_process.py), and what that waits for is said on `console`."""
     import signal
+
+    from . import pulumi_process
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
+    def say(stage: str) -> None:
+        (console or _err_console()).print(pulumi_process.message(stage, name), markup=False)
+
+    previous_notify, pulumi_process.notify = pulumi_process.notify, say
+    installed = False
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous, installed = signal.signal(signal.SIGTERM, interrupt), True
     except ValueError:  # not the main thread (e.g. some test runners): nothing to install
-        yield
-        return
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        pulumi_process.notify = previous_notify
+        if installed:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _report_failure(console, exc, progress, rerun: str, op: str) -> Stop:

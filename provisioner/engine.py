@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlparse
@@ -124,6 +124,7 @@ class RetainedResource:
 class DestroyResult:
     retained: list[RetainedResource]
     changes: Changes
+    backup_id: str | None = None  # the run-history backup taken first (provisioner.run_history)
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,14 @@ class PendingOperation:
     name: str
     urn: str
     operation: str  # creating, updating, deleting, reading
+    inputs: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # what it was created with
+    parent: str | None = None
+    # A pending create whose cloud name follows from its inputs: the provider id it has if it
+    # was created, so that `recipe repair` adopts it instead of leaving a billed orphan.
+    adopt_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "urn": self.urn, "operation": self.operation}
+        return {"type": self.type, "name": self.name, "urn": self.urn, "operation": self.operation, "adopt_id": self.adopt_id}
 
 
 class EngineError(Exception):
@@ -169,12 +175,14 @@ class Engine(Protocol):
 
     def destroy(
         self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False, cluster_gone: bool = False
-    ) -> DestroyResult:
-        """`cluster_gone`: the cluster was deleted outside recipe, so its Kubernetes objects are
-        dropped from the state instead of failing on an unreachable API server."""
-        ...
+    ) -> DestroyResult: ...
 
-    def refresh(self, target: StackTarget, on_event: OnEvent, *, clear_pending_creates: bool = False) -> Changes: ...
+    def refresh(self, target: StackTarget, on_event: OnEvent, *, clear_pending_creates: bool = False,
+                import_pending_creates: Mapping[str, str] | None = None) -> Changes: ...
+
+    def backup(self, target: StackTarget, on_event: OnEvent, backup_id: str) -> bool:
+        """Back up the tracker's run history to the bucket (False: no tracker to back up)."""
+        ...
 
     def pending_operations(self, target: StackTarget) -> list[PendingOperation]: ...
 
@@ -280,17 +288,22 @@ def find_pulumi_cli() -> str | None:
 
 
 def default_pulumi_command() -> PulumiCommand:
-    """A PulumiCommand for the first usable CLI; PulumiNotFound when there is none (or all are too old)."""
-    from pulumi.automation import InvalidVersionError, PulumiCommand
+    """A PulumiCommand for the first usable CLI; PulumiNotFound when there is none (or all are too old).
+
+    A GracefulPulumiCommand: Ctrl-C and SIGTERM let the CLI save its state and release its lock.
+    """
+    from pulumi.automation import InvalidVersionError
     from semver import VersionInfo
+
+    from .pulumi_process import GracefulPulumiCommand
 
     minimum = VersionInfo.parse(MIN_PULUMI_VERSION)
     problems: list[str] = []
     for binary, root in _cli_candidates():
         try:
             if root is None:
-                return PulumiCommand(version=minimum)
-            return PulumiCommand(root=root, version=minimum)
+                return GracefulPulumiCommand(version=minimum)
+            return GracefulPulumiCommand(root=root, version=minimum)
         except FileNotFoundError:  # gone since we looked
             continue
         except InvalidVersionError as exc:  # too old (or a different major version)
@@ -752,24 +765,15 @@ def credential_hint(provider: str, lines: list[str]) -> str | None:
 # --------------------------------------------------------------------------
 # Deployments
 
-def _retained(deployment: Mapping[str, Any] | None) -> list[tuple[str, RetainedResource]]:
-    resources = list((deployment or {}).get("resources") or [])
-    by_urn = {r.get("urn"): r for r in resources if isinstance(r, Mapping)}
-    out: list[tuple[str, RetainedResource]] = []
-    for r in by_urn.values():
-        if not (r.get("retainOnDelete") and r.get("custom")) or r.get("external") or not r.get("urn"):
-            continue
-        urn = r["urn"]
-        name = urn_name(urn)
-        parent = by_urn.get(r.get("parent") or "")
-        primary = bool(
-            parent is not None
-            and not parent.get("custom")
-            and parent.get("type") != _STACK_TYPE
-            and urn_name(parent.get("urn", "")) == name
-        )
-        out.append((urn, RetainedResource(type=r.get("type") or urn_type(urn), name=name, id=str(r.get("id") or ""), primary=primary)))
-    return out
+def adoptable(pending: list[PendingOperation], deployment: Mapping[str, Any] | None, spec: StackSpec) -> list[PendingOperation]:
+    """The pending creates whose cloud id follows from their inputs get it (`adopt_id`)."""
+    from . import adoption
+
+    context = adoption.context_of(deployment, spec.provider, {"project": spec.project or "", "region": spec.region})
+    return [
+        replace(p, adopt_id=adoption.import_id(spec.provider, p.type, p.inputs, context)) if p.operation == "creating" else p
+        for p in pending
+    ]
 
 
 def pending_operations(deployment: Mapping[str, Any] | None) -> list[PendingOperation]:
@@ -779,39 +783,58 @@ def pending_operations(deployment: Mapping[str, Any] | None) -> list[PendingOper
         resource = entry.get("resource") or {} if isinstance(entry, Mapping) else {}
         urn = resource.get("urn") or ""
         out.append(PendingOperation(type=resource.get("type") or urn_type(urn), name=urn_name(urn), urn=urn,
-                                    operation=str(entry.get("type") or "unknown")))
+                                    operation=str(entry.get("type") or "unknown"),
+                                    inputs=dict(resource.get("inputs") or {}), parent=resource.get("parent")))
     return out
 
 
-def kept_urns(deployment: Mapping[str, Any] | None) -> set[str]:
-    """What a plain destroy leaves in the state: the retained data resources and
-    everything they need to stay manageable (their parent components, their
-    providers and, transitively, what they depend on).
+# --------------------------------------------------------------------------
 
-    Keeping them in the state, not just in the cloud, is what lets a later
-    `destroy --delete-data` delete them, and a redeploy reuse them.
-    """
-    resources = [r for r in (deployment or {}).get("resources") or [] if isinstance(r, Mapping) and r.get("urn")]
-    by_urn = {r["urn"]: r for r in resources}
-    todo = [urn for urn, _ in _retained(deployment)]
-    keep: set[str] = set()
-    while todo:
-        urn = todo.pop()
-        r = by_urn.get(urn)
-        if urn in keep or r is None or r.get("type") == _STACK_TYPE:
-            continue
-        keep.add(urn)
-        todo.extend(r.get("dependencies") or [])
-        if r.get("parent"):
-            todo.append(r["parent"])
-        if r.get("provider"):
-            todo.append(str(r["provider"]).rsplit("::", 1)[0])  # a provider reference is "<urn>::<id>"
-    return keep
+class AutomationStack:
+    """provisioner.pulumi_stack.PulumiStack on an Automation API stack, inside one
+    PulumiEngine operation (whose `_Operation` receives the events)."""
 
+    def __init__(self, stack: Stack, op: _Operation):
+        self.stack = stack
+        self.op = op
 
-def retained_resources(deployment: Mapping[str, Any] | None) -> list[RetainedResource]:
-    """What `destroy` would leave in the cloud: custom resources with retainOnDelete, from an exported deployment."""
-    return [resource for _, resource in _retained(deployment)]
+    def up(self, spec: StackSpec, on_event: OnEvent, *, target: list[str] | None = None,
+           target_dependents: bool = False) -> tuple[dict[str, Any], dict[str, int]]:
+        result = self.stack.up(
+            program=inline_program(spec), target=target, target_dependents=True if target_dependents else None,
+            on_event=self.op, color="never", suppress_progress=True,
+        )
+        return {k: v.value for k, v in result.outputs.items()}, _counts(result.summary.resource_changes)
+
+    def destroy(self, on_event: OnEvent, *, target: list[str] | None = None, target_dependents: bool = False,
+                exclude_protected: bool = False) -> dict[str, int]:
+        result = self.stack.destroy(
+            target=target, target_dependents=True if target_dependents else None,
+            exclude_protected=True if exclude_protected else None,
+            on_event=self.op, color="never", suppress_progress=True,
+        )
+        return _counts(result.summary.resource_changes)
+
+    def refresh(self, on_event: OnEvent, *, clear_pending_creates: bool = False,
+                import_pending_creates: Mapping[str, str] | None = None) -> dict[str, int]:
+        if not import_pending_creates:
+            result = self.stack.refresh(
+                on_event=self.op, color="never", suppress_progress=True,
+                clear_pending_creates=True if clear_pending_creates else None,
+            )
+            return _counts(result.summary.resource_changes)
+        # The SDK has no argument for the CLI's --import-pending-creates: the same command line
+        # through the stack's own runner (its workspace, backend, passphrase and --stack).
+        args = ["refresh", "--yes", "--skip-preview", "--color", "never", "--suppress-progress", "--non-interactive"]
+        for urn, provider_id in import_pending_creates.items():
+            args += ["--import-pending-creates", urn, "--import-pending-creates", provider_id]
+        if clear_pending_creates:
+            args.append("--clear-pending-creates")
+        self.stack._run_pulumi_cmd_sync(args)  # noqa: SLF001 - see above
+        return {"update": len(import_pending_creates)}
+
+    def deployment(self) -> dict[str, Any]:
+        return dict(self.stack.export_stack().deployment or {})
 
 
 # --------------------------------------------------------------------------
@@ -988,6 +1011,8 @@ class PulumiEngine:
     def destroy(
         self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False, cluster_gone: bool = False
     ) -> DestroyResult:
+        from . import teardown
+
         # pulumi-kubernetes drops the objects of an unreachable cluster from the state only when
         # told so, for this run: never set in the program, where it would hide an unreachable
         # (private, IP-restricted) cluster that still exists, with its load balancers and disks.
@@ -995,51 +1020,30 @@ class PulumiEngine:
         with self._operation(target, "destroy stack {name}", on_event) as op:
             stack = self._stack(target, create=False, extra_env=extra_env)
             self._ensure_plugins(stack, target.spec.provider)
-            deployment = stack.export_stack().deployment
-            retained = _retained(deployment)
-            if delete_data and retained:
-                # Re-declare the stack with the data resources no longer retained (and
-                # force-destroy on) before destroying, so they are deleted with their contents.
-                stack.up(
-                    program=inline_program(target.spec.with_changes(delete_data=True)),
-                    target=[urn for urn, _ in retained],
-                    target_dependents=True,
-                    on_event=op,
-                    color="never",
-                    suppress_progress=True,
-                )
-                # Report what is really still retained, should the update not have released something.
-                retained = _retained(stack.export_stack().deployment)
-                result = stack.destroy(on_event=op, color="never", suppress_progress=True)
-            else:
-                keep = kept_urns(deployment)
-                targets = [
-                    r["urn"] for r in (deployment or {}).get("resources") or []
-                    if r.get("urn") and r["urn"] not in keep and r.get("type") != _STACK_TYPE
-                ]
-                if keep and not targets:  # only the kept data is left: nothing to do
-                    return DestroyResult(retained=[r for _, r in retained], changes=Changes({"same": len(keep)}))
-                # Delete everything but the kept data, which stays in the state (and the cloud).
-                result = stack.destroy(target=targets if keep else None, on_event=op, color="never", suppress_progress=True)
-        return DestroyResult(
-            retained=[resource for _, resource in retained],
-            changes=Changes(_counts(result.summary.resource_changes)),
-        )
+            return teardown.destroy(AutomationStack(stack, op), target.spec, op, delete_data=delete_data)
 
-    def refresh(self, target: StackTarget, on_event: OnEvent, *, clear_pending_creates: bool = False) -> Changes:
+    def refresh(self, target: StackTarget, on_event: OnEvent, *, clear_pending_creates: bool = False,
+                import_pending_creates: Mapping[str, str] | None = None) -> Changes:
         with self._operation(target, "refresh stack {name}", on_event) as op:
             stack = self._stack(target, create=False)
             self._ensure_plugins(stack, target.spec.provider)
-            result = stack.refresh(
-                on_event=op, color="never", suppress_progress=True,
-                clear_pending_creates=True if clear_pending_creates else None,
+            counts = AutomationStack(stack, op).refresh(
+                op, clear_pending_creates=clear_pending_creates, import_pending_creates=import_pending_creates
             )
-        return Changes(_counts(result.summary.resource_changes))
+        return Changes(counts)
+
+    def backup(self, target: StackTarget, on_event: OnEvent, backup_id: str) -> bool:
+        from . import run_history
+
+        with self._operation(target, "back up the run history of stack {name}", on_event) as op:
+            stack = self._stack(target, create=False)
+            self._ensure_plugins(stack, target.spec.provider)
+            return run_history.backup(AutomationStack(stack, op), target.spec, op, backup_id)
 
     def pending_operations(self, target: StackTarget) -> list[PendingOperation]:
         with self._operation(target, "read the state of stack {name}"):
             deployment = self._stack(target, create=False).export_stack().deployment
-        return pending_operations(deployment)
+        return adoptable(pending_operations(deployment), deployment, target.spec)
 
     def outputs(self, target: StackTarget) -> dict[str, Any]:
         with self._operation(target, "read the outputs of stack {name}"):

@@ -124,9 +124,20 @@ def refuse_data_replacing_changes(spec: StackSpec, registry: Registry) -> None:
     turning --kms on or off for a stack whose registry exists (also one kept by a destroy)
     would delete the registry, with every image in it, and create another."""
     record = registry.find(spec.name)
-    if record is None or record.source != "deploy" or not spec.has("registry"):
+    if record is None or record.source != "deploy":
         return
     gone = record.status == "destroyed" and not record.retained
+    # Data components are protected: an update that drops one would fail on it half-way.
+    held = {"bucket": "bucket, with every artifact and run-history backup", "registry": "container registry, with every image"}
+    dropped = [c for c in ("bucket", "registry") if c in (record.spec or {}).get("components", []) and not spec.has(c)]
+    if dropped and not gone:
+        what = " and its ".join(held[c] for c in dropped)
+        raise SpecError(
+            f"--without {' --without '.join(dropped)} would remove {spec.name}'s {what}, which are kept until you "
+            f"delete them: deploy with them, or delete the stack's data with `recipe destroy {spec.name} --delete-data`"
+        )
+    if not spec.has("registry"):
+        return
     before = bool((record.spec or {}).get("kms", False))
     if not gone and before != spec.kms and "registry" in (record.spec or {}).get("components", ["registry"]):
         now, was = ("on", "off") if spec.kms else ("off", "on")
@@ -134,6 +145,31 @@ def refuse_data_replacing_changes(spec: StackSpec, registry: Registry) -> None:
             f"--kms is {was} for {spec.name}, and its container registry's encryption is fixed when the registry is "
             f"created: turning it {now} would replace the registry and delete every image in it. Keep "
             f"{'--kms' if before else '--no-kms'}, or deploy the change as a new stack (another --name)"
+        )
+
+
+# Registries whose name is fixed for a whole account and region: ZenML pushes every image to
+# `<account>.dkr.ecr.<region>.amazonaws.com/zenml` and accepts no path in an ECR registry's
+# URI, so every AWS stack's repository is called `zenml` (recipes/naming.py).
+REGION_WIDE_REGISTRY = {"aws": "ECR repository `zenml`"}
+
+
+def refuse_second_region_wide_registry(spec: StackSpec, registry: Registry) -> None:
+    """A second stack with a registry where another one already holds that name would fail
+    half-way on "already exists": refused before anything runs, with the ways out."""
+    what = REGION_WIDE_REGISTRY.get(spec.provider)
+    if what is None or not spec.has("registry"):
+        return
+    records, _ = registry.all()
+    for other in records:
+        if (other.name == spec.name or other.provider != spec.provider or other.region != spec.region
+                or other.source != "deploy" or "registry" not in (other.spec or {}).get("components", [])):
+            continue
+        if other.status == "destroyed" and not any(r.get("primary") and r.get("name") == "registry" for r in other.retained or []):
+            continue
+        raise SpecError(
+            f"{other.name} already holds the {what} in {spec.region}, the one ZenML pushes every image to: deploy "
+            f"{spec.name} with --without registry (its pipelines can push to {other.name}'s), or in another region"
         )
 
 
@@ -242,14 +278,34 @@ def preview(record: StackRecord, *, engine: Engine, on_event: OnEvent, spec: Sta
     return engine.preview(target, on_event)
 
 
+def backup(record: StackRecord, *, engine: Engine, registry: Registry, on_event: OnEvent) -> str | None:
+    """Back up the tracker's run history to the bucket: the backup id, None if there is no tracker."""
+    from .run_history import new_backup_id
+
+    backup_id = new_backup_id()
+    status = record.status
+    with tracked(registry, record, "backup", status, on_event) as tracker:
+        done = engine.backup(target_for(record), tracker, backup_id)
+    record.status = status
+    record.finish("succeeded", f"run history backed up ({backup_id})" if done else "no tracker to back up")
+    registry.save(record)
+    return backup_id if done else None
+
+
 def destroy(
     record: StackRecord, *, delete_data: bool, engine: Engine, registry: Registry, on_event: OnEvent,
-    cluster_gone: bool = False,
+    cluster_gone: bool = False, backup_first: bool = True,
 ) -> DestroyResult:
+    """Destroy the stack. Unless its data goes too (or its cluster is gone), the tracker's run
+    history is backed up to the bucket first, and a failed backup stops the destroy."""
     target = target_for(record)
+    backup_id = None
+    if backup_first and not delete_data and not cluster_gone:
+        backup_id = backup(record, engine=engine, registry=registry, on_event=on_event)
     command = "destroy" + (" --delete-data" if delete_data else "") + (" --cluster-gone" if cluster_gone else "")
     with tracked(registry, record, command, "destroying", on_event) as tracker:
         result = engine.destroy(target, tracker, delete_data=delete_data, cluster_gone=cluster_gone)
+    result.backup_id = backup_id
     record.retained = [r.to_json() for r in result.retained]
     # What still exists: the retained data components, so the user can find them.
     # A data component's main resource carries the component's own name ("bucket", "registry").
@@ -327,11 +383,14 @@ def repair(record: StackRecord, found: Repair, *, unlock: bool, engine: Engine, 
         engine.cancel(target)
         found.unlocked = True
     if found.pending:
+        # Half-created resources with a name fixed by their inputs are adopted (read back by
+        # their id: kept if they exist), the others dropped from the state.
+        adopt = {p.urn: p.adopt_id for p in found.pending if p.adopt_id}
         with tracked(registry, record, "repair", "failed", on_event) as tracker:
-            engine.refresh(target, tracker, clear_pending_creates=True)
+            engine.refresh(target, tracker, clear_pending_creates=True, import_pending_creates=adopt or None)
         found.cleared = True
         record.status = "failed"  # the stack is consistent again, but the interrupted operation still has to run
-        record.finish("succeeded", f"cleared {len(found.pending)} pending operation(s)")
+        record.finish("succeeded", f"adopted {len(adopt)} and cleared {len(found.pending) - len(adopt)} pending operation(s)")
         registry.save(record)
     return found
 

@@ -92,7 +92,7 @@ class Plan:
 # --------------------------------------------------------------------------
 # Running
 
-_PLANS: dict[tuple[StackSpec, bool], Plan] = {}
+_PLANS: dict[tuple[StackSpec, bool, str], Plan] = {}
 
 
 def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None, *, cache_dir: Path | None = None) -> Plan:
@@ -104,7 +104,7 @@ def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None,
     Callers must not modify it: copy it first.
     """
     if program is None:
-        key = (spec, spec.delete_data)  # delete_data is not part of spec equality
+        key = (spec, spec.delete_data, spec.tracker_backup)  # neither is part of spec equality
         if key not in _PLANS:
             from . import plancache
 

@@ -54,7 +54,8 @@ def fingerprint() -> str:
 
 
 def key(spec: StackSpec) -> str:
-    document = {"spec": spec.to_mapping(), "delete_data": spec.delete_data, "code": fingerprint()}
+    document = {"spec": spec.to_mapping(), "delete_data": spec.delete_data, "tracker_backup": spec.tracker_backup,
+                "code": fingerprint()}
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -135,3 +135,18 @@ def cost_table(estimate, title: str) -> Table:
     table.add_row("", Text("total", style="bold"), Text(f"{estimate.monthly_total_usd:,.2f}", style="bold"),
                   f"list prices as of {estimate.prices_as_of}; {estimate.region_note}")
     return table
+
+
+def forget_warning(record) -> str | None:
+    """What `recipe forget` leaves behind, in one line (None: nothing)."""
+    if record.source != "deploy":
+        return None  # registered from outputs or adopted: recipe never held its state
+    backend = record.backend or "the default backend"
+    if record.status == "destroyed" and record.retained:
+        kept = ", ".join(sorted({r["id"] for r in record.retained if r.get("primary")})) or "its data"
+        return (f"{record.name} was destroyed but keeps {kept} (and its Pulumi state in {backend}); forgetting it "
+                f"leaves them as they are: delete them first with `recipe destroy {record.name} --delete-data` if you no longer need them")
+    if record.status != "destroyed":
+        return (f"{record.name} is {record.display_status()}: whatever it created stays in the cloud, billed, and its "
+                f"Pulumi state stays in {backend}; `recipe destroy {record.name}` first removes it")
+    return None

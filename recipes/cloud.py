@@ -18,6 +18,18 @@ if TYPE_CHECKING:
     from .spec import StackSpec
 
 
+def kept(retain: bool, **options: Any) -> pulumi.ResourceOptions:
+    """Options of a resource that holds the user's data (or that reading the data needs).
+
+    Unless the stack goes with --delete-data: protected, so that `recipe destroy` leaves it
+    (it destroys everything unprotected) and a change that would delete or replace it fails
+    instead of happening; and retained, so that should it ever leave the program, it stays
+    in the cloud."""
+    import pulumi
+
+    return pulumi.ResourceOptions(retain_on_delete=retain, protect=retain, **options)
+
+
 @dataclass
 class ClusterHandle:
     name: pulumi.Output[str]

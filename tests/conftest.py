@@ -109,7 +109,7 @@ class PlanCache:
     """Plans by spec; `delete_data` is not part of spec equality, so it is part of the key."""
 
     def __init__(self) -> None:
-        self._plans: dict[tuple[StackSpec, bool], PlanView] = {}
+        self._plans: dict[tuple[StackSpec, bool, str], PlanView] = {}
 
     def __call__(self, spec: StackSpec | Mapping[str, Any] | None = None, **values: Any) -> PlanView:
         from provisioner.plan import run_plan
@@ -118,7 +118,7 @@ class PlanCache:
             spec = aws_spec(**{**dict(spec or {}), **values})
         elif values:
             raise TypeError("give a spec or flag values, not both")
-        key = (spec, spec.delete_data)
+        key = (spec, spec.delete_data, spec.tracker_backup)
         if key not in self._plans:
             # `set_mocks` keeps an existing root Stack (and the outputs exported to it by an
             # earlier plan in this process): start each plan from a fresh one.

@@ -1,8 +1,9 @@
 """FakeEngine: the Engine protocol without a cloud, for driving the CLI in tests.
 
-It runs the real program under Pulumi mocks (provisioner.plan) to know which
-resources a stack has, streams events for them, and can fail at a named
-resource, so deploy/destroy flows are exercised on the real resource graph.
+It runs the real program under Pulumi mocks (provisioner.plan) and applies it to a
+model of the Pulumi engine's rules and of a cloud (tests/pulumi_rules.py), so deploy,
+destroy, backup and repair flows are exercised on the real resource graph under the
+rules real Pulumi enforces; it can fail or be interrupted at a named resource.
 """
 
 from __future__ import annotations
@@ -10,20 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner import run_history, teardown
 from provisioner.engine import (
     Changes,
     ConcurrentUpdate,
-    PendingOperation,
-    kept_urns,
-    retained_resources,
     DestroyResult,
     EngineError,
     EngineEvent,
     OnEvent,
+    PendingOperation,
     StackTarget,
     UpResult,
+    adoptable,
+    pending_operations,
 )
 from provisioner.plan import Plan, PlannedResource, run_plan
+
+from .pulumi_rules import STACK_TYPE, Cloud, Resource, RulesBackend, RulesStack
 
 
 # Names that are global across every account of a cloud: the input that holds the name.
@@ -69,148 +73,156 @@ def _global_key(resource: PlannedResource) -> tuple[str, str] | None:
     return (resource.type, str(resource.inputs[field_name])) if field_name else None
 
 
-def physical_id(resource: PlannedResource) -> str:
-    inputs = resource.inputs
-    return str(inputs.get("bucket") or inputs.get("name") or inputs.get("accountName")
-               or inputs.get("registryName") or inputs.get("repositoryId") or f"{resource.name}-id")
-
-
-def as_deployment(resources: list[PlannedResource]) -> dict[str, Any]:
-    """The planned resources as a Pulumi deployment export would show them."""
-    return {
-        "resources": [
-            {
-                "urn": r.urn, "type": r.type, "id": physical_id(r) if r.custom else None, "custom": r.custom,
-                "parent": r.parent, "provider": r.provider, "dependencies": r.dependencies,
-                "retainOnDelete": r.retain_on_delete,
-            }
-            for r in resources
-        ]
-    }
-
-
 @dataclass
 class FakeEngine:
+    """The Engine protocol on the model of Pulumi's rules (tests/pulumi_rules.py): the same
+    sequences of Pulumi operations as PulumiEngine (provisioner.teardown, run_history), so a
+    flow Pulumi would refuse fails here too."""
+
     fail_at: str | None = None  # logical name of the resource whose creation fails
     fail_message: str = "creating resource: AccessDenied: not authorized to perform this operation"
-    interrupt_at: str | None = None  # Ctrl-C while this resource is being created (it stays pending)
+    interrupt_at: str | None = None  # the run stops while this resource is being created
+    # "graceful": Ctrl-C as recipe handles it (the step finishes, the state is saved, the lock released);
+    # "hard": the CLI killed (the create stays pending, the lock stays held).
+    interrupt_mode: str = "graceful"
     locked_since: str | None = None  # another process holds the stack's lock (a time, e.g. "09:41 UTC")
     drift: list[EngineEvent] = field(default_factory=list)  # what a refresh reports
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
-    state: dict[str, list[PlannedResource]] = field(default_factory=dict)
-    pending: dict[str, list[PendingOperation]] = field(default_factory=dict)
     plans: dict[str, Plan] = field(default_factory=dict)
     suffixes: dict[str, str] = field(default_factory=dict)  # the stack's `recipe:suffix` config
     lookups: list[str] = field(default_factory=list)  # stacks whose suffix was looked up
+    backups: list[str] = field(default_factory=list)  # ids of the run-history backups taken
     cluster_gone_destroys: int = 0
     account: str = "111111111111"  # whose cloud account this engine deploys to
     world: World = field(default_factory=World)  # global names, shared with other users' engines
+    # This account's resources, per region (the model's names carry no region; in the cloud most
+    # are regional). Global names across accounts are the World's.
+    clouds: dict[str, Cloud] = field(default_factory=dict)
+    backends: dict[tuple[str, str], RulesBackend] = field(default_factory=dict)  # (backend URL, region) -> its stacks
 
-    def _check_lock(self, target: StackTarget) -> None:
+    # --- the model's state, as the tests inspect it ---------------------------------------
+    @property
+    def state(self) -> dict[str, list[Resource]]:
+        """Each stack's resources in its state (no root stack), by "<backend>#<stack>"."""
+        return {f"{url}#{name}": [r for r in st.resources if r.type != STACK_TYPE]
+                for (url, _), b in self.backends.items() for name, st in b.states.items()}
+
+    @property
+    def pending(self) -> dict[str, list[dict[str, Any]]]:
+        return {f"{url}#{name}": list(st.pending) for (url, _), b in self.backends.items() for name, st in b.states.items()}
+
+    @property
+    def cloud(self) -> Cloud:
+        """The cloud of the one region the test deployed to."""
+        (cloud,) = self.clouds.values()
+        return cloud
+
+    def _key(self, target: StackTarget) -> str:
+        return f"{target.backend}#{target.stack_name}"
+
+    def _backend(self, target: StackTarget) -> RulesBackend:
+        key = (target.backend, target.spec.region)
+        if key not in self.backends:
+            self.backends[key] = RulesBackend(cloud=self.clouds.setdefault(target.spec.region, Cloud()))
+        return self.backends[key]
+
+    def _stack(self, target: StackTarget) -> RulesStack:
         if self.locked_since:
             raise ConcurrentUpdate(
                 f"stack {target.stack_name} is being updated by another process since {self.locked_since}; "
                 f"wait for it to finish, or if that process was killed, run `recipe repair {target.stack_name} --unlock`"
             )
+        backend = self._backend(target)
+        backend.fail_at, backend.fail_message = self.fail_at, self.fail_message
+        backend.interrupt_at, backend.interrupt_mode = self.interrupt_at, self.interrupt_mode
+        return backend.stack(target.stack_name)
 
-    def _key(self, target: StackTarget) -> str:
-        return f"{target.backend}#{target.stack_name}"
+    def _sync_world(self) -> None:
+        """Global names this account no longer holds in its cloud are free for everyone again."""
+        for (type_, name), holder in list(self.world.holders.items()):
+            held = any(name in (p.id, p.name) or str(p.id).endswith(f"/{name}")
+                       for cloud in self.clouds.values() for p in cloud.physical_resources(type_))
+            if holder == self.account and not held:
+                del self.world.holders[(type_, name)]
 
-    def _event(self, on_event: OnEvent, kind: str, r: PlannedResource | None = None, **kw: Any) -> None:
-        on_event(EngineEvent(kind=kind, urn=r.urn if r else None, type=r.type if r else None, name=r.name if r else None, **kw))
+    @staticmethod
+    def _locked(exc: EngineError, target: StackTarget) -> EngineError:
+        if isinstance(exc, ConcurrentUpdate):
+            return ConcurrentUpdate(
+                f"stack {target.stack_name} is being updated by another process; wait for it to finish, "
+                f"or if that process was killed, run `recipe repair {target.stack_name} --unlock`"
+            )
+        return exc
 
+    # --- Engine ---------------------------------------------------------------------------
     def preview(self, target: StackTarget, on_event: OnEvent) -> Changes:
         self.calls.append(("preview", target.stack_name, target.backend))
         plan = run_plan(target.spec)
         existing = {r.urn for r in self.state.get(self._key(target), [])}
         counts = {"create": sum(1 for r in plan.resources if r.urn not in existing), "same": len(existing)}
-        self._event(on_event, "summary", counts=counts)
+        on_event(EngineEvent(kind="summary", counts=counts))
         return Changes(counts)
 
     def up(self, target: StackTarget, on_event: OnEvent) -> UpResult:
         self.calls.append(("up", target.stack_name, target.backend))
-        self._check_lock(target)
+        stack = self._stack(target)
         if not target.spec.suffix:  # as PulumiEngine: operations.assign_suffix gives every stack one
             raise EngineError(f"stack {target.stack_name} has no suffix for its global names yet")
         plan = run_plan(target.spec)
+        existing = {r.urn for r in self.state.get(self._key(target), [])}
+        for r in plan.resources:  # the cloud refuses a global name another account holds
+            if r.custom and r.urn not in existing:
+                self.world.claim(r, self.account)
+        try:
+            _, counts = stack.up(target.spec, on_event)
+        except EngineError as exc:
+            raise self._locked(exc, target) from None
+        finally:
+            self._sync_world()
         key = self._key(target)
-        wanted = {r.urn for r in plan.resources}
-        counts: dict[str, int] = {}
-        # What the program no longer declares goes (e.g. after --without deployer).
-        for r in reversed(self.state.get(key, [])):
-            if r.urn not in wanted:
-                self._event(on_event, "start", r, op="delete")
-                self._event(on_event, "done", r, op="delete")
-                counts["delete"] = counts.get("delete", 0) + 1
-        self.state[key] = [r for r in self.state.get(key, []) if r.urn in wanted]
-        existing = {r.urn for r in self.state.get(key, [])}
-        created: list[PlannedResource] = list(self.state.get(key, []))
-        for r in plan.resources:
-            op = "same" if r.urn in existing else "create"
-            self._event(on_event, "start", r, op=op)
-            if r.name == self.interrupt_at and op == "create" and r.custom:
-                self.state[key] = created
-                self.pending[key] = [PendingOperation(type=r.type, name=r.name, urn=r.urn, operation="creating")]
-                raise KeyboardInterrupt
-            if r.name == self.fail_at:
-                self._event(on_event, "diagnostic", r, severity="error", message=self.fail_message)
-                self._event(on_event, "failed", r, op=op)
-                self.state[key] = created
-                raise EngineError(self.fail_message, resource=r.urn, diagnostics=[self.fail_message])
-            if op == "create" and r.custom:
-                try:
-                    self.world.claim(r, self.account)
-                except EngineError as exc:
-                    self._event(on_event, "failed", r, op=op)
-                    self.state[key] = created
-                    raise exc
-            self._event(on_event, "done", r, op=op)
-            counts[op] = counts.get(op, 0) + 1
-            if r.urn not in existing:
-                created.append(r)
-        self.state[key] = created
         self.plans[key] = plan
         self.suffixes[key] = target.spec.suffix
-        self._event(on_event, "summary", counts=counts)
         return UpResult(outputs=plan.raw_outputs, changes=Changes(counts))
 
     def destroy(self, target: StackTarget, on_event: OnEvent, *, delete_data: bool = False,
                 cluster_gone: bool = False) -> DestroyResult:
-        """As PulumiEngine: a plain destroy keeps the data (and what it needs) in the state;
-        --delete-data first re-declares it unretained, then deletes everything."""
         self.calls.append(("destroy", target.stack_name, delete_data))
         self.cluster_gone_destroys += int(cluster_gone)
-        self._check_lock(target)
-        key = self._key(target)
-        resources = self.state.get(key, [])
-        if delete_data:
-            urns = {x.urn for x in resources}
-            resources = [r for r in run_plan(target.spec.with_changes(delete_data=True)).resources if r.urn in urns]
-        deployment = as_deployment(resources)
-        keep = set() if delete_data else kept_urns(deployment)
-        deleted = [r for r in resources if r.urn not in keep]
-        for r in reversed(deleted):
-            self._event(on_event, "start", r, op="delete")
-            self.world.release(r, self.account)
-            self._event(on_event, "done", r, op="delete")
-        self.state[key] = [r for r in resources if r.urn in keep]
-        self._event(on_event, "summary", counts={"delete": len(deleted)})
-        return DestroyResult(retained=retained_resources(deployment) if keep else [], changes=Changes({"delete": len(deleted)}))
+        stack = self._stack(target)
+        self._backend(target).k8s_delete_unreachable = cluster_gone
+        try:
+            return teardown.destroy(stack, target.spec, on_event, delete_data=delete_data)
+        except EngineError as exc:
+            raise self._locked(exc, target) from None
+        finally:
+            self._backend(target).k8s_delete_unreachable = False
+            self._sync_world()
 
-    def refresh(self, target: StackTarget, on_event: OnEvent, *, clear_pending_creates: bool = False) -> Changes:
+    def backup(self, target: StackTarget, on_event: OnEvent, backup_id: str) -> bool:
+        self.calls.append(("backup", target.stack_name, backup_id))
+        done = run_history.backup(self._stack(target), target.spec, on_event, backup_id)
+        if done:
+            self.backups.append(backup_id)
+        return done
+
+    def refresh(self, target: StackTarget, on_event: OnEvent, *, clear_pending_creates: bool = False,
+                import_pending_creates=None) -> Changes:
         self.calls.append(("refresh", target.stack_name, clear_pending_creates))
-        self._check_lock(target)
-        key = self._key(target)
-        if clear_pending_creates:
-            self.pending.pop(key, None)
+        stack = self._stack(target)
+        try:
+            counts = stack.refresh(on_event, clear_pending_creates=clear_pending_creates,
+                                   import_pending_creates=import_pending_creates)
+        except EngineError as exc:
+            raise self._locked(exc, target) from None
         for event in self.drift:
             on_event(event)
         changed = sum(1 for e in self.drift if e.kind == "done" and e.op == "update")
-        return Changes({"same": len(self.state.get(key, [])) - changed, "update": changed})
+        return Changes({**counts, "update": counts.get("update", 0) + changed})
 
     def pending_operations(self, target: StackTarget) -> list[PendingOperation]:
         self.calls.append(("pending", target.stack_name, target.backend))
-        return list(self.pending.get(self._key(target), []))
+        deployment = self._backend(target).stack(target.stack_name).deployment()
+        return adoptable(pending_operations(deployment), deployment, target.spec)
 
     def outputs(self, target: StackTarget) -> dict[str, Any]:
         self.calls.append(("outputs", target.stack_name, target.backend))
@@ -221,6 +233,7 @@ class FakeEngine:
 
     def cancel(self, target: StackTarget) -> None:
         self.calls.append(("cancel", target.stack_name, target.backend))
+        self._backend(target).stack(target.stack_name).unlock()
 
     def assigned_suffix(self, target: StackTarget) -> str | None:
         self.lookups.append(target.stack_name)  # a read: not among the operations in `calls`

@@ -164,8 +164,13 @@ class FakePulumi(PulumiCommand):
             for resource in self.deployment.get("resources", []):
                 if resource["urn"] in call.values("--target"):
                     resource.pop("retainOnDelete", None)
+                    resource.pop("protect", None)
         elif command == "destroy" and self.deployment is not None:
-            self.deployment = {**self.deployment, "resources": []}
+            # A targeted destroy deletes the targets only (the rules themselves: tests/pulumi_rules.py).
+            targets = set(call.values("--target"))
+            self.deployment = {**self.deployment, "resources": [
+                r for r in self.deployment.get("resources") or [] if targets and r["urn"] not in targets
+            ]}
         return self._ok("")
 
     @staticmethod

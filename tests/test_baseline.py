@@ -165,7 +165,9 @@ BREAKS: list[tuple[str, str, Callable[[Plan], Plan]]] = [
     ("S1", "gcp", lambda p: broken(p, "kubernetes:core/v1:ConfigMap", setter("data", "leak", value=p.raw_outputs["tracker"]["password"]))),
     ("D1", "aws", lambda p: broken(p, "aws:s3/bucket:Bucket", lambda r: setattr(r, "retain_on_delete", False))),
     ("D1", "gcp", lambda p: broken(p, GKE, setter("deletionProtection", value=True))),
-    ("D1", "azure", lambda p: broken(p, "azure-native:containerregistry:Registry", lambda r: setattr(r, "protect", True))),
+    # Unprotected data is deleted by `recipe destroy`; a protected cluster could never be destroyed.
+    ("D1", "azure", lambda p: broken(p, "azure-native:containerregistry:Registry", lambda r: setattr(r, "protect", False))),
+    ("D1", "aws", lambda p: broken(p, "aws:eks/cluster:Cluster", lambda r: setattr(r, "protect", True))),
 ]
 
 

@@ -60,5 +60,21 @@ def test_toggling_kms_on_a_stack_with_a_registry_is_refused(home, engine, provid
     result = run("deploy", *DEPLOY[provider], "--kms", "--yes", "--output", "json")
     assert result.exit_code == 2
     assert "would replace the registry and delete every image" in json.loads(result.stdout)["error"]["message"]
-    # Without the registry, or as a new stack, the same change is fine.
-    assert run("deploy", *DEPLOY[provider], "--kms", "--name", "ml-kms", "--yes").exit_code == 0
+    # Without the registry, or as a new stack, the same change is fine (on AWS in another region:
+    # the ECR repository ZenML pushes to is one per account and region).
+    elsewhere = ["aws", "--region", "eu-central-1"] if provider == "aws" else DEPLOY[provider]
+    assert run("deploy", *elsewhere, "--kms", "--name", "ml-kms", "--yes").exit_code == 0
+
+
+def test_a_second_aws_stack_with_a_registry_in_the_same_region_is_refused(home, engine):
+    """Its ECR repository would be `zenml` too (ZenML's only name): refused before anything, not
+    half-created and failing on "already exists" (what the model's cloud answers)."""
+    assert run("deploy", *DEPLOY["aws"], "--yes").exit_code == 0
+    result = run("deploy", *DEPLOY["aws"], "--name", "ml-two", "--yes")
+    assert result.exit_code == 2
+    assert "ml-dev already holds the ECR repository `zenml` in eu-west-1" in result.stderr
+    assert "--without registry" in result.stderr
+    assert run("deploy", *DEPLOY["aws"], "--name", "ml-two", "--without", "registry", "--yes").exit_code == 0
+    # Once the first stack's registry is deleted, the name is free.
+    assert run("destroy", "ml-dev", "--yes", "--delete-data").exit_code == 0
+    assert run("deploy", *DEPLOY["aws"], "--name", "ml-three", "--yes").exit_code == 0

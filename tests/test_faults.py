@@ -54,14 +54,15 @@ def test_ctrl_c_mid_deploy_is_recorded_with_the_last_event_and_rerun_resumes(hom
     r = record()
     assert r.status == "failed" and r.display_status() == "interrupted"
     assert r.last_operation.status == "interrupted" and r.last_operation.finished_at
-    assert r.last_operation.last_event == "create aws:eks/addon:Addon cluster-pod-identity-agent"
+    # Ctrl-C lets Pulumi finish the step in flight and save the state (provisioner/pulumi_process.py).
+    assert r.last_operation.last_event == "done: create aws:eks/addon:Addon cluster-pod-identity-agent"
     listed = json.loads(run("stacks", "--output", "json").stdout)[0]
     assert listed["status"] == "interrupted"
     assert listed["last_operation"]["last_event"].endswith("cluster-pod-identity-agent")
     assert "interrupted" in run("stacks").stdout
     # Re-running resumes: what exists is kept ("same"), the rest is created.
     engine.interrupt_at = None
-    engine.pending.clear()
+    assert not any(engine.pending.values())  # nothing half-done: no repair needed
     again = run(*DEPLOY)
     assert again.exit_code == 0 and record().status == "ready"
     assert "created        aws:eks/cluster:Cluster cluster" not in again.stderr  # created by the first run
@@ -103,27 +104,46 @@ def test_pulumi_lock_held_elsewhere_changes_nothing(home, engine):
 # --------------------------------------------------------------------------
 # repair
 
-def test_repair_clears_pending_creates_after_confirmation(home, engine):
-    engine.interrupt_at = "cluster"
+def test_repair_adopts_a_half_created_cluster_after_confirmation(home, engine):
+    """The CLI killed while EKS creates the cluster: the cluster exists (billed), the state only
+    has a pending create and the lock. Repair unlocks and adopts it, so the re-run goes on
+    with that cluster instead of failing on its name and leaving it orphaned."""
+    engine.interrupt_at, engine.interrupt_mode = "cluster", "hard"
     assert run(*DEPLOY).exit_code == 130
     engine.interrupt_at = None
-    refused = run("repair", "ml-dev")  # not a terminal, no --yes
-    assert refused.exit_code == 3 and "pending: creating aws:eks/cluster:Cluster cluster" in refused.stderr
-    assert engine.pending and not any(c == ("refresh", "ml-dev", True) for c in engine.calls)
-    done = run("repair", "ml-dev", "--yes")
+    clusters = engine.cloud.physical_resources("aws:eks/cluster:Cluster")
+    assert len(clusters) == 1 and any(engine.pending.values())
+    refused = run("repair", "ml-dev", "--unlock")  # not a terminal, no --yes
+    assert refused.exit_code == 3, refused.stderr
+    assert f"adopt: creating aws:eks/cluster:Cluster cluster: kept if it exists as {clusters[0].name}" in refused.stderr
+    assert any(engine.pending.values()) and not any(c[0] == "refresh" for c in engine.calls)
+    done = run("repair", "ml-dev", "--unlock", "--yes")
     assert done.exit_code == 0, done.stderr
-    assert ("refresh", "ml-dev", True) in engine.calls and not any(engine.pending.values())
+    assert not any(engine.pending.values())
+    assert "aws:eks/cluster:Cluster" in {r.type for r in engine.state[next(iter(engine.state))]}
     assert "re-run `recipe deploy aws --name ml-dev --region eu-west-1`" in done.stderr
     assert record().last_operation.op == "repair"
+    assert run(*DEPLOY).exit_code == 0
+    assert engine.cloud.physical_resources("aws:eks/cluster:Cluster") == clusters  # the same one, adopted
+
+
+def test_repair_without_unlock_after_a_kill_names_the_fix(home, engine):
+    engine.interrupt_at, engine.interrupt_mode = "cluster", "hard"
+    assert run(*DEPLOY).exit_code == 130
+    engine.interrupt_at = None
+    result = run("repair", "ml-dev", "--yes")
+    assert result.exit_code == 1
+    assert "recipe repair ml-dev --unlock" in result.stderr
 
 
 def test_repair_interactive_confirmation(home, engine, monkeypatch):
-    engine.interrupt_at = "cluster"
+    engine.interrupt_at, engine.interrupt_mode = "cluster", "hard"
     assert run(*DEPLOY).exit_code == 130
+    engine.interrupt_at = None
     monkeypatch.setattr(cli, "_interactive", lambda: True)
-    assert run("repair", "ml-dev", input="n\n").exit_code == 3
-    assert engine.pending
-    assert run("repair", "ml-dev", input="y\n").exit_code == 0
+    assert run("repair", "ml-dev", "--unlock", input="n\n").exit_code == 3
+    assert any(engine.pending.values())
+    assert run("repair", "ml-dev", "--unlock", input="y\n").exit_code == 0
     assert not any(engine.pending.values())
 
 

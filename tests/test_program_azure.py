@@ -173,12 +173,13 @@ def test_data_group_and_everything_in_it_are_retained_by_default(plan):
     assert retained == RETAINED
     assert not plan.one(GROUP, "group").retain_on_delete  # the main group goes, with all in it
     assert not plan.one(ROLE, "registry-kubelet-pull").retain_on_delete  # it names a cluster that goes
-    assert not any(r.protect for r in plan.resources)
+    # Protected exactly where retained: `recipe destroy` leaves what is protected (provisioner/teardown.py).
+    assert {(r.type, r.name) for r in plan.resources if r.protect} == RETAINED
 
 
 def test_delete_data_retains_nothing(plans, spec):
     plan = plans(spec.with_changes(delete_data=True))
-    assert [r.name for r in plan.resources if r.retain_on_delete] == []
+    assert [r.name for r in plan.resources if r.retain_on_delete or r.protect] == []
     # Same resources otherwise: --delete-data changes only what a destroy keeps.
     assert plan.keys() == plans(spec).keys()
 
@@ -630,7 +631,8 @@ def test_mlflow_pods_use_workload_identity(plan, spec):
 
 def test_mlflow_gets_its_azure_credential_from_a_config_map_not_the_internet(plan):
     spec_ = plan.one(DEPLOYMENT, "tracker-server").inputs["spec"]["template"]["spec"]
-    assert [c["name"] for c in spec_["initContainers"]] == ["prepare"]
+    # None installs anything: the history's restore (tests/test_history.py), then `prepare`.
+    assert [c["name"] for c in spec_["initContainers"]] == ["fetch-history", "restore-history", "prepare"]
     mounts = {m["name"]: m for m in container(plan.one(DEPLOYMENT, "tracker-server"), "mlflow")["volumeMounts"]}
     assert mounts["python"]["readOnly"] is True and mounts["python"]["mountPath"] == "/opt/recipe/python"
     python = plan.one("kubernetes:core/v1:ConfigMap", "tracker-python")
@@ -1085,7 +1087,7 @@ def test_key_vault_roles_are_scoped_to_this_vault_only(kms_plan, kms_spec):
 
 def test_the_key_is_kept_as_long_as_the_data(kms_plan):
     assert {(r.type, r.name) for r in kms_plan.resources if r.retain_on_delete} == KMS_RETAINED
-    assert not any(r.protect for r in kms_plan.resources)
+    assert {(r.type, r.name) for r in kms_plan.resources if r.protect} == KMS_RETAINED
 
 
 def test_delete_data_releases_the_key_with_the_data(plans, kms_spec, kms_plan):

@@ -20,7 +20,7 @@ from pulumi.automation import CommandResult
 from .pulumi_engine_fake import FakePulumi, diagnostic, failed, outputs, pre, summary, urn
 
 from provisioner import engine as eng
-from provisioner import paths
+from provisioner import paths, teardown
 from provisioner.engine import (
     ConcurrentUpdate,
     EngineError,
@@ -397,6 +397,8 @@ def test_destroy_keeps_and_reports_the_data_resources(engine, cli, target):
 
 
 def test_destroy_with_delete_data_releases_the_data_first(engine, cli, target, monkeypatch):
+    """The sequence of provisioner.teardown: the unkept part, then the data released by a
+    data-only program targeted at exactly the kept state, then the rest."""
     import recipes
 
     cli.stacks.add(STACK)
@@ -404,11 +406,15 @@ def test_destroy_with_delete_data_releases_the_data_first(engine, cli, target, m
 
     result = engine.destroy(target, lambda e: None, delete_data=True)
 
-    commands = cli.commands()
-    assert commands.index("up") < commands.index("destroy")
+    assert [c for c in cli.commands() if c in ("up", "destroy")] == ["destroy", "up", "destroy"]
+    first, final = cli.called("destroy")
+    cluster_component = urn(STACK, "recipes:aws:Cluster", "cluster")
+    assert sorted(first.values("--target")) == sorted([cluster_component, CLUSTER_URN])
     up = cli.called("up")[0]
-    assert up.values("--target") == [BUCKET_URN, PAB_URN, REPO_URN]
-    assert "--target-dependents" in up.args
+    kept = [urn(STACK, "recipes:aws:Bucket", "bucket"), BUCKET_URN, PAB_URN, urn(STACK, "recipes:aws:Registry", "registry"), REPO_URN]
+    assert up.values("--target") == sorted(kept)
+    assert "--target-dependents" not in up.args
+    assert final.values("--target") == []  # everything left goes
     assert result.retained == []
 
     built = []
@@ -416,8 +422,9 @@ def test_destroy_with_delete_data_releases_the_data_first(engine, cli, target, m
     programs = dict(cli.programs)
     programs["up"]()
     assert built[0].delete_data is True
-    assert built[0] == target.spec  # the same stack otherwise (delete_data is not part of equality)
-    assert built[0].to_mapping() == target.spec.to_mapping()
+    # Only the data components, so nothing the kept state lacks (the cluster) is declared.
+    assert built[0].components == ("bucket", "registry")
+    assert built[0].to_mapping() == {**target.spec.to_mapping(), "components": ["bucket", "registry"]}
 
 
 def test_destroy_with_delete_data_reports_what_the_update_did_not_release(engine, cli, target):
@@ -434,7 +441,7 @@ def test_destroy_of_an_empty_stack(engine, cli, target):
     assert engine.destroy(target, lambda e: None, delete_data=True).retained == []
     cli.deployment = {"manifest": {}}  # deployed once, nothing left
     assert engine.destroy(target, lambda e: None).retained == []
-    assert cli.called("up") == [] and len(cli.called("destroy")) == 2
+    assert cli.called("up") == [] and cli.called("destroy") == []  # nothing to run
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -510,6 +517,7 @@ def test_concurrent_update(engine, cli, target):
 
 def test_locked_file_backend_is_a_concurrent_update(engine, cli, target):
     cli.stacks.add(STACK)
+    cli.deployment = deployed_state()
     cli.failures["destroy"] = CommandResult(
         stdout="",
         stderr="error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end "
@@ -605,9 +613,9 @@ def test_importing_the_engine_stays_light():
 
 
 def test_retained_resources_from_a_deployment():
-    assert eng.retained_resources(None) == []
-    assert eng.retained_resources({"resources": None}) == []
-    kept = eng.retained_resources(deployed_state())
+    assert teardown.retained_resources(None) == []
+    assert teardown.retained_resources({"resources": None}) == []
+    kept = teardown.retained_resources(deployed_state())
     assert [(r.name, r.primary) for r in kept] == [("bucket", True), ("bucket-public-access", False), ("registry", True)]
     assert json.loads(json.dumps([r.to_json() for r in kept]))[0]["id"] == "ml-dev-artifacts-abcd"
 
@@ -639,7 +647,7 @@ def test_kept_data_brings_its_providers_parents_and_dependencies():
     bucket = next(r for r in state["resources"] if r["urn"] == BUCKET_URN)
     bucket["provider"] = f"{provider}::p1"
     bucket["dependencies"] = [api]
-    keep = eng.kept_urns(state)
+    keep = teardown.kept_urns(state)
     assert {BUCKET_URN, PAB_URN, REPO_URN, provider, api, urn(STACK, "recipes:aws:Bucket", "bucket")} <= keep
     assert CLUSTER_URN not in keep and ROOT_URN not in keep
 
@@ -661,7 +669,9 @@ def test_delete_data_after_a_plain_destroy_deletes_the_kept_data(engine, cli, ta
     state["resources"] = [r for r in state["resources"] if "Cluster" not in r["type"]]
     cli.deployment = state
     result = engine.destroy(target, lambda e: None, delete_data=True)
-    assert cli.called("up")[0].values("--target") == [BUCKET_URN, PAB_URN, REPO_URN]
+    kept = [urn(STACK, "recipes:aws:Bucket", "bucket"), BUCKET_URN, PAB_URN, urn(STACK, "recipes:aws:Registry", "registry"), REPO_URN]
+    assert cli.called("up")[0].values("--target") == sorted(kept)
+    assert [c for c in cli.commands() if c in ("up", "destroy")] == ["up", "destroy"]  # nothing unkept left first
     assert cli.called("destroy")[0].values("--target") == []  # the whole rest goes
     assert result.retained == []
 

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import policies
+from ..cloud import kept
 
 NONCURRENT_VERSION_DAYS = 30
 ABORT_MULTIPART_DAYS = 7
@@ -42,7 +43,7 @@ class Bucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:aws:Bucket", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain)
+        child = kept(args.retain, parent=self)
 
         # force_destroy only when the user asked to delete their data.
         self.bucket = aws.s3.Bucket(name, bucket=args.name, force_destroy=not args.retain, opts=child)

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import policies
+from ..cloud import kept
 
 # KMS waits this long before deleting a key scheduled for deletion (7-30; 30 is the most).
 DELETION_WINDOW_DAYS = 30
@@ -78,7 +79,7 @@ class Encryption(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EncryptionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:aws:Encryption", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain)
+        child = kept(args.retain, parent=self)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         # The key carries the component's name: `recipe destroy` lists it with the kept data.
         self.key = aws.kms.Key(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+from ..cloud import kept
 
 UNTAGGED_EXPIRY_DAYS = 14
 
@@ -44,7 +45,7 @@ class Registry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:aws:Registry", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain)
+        child = kept(args.retain, parent=self)
         self.repository = aws.ecr.Repository(
             name,
             name=args.repository,

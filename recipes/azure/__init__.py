@@ -36,7 +36,7 @@ import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.resources as resources
 from pulumi_azure_native.provider import Provider
 
-from ..cloud import BucketHandle, ClusterHandle, RegistryHandle, WorkloadIdentity
+from ..cloud import BucketHandle, ClusterHandle, RegistryHandle, WorkloadIdentity, kept
 from ..spec import StackSpec
 from .bucket import Bucket, BucketArgs
 from .cluster import Cluster, ClusterArgs
@@ -116,7 +116,7 @@ class Recipe:
                 resource_group_name=self.spec.names.resource_group("data"),
                 location=self.spec.region,
                 tags=self.tags,
-                opts=pulumi.ResourceOptions(provider=self.provider, retain_on_delete=self.retain_data),
+                opts=kept(self.retain_data, provider=self.provider),
             )
         return self._data_group
 

@@ -27,6 +27,7 @@ import pulumi_azure_native.storage as storage
 
 from . import roles
 from .kms import EncryptionKey
+from ..cloud import kept
 
 SOFT_DELETE_DAYS = 7
 NONCURRENT_VERSION_DAYS = 30
@@ -55,7 +56,7 @@ class Bucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:azure:Bucket", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain)
+        child = kept(args.retain, parent=self)
 
         cmk = args.encryption
         identity = encryption = None  # B3 default: Microsoft-managed keys (always on)

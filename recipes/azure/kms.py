@@ -46,6 +46,7 @@ import pulumi_azure_native.managedidentity as managedidentity
 
 from ..propagation import AZURE_ROLE_ASSIGNMENT, Propagation, PropagationArgs
 from . import roles
+from ..cloud import kept
 
 KEY_NAME = "cmk"
 KEY_SIZE = 3072
@@ -83,7 +84,7 @@ class Kms(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KmsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:azure:Kms", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain)
+        child = kept(args.retain, parent=self)
 
         self.vault = keyvault.Vault(
             f"{name}-vault",

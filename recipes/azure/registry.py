@@ -29,6 +29,7 @@ import pulumi_azure_native.containerregistry as containerregistry
 
 from . import roles
 from .kms import EncryptionKey
+from ..cloud import kept
 
 
 @dataclass
@@ -76,7 +77,7 @@ class Registry(pulumi.ComponentResource):
             identity=identity,
             encryption=encryption,  # B3
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain, depends_on=depends_on),
+            opts=kept(args.retain, parent=self, depends_on=depends_on),
         )
         self.pull_role = None
         if args.kubelet_object_id is not None:

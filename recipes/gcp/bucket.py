@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
+from ..cloud import kept
 
 NONCURRENT_VERSION_DAYS = 30
 ABORT_MULTIPART_DAYS = 7
@@ -53,9 +54,7 @@ class Bucket(pulumi.ComponentResource):
             ],
             # Objects are deleted with the bucket only when the user asked to delete their data.
             force_destroy=not args.retain,
-            opts=pulumi.ResourceOptions(
-                parent=self, retain_on_delete=args.retain, depends_on=[*args.apis, *args.key_access]
-            ),
+            opts=kept(args.retain, parent=self, depends_on=[*args.apis, *args.key_access]),
         )
         self.name = self.bucket.name
         self.uri = pulumi.Output.concat("gs://", self.bucket.name)

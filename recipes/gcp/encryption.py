@@ -36,6 +36,7 @@ import pulumi_random as random
 
 from ..propagation import GCP_IAM_GRANT, Propagation, PropagationArgs
 from . import roles
+from ..cloud import kept
 
 KEY_PURPOSE = "ENCRYPT_DECRYPT"
 ROTATION_DAYS = 90
@@ -111,7 +112,8 @@ class Encryption(pulumi.ComponentResource):
             f"{name}-ring",
             name=pulumi.Output.concat(args.key_ring_prefix, "-", ring_random.result),
             location=args.location,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
+            # Protected only as long as the data is kept: --delete-data forgets it (GCP keeps it).
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True, protect=args.retain)),
         )
         self.key = gcp.kms.CryptoKey(
             f"{name}-key",
@@ -120,7 +122,7 @@ class Encryption(pulumi.ComponentResource):
             purpose=KEY_PURPOSE,
             rotation_period=ROTATION_PERIOD,
             # Kept while the data it encrypts is kept: a destroyed key makes the data unreadable.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=args.retain)),
+            opts=pulumi.ResourceOptions.merge(child, kept(args.retain)),
         )
         self.key_id = self.key.id
 
@@ -166,7 +168,7 @@ class Encryption(pulumi.ComponentResource):
                 member=members[component],
                 opts=pulumi.ResourceOptions.merge(
                     child,
-                    pulumi.ResourceOptions(depends_on=args.agent_apis.get(component, []), retain_on_delete=retain),
+                    kept(retain, depends_on=args.agent_apis.get(component, [])),
                 ),
             )
         # The grants are IAM policy changes: a bucket, repository or cluster created with the key

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from . import roles
+from ..cloud import kept
 
 UNTAGGED_EXPIRY_DAYS = 14
 
@@ -66,7 +67,7 @@ class Registry(pulumi.ComponentResource):
             vulnerability_scanning_config={"enablement_config": "INHERITED"},
             kms_key_name=args.kms_key_name,
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(retain_on_delete=args.retain, depends_on=args.key_access)
+                child, kept(args.retain, depends_on=args.key_access)
             ),
         )
         if args.node_service_account_member is not None:
