@@ -746,6 +746,28 @@ def test_refresh_can_clear_pending_creates(engine, cli, target):
     assert "--clear-pending-creates" not in first.args and "--clear-pending-creates" in second.args
 
 
+
+def test_refresh_adopts_pending_creates_by_their_ids_and_clears_the_rest(engine, cli, target):
+    """The SDK has no argument for --import-pending-creates: the same refresh command line,
+    with each URN and its id, through the stack's own runner (its --stack, backend, env)."""
+    cli.stacks.add(STACK)
+    engine.refresh(target, lambda e: None, clear_pending_creates=True,
+                   import_pending_creates={CLUSTER_URN: "ml-dev-abcd", BUCKET_URN: "ml-dev-artifacts-abcd"})
+    [call] = cli.called("refresh")
+    assert call.values("--import-pending-creates") == [CLUSTER_URN, "ml-dev-abcd", BUCKET_URN, "ml-dev-artifacts-abcd"]
+    assert "--clear-pending-creates" in call.args and "--yes" in call.args and "--skip-preview" in call.args
+    assert call.values("--stack") == [STACK]
+
+
+def test_pending_creates_with_deterministic_names_get_an_adopt_id(engine, cli, target):
+    cli.stacks.add(STACK)
+    cli.deployment = {"resources": [], "pending_operations": [
+        {"type": "creating", "resource": {"urn": CLUSTER_URN, "type": "aws:eks/cluster:Cluster", "inputs": {"name": "ml-dev-abcd"}}},
+        {"type": "creating", "resource": {"urn": urn(STACK, "aws:ec2/vpc:Vpc", "vpc"), "type": "aws:ec2/vpc:Vpc", "inputs": {}}},
+    ]}
+    cluster, vpc = engine.pending_operations(target)
+    assert cluster.adopt_id == "ml-dev-abcd" and vpc.adopt_id is None  # AWS picks a VPC's id
+
 # ---------------------------------------------------------------------------
 # The stack's global-name suffix travels with its state
 
