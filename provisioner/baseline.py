@@ -1,4 +1,4 @@
-"""The security baseline (../shared/security-baseline.md) as checks over a plan.
+"""The security baseline (docs/security-baseline.md) as checks over a plan.
 
 Each rule is data (id, title, anchors, default) plus one small predicate per
 cloud over the resource graph the real program declares under mocks, the same
@@ -529,7 +529,7 @@ def _data_survives(plan: Plan) -> Verdict:
 
 
 # --------------------------------------------------------------------------
-# The rules (order and wording of security-baseline.md)
+# The rules (order and wording of docs/security-baseline.md)
 
 def _on(resources_type: str, ok: Callable[[PlannedResource], bool], good: str, bad: str) -> Callable[[Plan], Verdict]:
     return lambda plan: each(of(plan, resources_type), ok, good, bad)

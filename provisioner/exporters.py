@@ -25,7 +25,7 @@ from recipes import outputs
 from recipes.kubernetes import namespaces
 
 FORMATS = ("zenml", "json", "dotenv", "kubeconfig")
-# The ZenML release this exporter was checked against (see zenml-stack-format.md).
+# The ZenML release this exporter was checked against (see docs/zenml-stack-format.md).
 DEFAULT_ZENML_VERSION = "0.98.0"
 
 ARTIFACT_STORE_FLAVOR = {"aws": "s3", "gcp": "gcp", "azure": "azure"}
