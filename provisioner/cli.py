@@ -76,14 +76,7 @@ def _print_json(data: Any) -> None:
 def _user_errors(as_json: bool = False):
     """Turn every expected error into one line on stderr and the right exit code;
     with --output json, also an error document on stdout, so scripts parse one thing."""
-    from recipes.outputs import OutputsError
-    from recipes.spec import SpecError
-
-    from .engine import EngineError
-    from .exporters import ExportError
-    from .operations import OperationError
-    from .plan import PlanFailed
-    from .registry import RegistryCorrupt, RegistryError, StackNotFound
+    from recipes.errors import RecipeError
 
     console = _err_console()
 
@@ -99,12 +92,8 @@ def _user_errors(as_json: bool = False):
         if as_json:
             _print_json({"error": {"message": exc.message, "exit_code": exc.code, **exc.details}})
         raise typer.Exit(exc.code) from None
-    except (SpecError, OutputsError, ExportError, StackNotFound) as exc:
-        raise fail(str(exc), EXIT_BAD_INPUT) from None
-    except (OperationError, RegistryCorrupt, RegistryError, PlanFailed) as exc:
-        raise fail(str(exc), EXIT_FAILED) from None
-    except EngineError as exc:
-        raise fail(exc.message, EXIT_FAILED) from None
+    except RecipeError as exc:  # every module's errors: one line, their own exit code
+        raise fail(exc.message, exc.exit_code) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlparse
 
 from recipes import naming
+from recipes.errors import RecipeError
 from recipes.spec import StackSpec
 
 from . import paths
@@ -146,12 +147,11 @@ class PendingOperation:
         return {"type": self.type, "name": self.name, "urn": self.urn, "operation": self.operation, "adopt_id": self.adopt_id}
 
 
-class EngineError(Exception):
+class EngineError(RecipeError):
     """An operation failed; `message` is for the user, `resource` is the failing one if known."""
 
     def __init__(self, message: str, *, resource: str | None = None, diagnostics: list[str] | None = None):
         super().__init__(message)
-        self.message = message
         self.resource = resource
         self.diagnostics = diagnostics or []
 

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from recipes import outputs
+from recipes.errors import BadInput
 from recipes.kubernetes import namespaces
 
 FORMATS = ("zenml", "json", "dotenv", "kubeconfig")
@@ -50,7 +51,7 @@ def pipeline_pod_settings(data: dict[str, Any]) -> dict[str, Any] | None:
     return settings or None
 
 
-class ExportError(ValueError):
+class ExportError(BadInput, ValueError):
     pass
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recipes import naming, outputs
+from recipes.errors import RecipeError
 from recipes.spec import SpecError, StackSpec
 
 from . import paths
@@ -33,7 +34,7 @@ from .registry import Registry, StackRecord, load_local_secrets
 from .stackfile import spec_from_record
 
 
-class OperationError(Exception):
+class OperationError(RecipeError):
     """A request that cannot be carried out as asked; the message says what to do instead."""
 
 

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from recipes.spec import StackSpec
 
-    from .plan import Plan
+    from .plan_model import Plan
 
 FORMAT = 2  # bump when the cached document changes shape
 KEEP = 64  # newest entries kept
 _ROOT = Path(__file__).resolve().parent.parent
 # Everything a plan's content depends on, besides the spec and the SDK versions.
-SOURCES = (_ROOT / "recipes", _ROOT / "provisioner" / "mockcloud", _ROOT / "provisioner" / "plan.py")
+SOURCES = (_ROOT / "recipes", _ROOT / "provisioner" / "mockcloud", _ROOT / "provisioner" / "plan.py",
+           _ROOT / "provisioner" / "plan_model.py")
 SDKS = ("pulumi", "pulumi-aws", "pulumi-gcp", "pulumi-azure-native", "pulumi-kubernetes", "pulumi-random", "pulumiverse-time")
 
 _fingerprint: str | None = None
@@ -60,7 +61,7 @@ def key(spec: StackSpec) -> str:
 
 
 def load(directory: Path, spec: StackSpec) -> Plan | None:
-    from .plan import Plan, PlannedResource
+    from .plan_model import Plan, PlannedResource
 
     path = directory / f"{key(spec)}.json"
     try:

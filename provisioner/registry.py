@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes import naming, outputs
+from recipes.errors import EXIT_BAD_INPUT, RecipeError
 
 from . import paths
 
@@ -26,12 +27,12 @@ STATUSES = ("deploying", "ready", "failed", "destroying", "destroyed")
 FORMAT_VERSION = 1
 
 
-class RegistryError(Exception):
+class RegistryError(RecipeError):
     """A registry problem the user can act on; the message says how."""
 
 
 class StackNotFound(RegistryError):
-    pass
+    exit_code = EXIT_BAD_INPUT
 
 
 class RegistryCorrupt(RegistryError):

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import BadInput
+
 MASK = "********"
 TOP_LEVEL = ("provider", "region", "stack_name")
 
@@ -36,7 +38,7 @@ SECRET_PATHS: tuple[tuple[str, str], ...] = tuple(
 )
 
 
-class OutputsError(ValueError):
+class OutputsError(BadInput, ValueError):
     """Outputs that do not follow the canonical schema; the message names the key."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from . import naming, regions
+from .errors import BadInput
 
 PROVIDERS: tuple[str, ...] = ("aws", "gcp", "azure")
 COMPONENTS: tuple[str, ...] = ("cluster", "bucket", "registry", "tracker", "deployer")
@@ -72,7 +73,7 @@ AZURE_ADMIN_RE = re.compile(rf"^(?:(user|group|serviceprincipal):)?({_UUID})$", 
 AZURE_ADMIN_KINDS = {"user": "user", "group": "group", "serviceprincipal": "servicePrincipal"}
 
 
-class SpecError(ValueError):
+class SpecError(BadInput, ValueError):
     """Input that does not describe a valid stack. The message is one line for the user."""
 
 

@@ -69,7 +69,7 @@ def test_the_key_is_the_spec_and_the_code(fresh, tmp_path, monkeypatch):
 
 def test_the_fingerprint_covers_the_program_sources():
     names = {p.name for p in plancache.SOURCES}
-    assert {"recipes", "mockcloud", "plan.py"} == names
+    assert {"recipes", "mockcloud", "plan.py", "plan_model.py"} == names
     assert all(p.exists() for p in plancache.SOURCES)
 
 
