@@ -206,7 +206,7 @@ def check_not_running(record: StackRecord) -> None:
 
 
 @dataclass
-class Tracker:
+class LastEvent:
     """Remembers the last thing the engine reported, for the record of an interrupted run."""
 
     forward: OnEvent
@@ -219,7 +219,7 @@ class Tracker:
 
 
 @contextmanager
-def tracked(registry: Registry, record: StackRecord, op: str, status: str, on_event: OnEvent) -> Iterator[Tracker]:
+def tracked(registry: Registry, record: StackRecord, op: str, status: str, on_event: OnEvent) -> Iterator[LastEvent]:
     """Run `op` on the stack with the registry saying so before, and truthfully after.
 
     Success is recorded by the caller. A failure or an interrupt is recorded as
@@ -231,7 +231,7 @@ def tracked(registry: Registry, record: StackRecord, op: str, status: str, on_ev
     record.status = status
     record.start(op)
     registry.save(record)
-    tracker = Tracker(on_event)
+    tracker = LastEvent(on_event)
     try:
         yield tracker
     except ConcurrentUpdate:
