@@ -17,14 +17,9 @@ SPECS = {
     "gcp": {"provider": "gcp", "project": "demo-project", "region": "us-central1"},
     "azure": {"provider": "azure", "region": "westeurope"},
 }
-_cache: dict[tuple, Plan] = {}
-
-
 def plan_for(provider: str, **extra) -> Plan:
-    key = (provider, json.dumps(extra, sort_keys=True))
-    if key not in _cache:
-        _cache[key] = run_plan(load_spec(Layer("flags", {**SPECS[provider], **extra})))
-    return _cache[key]
+    """The plan of a variant (run_plan computes each spec once per process; copy before changing)."""
+    return run_plan(load_spec(Layer("flags", {**SPECS[provider], **extra})))
 
 
 def verdict(plan: Plan, rule_id: str):
