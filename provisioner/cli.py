@@ -510,9 +510,9 @@ def destroy(
                          "backup_id": result.backup_id})
             return
         if result.backup_id:
-            from .run_history import LOCATION
+            from .run_history import location
 
-            console.print(f"MLflow's run history is backed up in the bucket ({LOCATION.format(id=result.backup_id)}); "
+            console.print(f"MLflow's run history is backed up in the bucket ({location(result.backup_id)}); "
                           "the next deploy of this stack restores it.", markup=False)
         if kept and delete_data:
             # e.g. GCP key rings, which GCP never deletes (they cost nothing)
@@ -616,7 +616,7 @@ def backup(
     with _user_errors(as_json) as console:
         from . import operations
         from .engine import EngineError
-        from .run_history import LOCATION
+        from .run_history import location
 
         registry = _registry()
         record = registry.get(name)
@@ -628,7 +628,7 @@ def backup(
         except EngineError as exc:
             progress.print_summary()
             raise _report_failure(console, exc, progress, f"recipe backup {name}", "backup") from None
-        where = LOCATION.format(id=backup_id) if backup_id else None
+        where = location(backup_id) if backup_id else None
         if backup_id:
             console.print(f"Backed up {name}'s run history as {backup_id}: in its bucket, {where}.", markup=False)
         else:

@@ -73,6 +73,15 @@ def _global_key(resource: PlannedResource) -> tuple[str, str] | None:
     return (resource.type, str(resource.inputs[field_name])) if field_name else None
 
 
+def _locked_error(target: StackTarget, since: str | None = None) -> ConcurrentUpdate:
+    """What PulumiEngine says when another process holds the stack's lock."""
+    when = f" since {since}" if since else ""
+    return ConcurrentUpdate(
+        f"stack {target.stack_name} is being updated by another process{when}; wait for it to finish, "
+        f"or if that process was killed, run `recipe repair {target.stack_name} --unlock`"
+    )
+
+
 @dataclass
 class FakeEngine:
     """The Engine protocol on the model of Pulumi's rules (tests/pulumi_rules.py): the same
@@ -128,10 +137,7 @@ class FakeEngine:
 
     def _stack(self, target: StackTarget) -> RulesStack:
         if self.locked_since:
-            raise ConcurrentUpdate(
-                f"stack {target.stack_name} is being updated by another process since {self.locked_since}; "
-                f"wait for it to finish, or if that process was killed, run `recipe repair {target.stack_name} --unlock`"
-            )
+            raise _locked_error(target, self.locked_since)
         backend = self._backend(target)
         backend.fail_at, backend.fail_message = self.fail_at, self.fail_message
         backend.interrupt_at, backend.interrupt_mode = self.interrupt_at, self.interrupt_mode
@@ -147,12 +153,8 @@ class FakeEngine:
 
     @staticmethod
     def _locked(exc: EngineError, target: StackTarget) -> EngineError:
-        if isinstance(exc, ConcurrentUpdate):
-            return ConcurrentUpdate(
-                f"stack {target.stack_name} is being updated by another process; wait for it to finish, "
-                f"or if that process was killed, run `recipe repair {target.stack_name} --unlock`"
-            )
-        return exc
+        """The model's lock error, in the words PulumiEngine gives it."""
+        return _locked_error(target) if isinstance(exc, ConcurrentUpdate) else exc
 
     # --- Engine ---------------------------------------------------------------------------
     def preview(self, target: StackTarget, on_event: OnEvent) -> Changes:
