@@ -9,12 +9,12 @@ numbers with targets, so a regression shows up as a MISS.
     executable next to this Python, each command a fresh process with an empty,
     isolated RECIPE_HOME; measured with /usr/bin/time when present, else with
     os.wait4 on the child. `recipe plan` is measured computed (RECIPE_PLAN_CACHE=0)
-    and from the plan cache (provisioner/plancache.py).
+    and from the plan cache (provisioner/analysis/plancache.py).
 (b) estimated deploy time of each provider's default stack: the critical path
-    of its plan (provisioner.critical_path) against the serial sum.
+    of its plan (provisioner.analysis.critical_path) against the serial sum.
 (c) estimated monthly cost of each provider's default stack against mlstacks'
     default stack with the same components, priced from the same table
-    (provisioner.costs); spot nodes at an estimated discount, their on-demand
+    (provisioner.analysis.costs); spot nodes at an estimated discount, their on-demand
     figure shown beside them.
 """
 
@@ -113,7 +113,7 @@ def measure_cli(runs: int) -> list[dict[str, Any]]:
 
 
 def plans() -> dict[str, Any]:
-    from provisioner.plan import run_plan
+    from provisioner.analysis.plan import run_plan
     from recipes.spec import Layer, load_spec
 
     return {p: run_plan(load_spec(Layer("flags", {"provider": p, "name": "ml-dev", **extra})))
@@ -121,7 +121,7 @@ def plans() -> dict[str, Any]:
 
 
 def measure_deploy(planned: dict[str, Any]) -> dict[str, Any]:
-    from provisioner.critical_path import analyse
+    from provisioner.analysis.critical_path import analyse
 
     out = {}
     for provider, plan in planned.items():
@@ -135,7 +135,7 @@ def measure_deploy(planned: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure_cost(planned: dict[str, Any]) -> dict[str, Any]:
-    from provisioner.costs import PRICES_AS_OF, estimate, mlstacks_default_estimate
+    from provisioner.analysis.costs import PRICES_AS_OF, estimate, mlstacks_default_estimate
 
     out: dict[str, Any] = {"prices_as_of": PRICES_AS_OF}
     for provider, plan in planned.items():

@@ -41,7 +41,7 @@ def limit_mib(quantity: str) -> float:
 def measure(workers: str | None, job_execution: str | None, settle: float, samples: int) -> dict:
     from moto.server import ThreadedMotoServer
 
-    from provisioner.plan import run_plan_revealed
+    from provisioner.analysis.plan import run_plan_revealed
     from recipes.spec import Layer, load_spec
     from tests.dataplane import harness, images, pods
 

@@ -7,6 +7,7 @@ independent setups); otherwise the platform's standard config and data dirs.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 APP = "stack-recipes"
@@ -82,3 +83,23 @@ def normalize_backend(url: str) -> str:
     if local.startswith("/"):
         return url
     return Path(local).expanduser().resolve().as_uri()
+
+
+def atomic_write(path: Path, text: str, *, mode: int) -> None:
+    """Write `text` to `path` so readers see the old or the new file, never a mix.
+
+    The file is created with `mode` from the start (a secret is never briefly
+    world-readable), and an existing file's mode is replaced.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

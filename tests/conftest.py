@@ -1,7 +1,7 @@
 """Shared fixtures: specs, and a session cache of offline plans.
 
 A plan runs the real Pulumi program under Pulumi's mock runtime
-(`provisioner.plan.run_plan`), so each distinct spec is planned once per
+(`provisioner.analysis.plan.run_plan`), so each distinct spec is planned once per
 session and shared by every test that asks for it.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.critical_path import provider_urn
+from provisioner.analysis.critical_path import provider_urn
 from recipes.spec import Layer, StackSpec, load_spec
 
 AWS_FLAGS: dict[str, Any] = {"provider": "aws", "region": "eu-west-1", "name": "ml-dev"}
@@ -112,7 +112,7 @@ class PlanCache:
         self._plans: dict[tuple[StackSpec, bool, str], PlanView] = {}
 
     def __call__(self, spec: StackSpec | Mapping[str, Any] | None = None, **values: Any) -> PlanView:
-        from provisioner.plan import run_plan
+        from provisioner.analysis.plan import run_plan
 
         if spec is None or isinstance(spec, Mapping):
             spec = aws_spec(**{**dict(spec or {}), **values})
@@ -194,7 +194,7 @@ def _no_user_files(tmp_path_factory):
 def _no_real_cloud_clis(tmp_path_factory, monkeypatch):
     """The machine's own `az` and `gcloud` are never run by a test: first on PATH are stand-ins
     that answer as a CLI that is not logged in, so `recipe deploy`'s prerequisite check skips
-    with a note (tests/test_prerequisites.py puts its own stand-ins before these)."""
+    with a note (tests/operations/test_prerequisites.py puts its own stand-ins before these)."""
     import os
 
     bin_dir = tmp_path_factory.getbasetemp() / "no-cloud-clis"
@@ -219,7 +219,7 @@ def engine(monkeypatch):
     """The CLI's engine replaced at the seam by a FakeEngine."""
     from provisioner import cli
 
-    from .fakes import FakeEngine
+    from tests.support.fakes import FakeEngine
 
     fake = FakeEngine()
     monkeypatch.setattr(cli, "make_engine", lambda: fake)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from provisioner.baseline import RULES
+from provisioner.analysis.baseline import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -40,7 +40,7 @@ APIS_BY_OPTION: dict[str, tuple[str, ...]] = {
 # turns APIs on, and creates the service agents of `ServiceIdentity`) and Resource
 # Manager (the provider reads the project through it). When either is off, enabling it in
 # the same deploy fails, so it must be on before the first one: `recipe deploy` checks
-# them first and stops with the one command that turns them on (provisioner/prerequisites.py).
+# them first and stops with the one command that turns them on (provisioner/operations/prerequisites.py).
 BOOTSTRAP_APIS: tuple[str, ...] = ("serviceusage.googleapis.com", "cloudresourcemanager.googleapis.com")
 
 

@@ -47,7 +47,7 @@ def s3_client(endpoint: str):
 @pytest.fixture
 def start_tracker(tmp_path, mlflow_venv, s3_endpoint):
     """Start the tracker of a spec's revealed plan: PostgreSQL, then MLflow's pod. Stops all at teardown."""
-    from provisioner.plan import run_plan_revealed
+    from provisioner.analysis.plan import run_plan_revealed
 
     started: list[harness.Tracker] = []
 

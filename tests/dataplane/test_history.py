@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from provisioner.plan import run_plan_revealed
+from provisioner.analysis.plan import run_plan_revealed
 from recipes.kubernetes import history
 
 from ..conftest import spec_for

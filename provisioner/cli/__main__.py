@@ -1,0 +1,5 @@
+"""`python -m provisioner.cli`: the `recipe` command without the console script."""
+
+from provisioner.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""What the CLI does to a stack: deploy, preview, destroy, refresh, repair, and the refusals and preflight checks before them."""

@@ -1,0 +1,90 @@
+"""Refusals: changes a deploy would start but could never finish, or would finish by losing data.
+
+Each runs before anything is recorded or created, so a refused deploy leaves no trace:
+never a half-created stack, never a registry or bucket replaced by surprise.
+"""
+
+from __future__ import annotations
+
+from recipes.spec import SpecError, StackSpec
+
+from provisioner.stacks.records import StackRecords
+
+
+# Clouds whose private API endpoint only the stack's own network reaches. (GKE's has an
+# IAM-authorized DNS endpoint that a deploy from anywhere reaches: see recipes/gcp/cluster.py.)
+PRIVATE_API_FROM_INSIDE_ONLY = {"aws": ("EKS", "VPC"), "azure": ("AKS", "VNet")}
+
+
+def refuse_unreachable_first_deploy(spec: StackSpec, registry: StackRecords) -> None:
+    """--private-endpoint on EKS/AKS when the stack has no cluster yet: the deploy that creates the
+    network would then have to reach the API server through it, from outside, which never works.
+    Refused before anything is recorded or created: never a half-created stack."""
+    if not spec.private_endpoint or spec.provider not in PRIVATE_API_FROM_INSIDE_ONLY or not spec.has("cluster"):
+        return
+    record = registry.find(spec.name)
+    if record is not None and record.status != "destroyed" and "cluster" in record.outputs:
+        return  # a cluster that exists: the deploy runs from inside its network
+    service, network = PRIVATE_API_FROM_INSIDE_ONLY[spec.provider]
+    raise SpecError(
+        f"--private-endpoint: an {service} API server that only the stack's own {network} reaches cannot be "
+        f"reached by the deploy that creates that {network}. Deploy without it first, restricted to your address "
+        f"(--allow-cidr YOUR.IP/32), connect a machine to the stack's {network} (VPN, peering, bastion), and "
+        "redeploy with --private-endpoint from there"
+    )
+
+
+def refuse_data_replacing_changes(spec: StackSpec, registry: StackRecords) -> None:
+    """Changes the clouds can only make by replacing a data resource, refused before anything runs.
+
+    A container registry's encryption is fixed when it is created (ECR, Artifact Registry, ACR):
+    turning --kms on or off for a stack whose registry exists (also one kept by a destroy)
+    would delete the registry, with every image in it, and create another."""
+    record = registry.find(spec.name)
+    if record is None or record.source != "deploy":
+        return
+    gone = record.status == "destroyed" and not record.retained
+    # Data components are protected: an update that drops one would fail on it half-way.
+    held = {"bucket": "bucket, with every artifact and run-history backup", "registry": "container registry, with every image"}
+    dropped = [c for c in ("bucket", "registry") if c in (record.spec or {}).get("components", []) and not spec.has(c)]
+    if dropped and not gone:
+        what = " and its ".join(held[c] for c in dropped)
+        raise SpecError(
+            f"--without {' --without '.join(dropped)} would remove {spec.name}'s {what}, which are kept until you "
+            f"delete them: deploy with them, or delete the stack's data with `recipe destroy {spec.name} --delete-data`"
+        )
+    if not spec.has("registry"):
+        return
+    before = bool((record.spec or {}).get("kms", False))
+    if not gone and before != spec.kms and "registry" in (record.spec or {}).get("components", ["registry"]):
+        now, was = ("on", "off") if spec.kms else ("off", "on")
+        raise SpecError(
+            f"--kms is {was} for {spec.name}, and its container registry's encryption is fixed when the registry is "
+            f"created: turning it {now} would replace the registry and delete every image in it. Keep "
+            f"{'--kms' if before else '--no-kms'}, or deploy the change as a new stack (another --name)"
+        )
+
+
+# Registries whose name is fixed for a whole account and region: ZenML pushes every image to
+# `<account>.dkr.ecr.<region>.amazonaws.com/zenml` and accepts no path in an ECR registry's
+# URI, so every AWS stack's repository is called `zenml` (recipes/naming.py).
+REGION_WIDE_REGISTRY = {"aws": "ECR repository `zenml`"}
+
+
+def refuse_second_region_wide_registry(spec: StackSpec, registry: StackRecords) -> None:
+    """A second stack with a registry where another one already holds that name would fail
+    half-way on "already exists": refused before anything runs, with the ways out."""
+    what = REGION_WIDE_REGISTRY.get(spec.provider)
+    if what is None or not spec.has("registry"):
+        return
+    records, _ = registry.all()
+    for other in records:
+        if (other.name == spec.name or other.provider != spec.provider or other.region != spec.region
+                or other.source != "deploy" or "registry" not in (other.spec or {}).get("components", [])):
+            continue
+        if other.status == "destroyed" and not any(r.get("primary") and r.get("name") == "registry" for r in other.retained or []):
+            continue
+        raise SpecError(
+            f"{other.name} already holds the {what} in {spec.region}, the one ZenML pushes every image to: deploy "
+            f"{spec.name} with --without registry (its pipelines can push to {other.name}'s), or in another region"
+        )
