@@ -26,10 +26,9 @@ from typing import Any
 
 from recipes.spec import StackSpec
 
-from provisioner.engine import Changes, DestroyResult, OnEvent, RetainedResource, urn_name, urn_type
+from provisioner.engine import STACK_TYPE, Changes, DestroyResult, OnEvent, RetainedResource, urn_name, urn_type
 from provisioner.engine.pulumi_stack import PulumiStack
 
-STACK_TYPE = "pulumi:pulumi:Stack"
 # What --delete-data re-declares: the components that hold data. The keys (--kms) and
 # resource groups come with them.
 DATA_COMPONENTS = ("bucket", "registry")

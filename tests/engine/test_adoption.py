@@ -84,3 +84,12 @@ def test_generated_ids_and_missing_inputs_are_not_guessed():
     assert adoption.import_id("aws", "aws:eks/cluster:Cluster", {}, {}) is None  # no name: auto-named
     assert adoption.import_id("gcp", "gcp:container/cluster:Cluster", {"name": "c", "location": "x"}, {}) is None  # no project
     assert adoption.import_id("azure", "azure-native:storage:StorageAccount", {"accountName": "st"}, {}) is None
+
+
+def test_an_input_wins_over_the_stacks_context_and_the_context_fills_the_rest():
+    template = "projects/{project}/regions/{region}/routers/{name}"
+    context = {"project": "stack-project", "region": "europe-west1"}
+    assert adoption.fill(template, {"name": "r1"}, context) == "projects/stack-project/regions/europe-west1/routers/r1"
+    assert adoption.fill(template, {"name": "r1", "project": "other"}, context) == "projects/other/regions/europe-west1/routers/r1"
+    assert adoption.fill(template, {"name": ""}, context) is None  # an empty input is no input
+    assert adoption.import_id("openstack", "aws:eks/cluster:Cluster", {"name": "c"}, {}) is None  # no such cloud

@@ -36,12 +36,12 @@ def dead_pid() -> int:
 
 def mark_running(pid: int, op: str = "deploy", status: str = "deploying") -> None:
     """What the registry holds while a run is going on (or after its process was killed)."""
-    registry = StackRecords()
-    r = registry.get("ml-dev")
+    records = StackRecords()
+    r = records.get("ml-dev")
     r.status = status
     r.last_operation = Operation(op=op, status="running", started_at=now(), pid=pid, host=socket.gethostname(),
                                  last_event="create aws:eks/nodeGroup:NodeGroup cluster-nodes")
-    registry.save(r)
+    records.save(r)
 
 
 # --------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_repair_interactive_confirmation(home, engine, monkeypatch):
     engine.interrupt_at, engine.interrupt_mode = "cluster", "hard"
     assert run(*DEPLOY).exit_code == 130
     engine.interrupt_at = None
-    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.setattr(cli.context, "interactive", lambda: True)
     assert run("repair", "ml-dev", "--unlock", input="n\n").exit_code == 3
     assert any(engine.pending.values())
     assert run("repair", "ml-dev", "--unlock", input="y\n").exit_code == 0
@@ -217,7 +217,7 @@ def test_missing_pulumi_cli_is_one_paragraph_with_the_fix(home, monkeypatch):
         raise PulumiNotFound("the Pulumi CLI was not found (looked on PATH and in ~/.pulumi).\n"
                              "Install it with `recipe doctor --install-pulumi`")
 
-    monkeypatch.setattr(cli, "make_engine", missing)
+    monkeypatch.setattr(cli.context, "make_engine", missing)
     result = run(*DEPLOY)
     assert result.exit_code == 1 and "recipe doctor --install-pulumi" in result.stderr
     assert "Traceback" not in result.stderr
@@ -227,9 +227,9 @@ def _hammer(root: str, name: str, rounds: int) -> None:
     os.environ["RECIPE_HOME"] = root
     from provisioner.stacks.records import StackRecords, StackRecord
 
-    registry = StackRecords()
+    records = StackRecords()
     for i in range(rounds):
-        registry.save(StackRecord(name=name, provider="aws", region="eu-west-1", status="ready", source="deploy",
+        records.save(StackRecord(name=name, provider="aws", region="eu-west-1", status="ready", source="deploy",
                                   outputs={"provider": "aws", "round": i, "pad": "x" * 5000}))
 
 

@@ -20,15 +20,14 @@ from pathlib import Path
 import pytest
 from pulumi.automation import CommandError, ConcurrentUpdateError, PulumiCommand
 
-from provisioner import cli
-
+from provisioner.cli.errors import terminate_as_interrupt
+from provisioner.engine.pulumi import cli as pulumi_cli
 from provisioner.engine.pulumi import process as pulumi_process
-from provisioner import engine as eng
 from provisioner.engine.pulumi.process import GracefulPulumiCommand
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX signals and sessions")
 
-STANDIN = Path(__file__).parent / "standin"
+STANDIN = Path(__file__).parents[1] / "support" / "standin"
 TIMEOUT = 20  # no hung CLI or driver can hang the test run
 NO_TRACEBACK = ("Traceback", "ValueError", "Exception in thread")
 
@@ -120,22 +119,18 @@ def assert_stopped_gracefully(driver: Driver, rc: int, out: str, err: str) -> No
     assert not [word for word in NO_TRACEBACK if word in err], err
 
 
-def test_first_ctrl_c_lets_pulumi_save_its_state_and_release_the_lock(root):
+@pytest.mark.parametrize("signal_it", ["ctrl_c", "sigterm"])
+def test_ctrl_c_or_sigterm_lets_pulumi_save_its_state_and_release_the_lock(root, signal_it):
+    """SIGTERM takes the same path as a terminal's Ctrl-C (the CLI turns it into KeyboardInterrupt)."""
     driver = Driver("graceful", root)
-    driver.ctrl_c()
+    if signal_it == "ctrl_c":
+        driver.ctrl_c()
+    else:
+        driver.kill(signal.SIGTERM)
     rc, out, err, elapsed = driver.finish()
     assert_stopped_gracefully(driver, rc, out, err)
     assert elapsed < 5
-    print(f"Ctrl-C to exit: {elapsed:.2f}s")
-
-
-def test_sigterm_takes_the_same_path(root):
-    driver = Driver("graceful", root)
-    driver.kill(signal.SIGTERM)
-    rc, out, err, elapsed = driver.finish()
-    assert_stopped_gracefully(driver, rc, out, err)
-    assert elapsed < 5
-    print(f"SIGTERM to exit: {elapsed:.2f}s")
+    print(f"{signal_it} to exit: {elapsed:.2f}s")
 
 
 def test_second_ctrl_c_stops_at_once_and_says_repair_may_be_needed(root):
@@ -238,8 +233,8 @@ def test_a_failing_callback_does_not_stall_the_cli(root):
 
 
 def test_every_engine_operation_uses_the_graceful_command(root, monkeypatch):
-    monkeypatch.setattr(eng, "_cli_candidates", lambda: [(str(root / "bin" / "pulumi"), str(root))])
-    command = eng.default_pulumi_command()
+    monkeypatch.setattr(pulumi_cli, "_cli_candidates", lambda: [(str(root / "bin" / "pulumi"), str(root))])
+    command = pulumi_cli.default_pulumi_command()
     assert isinstance(command, GracefulPulumiCommand) and str(command.version) == "3.200.0"
 
 
@@ -248,7 +243,7 @@ def test_the_cli_hook_names_the_stack_and_is_removed_afterwards():
 
     buffer = io.StringIO()
     default = pulumi_process.notify
-    with cli._terminate_as_interrupt(Console(file=buffer, width=300), "ml-dev"):
+    with terminate_as_interrupt(Console(file=buffer, width=300), "ml-dev"):
         pulumi_process.notify("graceful")
         pulumi_process.notify("hard")
     assert pulumi_process.notify is default

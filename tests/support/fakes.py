@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.engine import run_history
-
-from provisioner.engine import teardown
+from provisioner.engine import run_history, teardown
 from provisioner.engine import (
     Changes,
     ConcurrentUpdate,
@@ -24,9 +22,8 @@ from provisioner.engine import (
     PendingOperation,
     StackTarget,
     UpResult,
-    adoptable,
-    pending_operations,
 )
+from provisioner.engine.pulumi.state import adoptable, pending_operations
 from provisioner.analysis.plan import Plan, PlannedResource, run_plan
 
 from tests.support.pulumi_rules import STACK_TYPE, Cloud, Resource, RulesBackend, RulesStack

@@ -2,7 +2,8 @@
 
 There is no Pulumi CLI and no cloud in the tests, so the flows built from Pulumi operations
 (`recipe destroy`, `--delete-data`, `repair`) run here, on the REAL program's resource graph
-(provisioner.analysis.plan.run_plan); the state's records and the Cloud are in tests/support/pulumi_rules_cloud.py.
+(provisioner.analysis.plan.run_plan); the state's records and the Cloud are in tests/support/pulumi_rules_cloud.py,
+one run's steps, its lock and Pulumi's messages in tests/support/pulumi_rules_run.py.
 The model refuses what Pulumi refuses, with Pulumi's own messages. Where it simplifies:
 - steps run one at a time in program order (Pulumi runs independent ones in parallel): after a
   failure the state holds the steps before it; Pulumi's may hold more;
@@ -18,18 +19,15 @@ pkg/backend/snapshot.go, pkg/backend/diy/lock.go, sdk/go/common/diag/errors.go.
 
 from __future__ import annotations
 
-import contextlib
-import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from provisioner.engine import ConcurrentUpdate, EngineError, EngineEvent, OnEvent
+from provisioner.engine import EngineError, EngineEvent, OnEvent
 from provisioner.engine.pulumi_stack import Changes, PulumiStack
 
 from tests.support.pulumi_rules_cloud import (
-    CLUSTER_TYPES,
     PROJECT,
     STACK_TYPE,
     Cloud,
@@ -40,9 +38,23 @@ from tests.support.pulumi_rules_cloud import (
     is_provider,
     physical_name,
     plan_for,
-    provider_urn,
     root_urn,
-    toposort,
+)
+from tests.support.pulumi_rules_run import (
+    LOCKED,
+    TARGET_AND_EXCLUDE_PROTECTED,
+    Run,
+    Targets,
+    delete_protected,
+    dependencies,
+    dependents,
+    no_unprotected,
+    operation,
+    replace_protected,
+    target_not_found,
+    unreachable,
+    untargeted_create,
+    untargeted_delete,
 )
 
 __all__ = [  # the model, its world (re-exported) and the messages it fails with
@@ -67,90 +79,6 @@ __all__ = [  # the model, its world (re-exported) and the messages it fails with
     "untargeted_create",
     "untargeted_delete",
 ]
-
-# --- Pulumi's messages ---------------------------------------------------------------------
-LOCKED = ("the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end "
-          "or delete the lock file with `pulumi cancel`.")  # pkg/backend/diy/lock.go
-TARGET_AND_EXCLUDE_PROTECTED = "you cannot specify --target and --exclude-protected"  # destroy.go
-
-
-def untargeted_create(urn: str, dep: str) -> str:
-    """diag.GetResourceWillBeCreatedButWasNotSpecifiedInTargetList (sic: "was was")."""
-    return f"Resource '{urn}' depends on '{dep}' which was was not specified in --target list."
-
-
-def untargeted_delete(urn: str) -> str:
-    """diag.GetResourceWillBeDestroyedButWasNotSpecifiedInTargetList."""
-    return (f"Resource '{urn}' will be destroyed but was not specified in --target list.\n"
-            "Either include resource in --target list or pass --target-dependents to proceed.")
-
-
-def delete_protected(urn: str) -> str:
-    """step.go deleteProtectedError."""
-    return (f'resource "{urn}" cannot be deleted\nbecause it is protected. To unprotect the resource, '
-            "either remove the `protect` flag from the resource in your Pulumi program and run `pulumi up`, "
-            f"or use the command:\n`pulumi state unprotect '{urn}'`")
-
-
-def replace_protected(urn: str) -> str:
-    """step_generator.go continueStepsFromDiff."""
-    return (f'unable to replace resource "{urn}"\nas it is currently marked for protection. To unprotect the '
-            "resource, remove the `protect` flag from the resource in your Pulumi program and run `pulumi up`")
-
-
-def target_not_found(urn: str) -> str:
-    """diag.GetTargetCouldNotBeFound(DidYouForget)Error."""
-    hint = "" if "$" in urn else " Did you forget to escape $ in your shell?"
-    return f"Target '{urn}' could not be found in the stack.{hint}"
-
-
-def unreachable(cluster: str) -> str:
-    """pulumi-kubernetes, when the cluster its provider points at is gone."""
-    return ("configured Kubernetes cluster is unreachable: unable to load schema information from the API server: "
-            f'Get "https://{cluster}/openapi/v2?timeout=32s": dial tcp: lookup {cluster}: no such host')
-
-
-def no_unprotected(count: int) -> str:
-    return (f"There were no unprotected resources to destroy. There are still {count} "
-            "protected resources associated with this stack.")
-
-
-class Targets:
-    """deploy.UrnTargets: URNs and globs (`*` within a URN segment, `**` across); none = unconstrained."""
-
-    def __init__(self, urns: Iterable[str] | None):
-        self.literals = [u for u in urns or () if "*" not in u]
-        self.globs = [re.compile("^" + ".*".join("[^:]*".join(map(re.escape, seg.split("*"))) for seg in g.split("**")) + "$")
-                      for g in urns or () if "*" in g]
-        self.constrained = bool(self.literals or self.globs)
-
-    def __contains__(self, urn: str) -> bool:
-        return not self.constrained or urn in self.literals or any(g.match(urn) for g in self.globs)
-
-
-def dependents(resources: list[Resource], seeds: Iterable[str]) -> set[str]:
-    """`seeds` and everything depending on them, children included: DependencyGraph.DependingOn
-    (a scan in the state's topological order)."""
-    found = set(seeds)
-    for r in resources:
-        if r.urn not in found and any(n in found for n in r.needs()):
-            found.add(r.urn)
-    return found
-
-
-def dependencies(resources: list[Resource], seeds: Iterable[str]) -> set[str]:
-    """`seeds` and, transitively, their parents, dependencies and providers:
-    DependencyGraph.TransitiveDependenciesOf (destroy.go getProtectedExcludes)."""
-    by_urn = {r.urn: r for r in resources}
-    found: set[str] = set()
-    todo = [u for u in seeds if u in by_urn]
-    while todo:
-        urn = todo.pop()
-        if urn not in found and urn in by_urn:
-            found.add(urn)
-            todo.extend(by_urn[urn].needs())
-    return found
-
 
 # --- the backend and its operations ------------------------------------------------------------
 class RulesBackend:
@@ -179,132 +107,6 @@ class RulesBackend:
         with self._guard:
             self.states.setdefault(name, StackState())
         return RulesStack(self, name)
-
-
-class _Killed(BaseException):
-    """The CLI process died: nothing after this point runs."""
-
-
-class _Run:
-    """One operation on one stack: its events and counts, its steps and their checkpoints."""
-
-    def __init__(self, backend: RulesBackend, state: StackState, on_event: OnEvent):
-        self.backend, self.cloud, self.state, self.on_event = backend, backend.cloud, state, on_event
-        self.counts: Changes = {}
-        # snapshot.go: pending CREATEs of the base survive the operation; other pending operations go.
-        self.carry = [op for op in state.pending if op["type"] == "creating"]
-
-    def event(self, kind: str, r: Resource | None = None, **kw: Any) -> None:
-        self.on_event(EngineEvent(kind=kind, urn=r.urn if r else None, type=r.type if r else None,
-                                  name=r.name if r else None, **kw))
-
-    def fail(self, r: Resource | None, op: str, message: str, diagnostics: list[str] | None = None) -> EngineError:
-        for line in diagnostics or [message]:
-            self.event("diagnostic", r, severity="error", message=line)
-        if r is not None:
-            self.event("failed", r, op=op)
-        return EngineError(message, resource=r.urn if r else None, diagnostics=diagnostics or [message])
-
-    def warn_pending(self) -> None:
-        """deployment_executor.go printPendingOperationsWarning (up and destroy)."""
-        if self.state.pending:
-            lines = "".join(f"  * {op['resource']['urn']}, interrupted while {op['type']}\n" for op in self.state.pending)
-            self.event("diagnostic", severity="warning", message=(
-                f"Attempting to deploy or update resources with {len(self.state.pending)} pending operations "
-                f"from previous deployment.\n{lines}"))
-
-    def step(self, op: str, r: Resource, cloud_work: Callable[[], Any] = lambda: None,
-             record: Callable[[Any], None] = lambda _: None, pending: tuple[str, Resource] | None = None) -> None:
-        """One step: its cloud work, then its checkpoint (`record`), with the injected faults."""
-        self.event("start", r, op=op)
-        faulty = op != "same" and r.custom  # a component has no cloud work to fail or interrupt
-        if faulty and r.name == self.backend.fail_at:
-            raise self.fail(r, op, self.backend.fail_message)
-        try:
-            result = cloud_work()
-        except EngineError as exc:
-            raise self.fail(r, op, exc.message, exc.diagnostics) from None
-        interrupted = faulty and r.name == self.backend.interrupt_at
-        if interrupted and self.backend.interrupt_mode == "hard":
-            kind, resource = pending or ("creating", r)
-            self.carry.append({"resource": resource.to_json(), "type": kind})
-            raise _Killed
-        record(result)
-        self.event("done", r, op=op)
-        self.counts[op] = self.counts.get(op, 0) + 1
-        if interrupted:
-            raise KeyboardInterrupt
-
-    def put(self, r: Resource) -> None:
-        urns = [old.urn for old in self.state.resources]
-        if r.urn in urns:
-            self.state.resources[urns.index(r.urn)] = r
-        else:
-            self.state.resources.append(r)
-
-    def drop(self, urn: str) -> None:
-        self.state.resources[:] = [r for r in self.state.resources if r.urn != urn]
-
-    def cluster(self, r: Resource, goals: Mapping[str, Resource] | None = None) -> Physical | None:
-        """The cluster a Kubernetes object lives in, through its provider's dependencies;
-        EngineError (pulumi-kubernetes') when that cluster is gone."""
-        if not (r.custom and r.type.startswith("kubernetes:")) or is_provider(r.type):
-            return None
-        by_urn = {**(goals or {}), **{x.urn: x for x in self.state.resources}}
-        todo, seen = [provider_urn(r.provider)], set()
-        while todo:
-            urn = todo.pop()
-            found = by_urn.get(urn or "")
-            if found is None or urn in seen:
-                continue
-            seen.add(urn)
-            if found.type in CLUSTER_TYPES:
-                physical = self.cloud.find(found.type, found.id) if found.id else None
-                if physical is None:
-                    raise EngineError(unreachable(found.id or found.name))
-                return physical
-            todo.extend(found.dependencies)
-        return None
-
-    def delete(self, r: Resource) -> None:
-        """DeleteStep.Apply: a protected resource refuses; retainOnDelete leaves the cloud resource."""
-        if r.protect:
-            self.event("start", r, op="delete")
-            raise self.fail(r, "delete", delete_protected(r.urn))
-        physical = r.custom and not is_provider(r.type) and not r.retain_on_delete and r.id
-
-        def work() -> None:
-            try:
-                scope = self.cluster(r)
-            except EngineError:
-                if not self.backend.k8s_delete_unreachable:
-                    raise
-                return
-            if physical:
-                self.cloud.delete(r.type, r.id, scope)
-
-        self.step("delete", r, work, lambda _: self.drop(r.urn), pending=("deleting", r))
-
-
-@contextlib.contextmanager
-def _operation(stack: RulesStack, on_event: OnEvent) -> Iterator[_Run]:
-    """The stack's lock for one operation; the checkpoint and the summary at its end, however it
-    ends, except when the process is killed (then the lock stays)."""
-    if not stack.state.lock.acquire(blocking=False):
-        raise ConcurrentUpdate(LOCKED)
-    run = _Run(stack.backend, stack.state, on_event)
-    killed = False
-    try:
-        yield run
-    except _Killed:
-        killed = True
-        raise KeyboardInterrupt from None
-    finally:
-        stack.state.resources[:] = toposort(stack.state.resources)
-        stack.state.pending = run.carry
-        if not killed:
-            run.event("summary", counts=dict(run.counts))
-            stack.state.lock.release()
 
 
 # --- the stack ---------------------------------------------------------------------------------
@@ -339,7 +141,7 @@ class RulesStack(PulumiStack):
     def up(self, spec: Any, on_event: OnEvent, *, target: list[str] | None = None,
            target_dependents: bool = False) -> tuple[dict[str, Any], Changes]:
         targets = Targets(target)
-        with _operation(self, on_event) as run:
+        with operation(self, on_event) as run:
             program = self.backend.program_resources(spec)
             wanted = goals(self.name, getattr(program, "resources", program))
             run.warn_pending()
@@ -363,7 +165,7 @@ class RulesStack(PulumiStack):
             if excludes and len(excludes) == len(olds):
                 on_event(EngineEvent(kind="diagnostic", severity="info", message=no_unprotected(len(excludes))))
                 return {}
-        with _operation(self, on_event) as run:
+        with operation(self, on_event) as run:
             run.warn_pending()
             olds = list(self.state.resources)
             for r in reversed(generate_deletes(run, olds, set(), targets, target_dependents, excludes)):
@@ -373,7 +175,7 @@ class RulesStack(PulumiStack):
 
     def refresh(self, on_event: OnEvent, *, clear_pending_creates: bool = False,
                 import_pending_creates: Mapping[str, str] | None = None) -> Changes:
-        with _operation(self, on_event) as run:
+        with operation(self, on_event) as run:
             refresh(run, dict(import_pending_creates or {}), clear_pending_creates)
         return run.counts
 
@@ -383,7 +185,7 @@ class _Update:
     """The registrations of `pulumi up`, in program order: step_generator.go generateSteps,
     validateSteps, continueStepsFromDiff."""
 
-    def __init__(self, run: _Run, olds: list[Resource], targets: Targets, target_dependents: bool):
+    def __init__(self, run: Run, olds: list[Resource], targets: Targets, target_dependents: bool):
         self.run, self.cloud = run, run.cloud
         self.olds = {r.urn: r for r in olds}
         self.targets, self.target_dependents = targets, target_dependents
@@ -464,11 +266,11 @@ class _Update:
                 raise EngineError(f"updating {goal.name}: {goal.type} {old.id!r} not found")
 
         op = "update" if goal.inputs != old.inputs else "same"
-        self.run.step(op, goal, work if op == "update" else lambda: None,
+        self.run.step(op, goal, work if op == "update" else None,
                       lambda _: self.run.put(replace(goal, id=goal.id or old.id)), pending=("updating", old))
 
 
-def generate_deletes(run: _Run, olds: list[Resource], operated: set[str], targets: Targets,
+def generate_deletes(run: Run, olds: list[Resource], operated: set[str], targets: Targets,
                      target_dependents: bool, excludes: set[str] | None = None) -> list[Resource]:
     """GenerateDeletes: what the operation deletes, in state order (run in reverse). With targets:
     the targets and all their dependents (determineAllowedResourcesToDeleteFromTargets), each of
@@ -484,7 +286,7 @@ def generate_deletes(run: _Run, olds: list[Resource], operated: set[str], target
     return [r for r in olds if r.urn not in (excludes or set()) and r.urn not in operated]
 
 
-def check_targets(run: _Run, targets: Targets, known: set[str]) -> None:
+def check_targets(run: Run, targets: Targets, known: set[str]) -> None:
     """checkTargets (after the deletes): every target existed or was registered."""
     missing = [u for u in targets.literals if u not in known]
     if missing:
@@ -493,7 +295,7 @@ def check_targets(run: _Run, targets: Targets, known: set[str]) -> None:
                        messages)
 
 
-def refresh(run: _Run, imports: dict[str, str], clear: bool) -> None:
+def refresh(run: Run, imports: dict[str, str], clear: bool) -> None:
     """refresh.go: the pending creates in --import-pending-creates become resources (if the cloud
     has them), then --clear-pending-creates drops the others; then what the cloud no longer has
     leaves the state, and the dependencies on it (journal.go rebuildDependencies)."""

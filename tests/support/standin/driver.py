@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirna
 from pulumi.automation import CommandError, PulumiCommand
 
 from provisioner.engine.pulumi import process as pulumi_process
-from provisioner.cli import _err_console, _terminate_as_interrupt
+from provisioner.cli.context import err_console as _err_console
+from provisioner.cli.errors import terminate_as_interrupt as _terminate_as_interrupt
 
 mode, root, cwd, state = sys.argv[1:5]
 if len(sys.argv) > 5:
