@@ -13,9 +13,9 @@ numbers with targets, so a regression shows up as a MISS.
 (b) estimated deploy time of each provider's default stack: the critical path
     of its plan (provisioner.analysis.critical_path) against the serial sum.
 (c) estimated monthly cost of each provider's default stack against mlstacks'
-    default stack with the same components, priced from the same table
-    (provisioner.analysis.costs); spot nodes at an estimated discount, their on-demand
-    figure shown beside them.
+    default stack with the same components (benchmarks/mlstacks_prices.py), priced from
+    the same table (provisioner.analysis.costs); spot nodes at an estimated discount,
+    their on-demand figure shown beside them.
 """
 
 from __future__ import annotations
@@ -135,7 +135,8 @@ def measure_deploy(planned: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure_cost(planned: dict[str, Any]) -> dict[str, Any]:
-    from provisioner.analysis.costs import PRICES_AS_OF, estimate, mlstacks_default_estimate
+    from benchmarks.mlstacks_prices import mlstacks_default_estimate
+    from provisioner.analysis.costs import PRICES_AS_OF, estimate
 
     out: dict[str, Any] = {"prices_as_of": PRICES_AS_OF}
     for provider, plan in planned.items():

@@ -23,87 +23,23 @@ import graphlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Union
 
+from recipes.facts import aws, azure, gcp, kubernetes
+
 if TYPE_CHECKING:
     from provisioner.analysis.plan import Plan, PlannedResource
 
-# Typical creation times in seconds, per resource type token. Sources: the
-# providers' documented create timeouts (an upper bound) and the ranges AWS,
-# Google and Microsoft give in their create-cluster guides; where a resource is
-# a single API call we use a few seconds.
+# Typical creation times in seconds, per resource type token: each cloud's CREATE_SECONDS and the
+# cloud-agnostic ones (recipes/facts/, where each figure names its source).
 SECONDS: dict[str, float] = {
-    # AWS
-    # EKS control plane: ~9-14 min ("Cluster provisioning takes several minutes",
-    # https://docs.aws.amazon.com/eks/latest/userguide/create-cluster.html; Terraform
-    # aws_eks_cluster create timeout 30m). Take 11 min.
-    "aws:eks/cluster:Cluster": 660,
-    # Managed node group: ~3-5 min until nodes are Ready
-    # (https://docs.aws.amazon.com/eks/latest/userguide/create-managed-node-group.html; timeout 60m).
-    "aws:eks/nodeGroup:NodeGroup": 240,
-    # EKS add-ons wait for ACTIVE: ~1-2 min (https://docs.aws.amazon.com/eks/latest/userguide/creating-an-add-on.html).
-    "aws:eks/addon:Addon": 90,
-    # NAT gateway: ~1-2 min from pending to available
-    # (https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html; Terraform timeout 10m).
-    "aws:ec2/natGateway:NatGateway": 90,
-    # IAM roles: one API call plus ~10 s of propagation the providers wait out
-    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
-    "aws:iam/role:Role": 10,
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": 10,
-    "aws:kms/key:Key": 10,
-    "aws:s3/bucket:Bucket": 5,
-    "aws:ecr/repository:Repository": 5,
-    # GCP
-    # Zonal GKE cluster: ~4-6 min (https://cloud.google.com/kubernetes-engine/docs/how-to/creating-a-zonal-cluster;
-    # Terraform google_container_cluster create timeout 40m). Take 5 min; regional: see `seconds_for`.
-    "gcp:container/cluster:Cluster": 300,
-    # Node pool: ~2-4 min (https://cloud.google.com/kubernetes-engine/docs/how-to/node-pools; timeout 30m).
-    "gcp:container/nodePool:NodePool": 180,
-    # Enabling a service API: tens of seconds (https://cloud.google.com/service-usage/docs/enable-disable).
-    "gcp:projects/service:Service": 30,
-    # VPC network, subnetwork, router and Cloud NAT: long-running compute operations, ~10-30 s each
-    # (https://cloud.google.com/vpc/docs/create-modify-vpc-networks, https://cloud.google.com/nat/docs/set-up-manage-network-address-translation).
-    "gcp:compute/network:Network": 30,
-    "gcp:compute/subnetwork:Subnetwork": 20,
-    "gcp:compute/router:Router": 15,
-    "gcp:compute/routerNat:RouterNat": 30,
-    # Service accounts and IAM bindings: one call plus propagation (https://cloud.google.com/iam/docs/access-change-propagation).
-    "gcp:serviceaccount/account:Account": 10,
-    "gcp:storage/bucket:Bucket": 5,
-    "gcp:artifactregistry/repository:Repository": 10,
-    "gcp:kms/keyRing:KeyRing": 5,
-    "gcp:kms/cryptoKey:CryptoKey": 10,
-    # Azure
-    # AKS with its system node pool: ~5-18 min (https://learn.microsoft.com/azure/aks/learn/quick-kubernetes-deploy-cli
-    # "takes a few minutes"; azure-native/Terraform create timeout 90m). Take 8 min.
-    "azure-native:containerservice:ManagedCluster": 480,
-    "azure-native:containerservice:AgentPool": 240,
-    "azure-native:network:NatGateway": 60,
-    # Storage account and registry: ARM long-running operations, ~20-40 s.
-    "azure-native:storage:StorageAccount": 30,
-    "azure-native:containerregistry:Registry": 30,
-    "azure-native:keyvault:Vault": 30,
-    # Role assignments and identities: one ARM call, replication waited out by the provider.
-    "azure-native:authorization:RoleAssignment": 10,
-    "azure-native:managedidentity:UserAssignedIdentity": 10,
-    "azure-native:managedidentity:FederatedIdentityCredential": 10,
-    "azure-native:network:VirtualNetwork": 10,
-    "azure-native:network:Subnet": 10,
-    # Kubernetes
-    # Helm releases wait for their workloads: ~1-3 min (pulumi-kubernetes Release waits unless skipAwait;
-    # https://www.pulumi.com/registry/packages/kubernetes/api-docs/helm/v3/release/). Take 2 min.
-    "kubernetes:helm.sh/v3:Release": 120,
-    # Deployments wait for readiness: ~1-2 min incl. image pull
-    # (https://www.pulumi.com/registry/packages/kubernetes/api-docs/apps/v1/deployment/, default timeout 10m).
-    "kubernetes:apps/v1:Deployment": 90,
+    **aws.CREATE_SECONDS, **gcp.CREATE_SECONDS, **azure.CREATE_SECONDS, **kubernetes.CREATE_SECONDS,
 }
-# A Service of type LoadBalancer waits for the cloud's load balancer address: ~1-3 min
-# (https://www.pulumi.com/registry/packages/kubernetes/api-docs/core/v1/service/, default timeout 10m).
-LOAD_BALANCER_SERVICE_SECONDS = 120
-# A regional GKE control plane spans three zones and takes longer: ~7-10 min.
-GKE_REGIONAL_SECONDS = 480
+LOAD_BALANCER_SERVICE_SECONDS = kubernetes.LOAD_BALANCER_SERVICE_CREATE_SECONDS
+# A regional GKE control plane spans three zones and takes longer.
+GKE_REGIONAL_SECONDS = gcp.REGIONAL_CLUSTER_CREATE_SECONDS
 # Any other cloud resource: a single API call.
 DEFAULT_SECONDS = 5
 # Configured locally, never created in the cloud.
-INSTANT_PREFIXES = ("pulumi:providers:", "random:")
+INSTANT_PREFIXES = (kubernetes.PROVIDER_PREFIX, kubernetes.RANDOM_PREFIX)
 
 
 class Step(NamedTuple):
@@ -135,12 +71,12 @@ def seconds_for(resource: PlannedResource) -> float:
     """Typical time to create `resource`."""
     if not resource.custom or resource.type.startswith(INSTANT_PREFIXES):
         return 0
-    if resource.type == "kubernetes:core/v1:Service":
+    if resource.type == kubernetes.SERVICE:
         is_lb = (resource.inputs.get("spec") or {}).get("type") == "LoadBalancer"
         return LOAD_BALANCER_SERVICE_SECONDS if is_lb else DEFAULT_SECONDS
-    if resource.type == "time:index/sleep:Sleep":  # a propagation wait lasts what it says
+    if resource.type == kubernetes.TIME_SLEEP:  # a propagation wait lasts what it says
         return _go_duration_seconds(str(resource.inputs.get("createDuration") or "0s"))
-    if resource.type == "gcp:container/cluster:Cluster":
+    if resource.type == gcp.GKE_CLUSTER:
         location = str(resource.inputs.get("location") or "")
         if location and location.count("-") == 1:  # a region (us-central1), not a zone (us-central1-b)
             return GKE_REGIONAL_SECONDS

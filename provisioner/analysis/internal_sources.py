@@ -15,8 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from provisioner.analysis.plan import Plan, PlannedResource
-
-LB_SERVICE = "kubernetes:core/v1:Service"
+from recipes.facts import aws, azure, gcp, kubernetes
 
 # Why each kind of source reaches the load balancer.
 SHORT_CIRCUIT = ("the load balancer is addressed by IP, so kube-proxy keeps in-cluster traffic to it inside the "
@@ -39,7 +38,7 @@ class InternalSource:
 
 
 def load_balancers(plan: Plan) -> list[PlannedResource]:
-    return [s for s in plan.by_type(LB_SERVICE) if (s.inputs.get("spec") or {}).get("type") == "LoadBalancer"]
+    return [s for s in plan.by_type(kubernetes.SERVICE) if (s.inputs.get("spec") or {}).get("type") == "LoadBalancer"]
 
 
 def source_ranges(service: PlannedResource) -> list[str]:
@@ -50,21 +49,21 @@ def own_sources(plan: Plan) -> dict[str, tuple[str, str]]:
     """Every range of the stack's own nodes and pods, and its own NAT addresses: cidr -> (what, why)."""
     own: dict[str, tuple[str, str]] = {}
     pod_ranges = {_get(c.inputs, "ipAllocationPolicy", "clusterSecondaryRangeName")
-                  for c in plan.by_type("gcp:container/cluster:Cluster")}
+                  for c in plan.by_type(gcp.GKE_CLUSTER)}
     for r in plan.resources:
-        if r.type == "aws:ec2/eip:Eip" and r.outputs.get("publicIp"):
+        if r.type == aws.EC2_EIP and r.outputs.get("publicIp"):
             own[f"{r.outputs['publicIp']}/32"] = ("the NAT gateway's Elastic IP", WHY_AWS_NAT)
-        elif r.type == "gcp:compute/address:Address" and r.inputs.get("addressType", "EXTERNAL") == "EXTERNAL":
+        elif r.type == gcp.COMPUTE_ADDRESS and r.inputs.get("addressType", "EXTERNAL") == "EXTERNAL":
             if address := r.outputs.get("address") or r.inputs.get("address"):
                 own[f"{address}/32"] = ("Cloud NAT's reserved address", WHY_GCP_NAT)
-        elif r.type == "gcp:compute/subnetwork:Subnetwork":
+        elif r.type == gcp.COMPUTE_SUBNETWORK:
             own[r.inputs["ipCidrRange"]] = ("node subnet", WHY_NODES)
             for secondary in r.inputs.get("secondaryIpRanges") or []:
                 if secondary.get("rangeName") in pod_ranges:
                     own[secondary["ipCidrRange"]] = ("pod range", WHY_PODS)
-        elif r.type == "azure-native:network:Subnet" and r.inputs.get("addressPrefix"):
+        elif r.type == azure.SUBNET and r.inputs.get("addressPrefix"):
             own[r.inputs["addressPrefix"]] = ("node subnet", WHY_NODES)
-        elif r.type == "azure-native:containerservice:ManagedCluster":
+        elif r.type == azure.AKS_CLUSTER:
             if pods := _get(r.inputs, "networkProfile", "podCidr"):
                 own[pods] = ("pod range (overlay)", WHY_PODS)
     return own

@@ -5,11 +5,14 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import pytest
 
 from provisioner.analysis.baseline import RULES, RULES_BY_ID, evaluate
 from provisioner.analysis.plan import Plan, PlannedResource, run_plan
+from recipes.facts import aws, azure, gcp, kubernetes
 from recipes.spec import Layer, load_spec
 
 SPECS = {
@@ -52,14 +55,18 @@ def test_allow_cidr_turns_the_endpoint_warnings_into_passes(provider):
 # --------------------------------------------------------------------------
 # Each rule fails on a deliberately bad resource
 
-def broken(plan: Plan, type_: str, change: Callable[[PlannedResource], None], name: str | None = None, spec: dict | None = None) -> Plan:
+Change = Callable[[PlannedResource, Plan], None]  # breaks one resource of the (copied) plan
+
+
+def broken(plan: Plan, type_: str, change: Change, name: str | None = None, spec: dict | None = None) -> Plan:
+    """A copy of `plan` with `change` applied to each `type_` resource (named `name`), and `spec` changed."""
     bad = copy.deepcopy(plan)
     if spec:
         bad.spec = bad.spec.with_changes(**spec)
     targets = [r for r in bad.resources if r.type == type_ and (name is None or r.name == name)]
     assert targets, f"no {type_} {name or ''} to break"
     for r in targets:
-        change(r)
+        change(r, bad)
     return bad
 
 
@@ -71,14 +78,9 @@ def added(plan: Plan, type_: str, inputs: dict, depends_on: str | None = None) -
     return bad
 
 
-def removed(plan: Plan, type_: str) -> Plan:
-    bad = copy.deepcopy(plan)
-    bad.resources = [r for r in bad.resources if r.type != type_]
-    return bad
-
-
-def setter(*path, value):
-    def change(r: PlannedResource) -> None:
+def setter(*path, value) -> Change:
+    """Set the input at `path` (keys, or list indexes) to `value`."""
+    def change(r: PlannedResource, plan: Plan) -> None:
         target = r.inputs
         for key in path[:-1]:
             target = target[key] if isinstance(key, int) else target.setdefault(key, {})
@@ -86,100 +88,136 @@ def setter(*path, value):
     return change
 
 
-S3_PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-EKS = "aws:eks/cluster:Cluster"
-GKE = "gcp:container/cluster:Cluster"
-POOL = "gcp:container/nodePool:NodePool"
-AKS = "azure-native:containerservice:ManagedCluster"
-STORAGE = "azure-native:storage:StorageAccount"
-MLFLOW = "kubernetes:apps/v1:Deployment"
-NODE_ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+def attribute(name: str, value) -> Change:
+    """Set a resource option (protect, retain_on_delete) rather than an input."""
+    def change(r: PlannedResource, plan: Plan) -> None:
+        setattr(r, name, value)
+    return change
 
-BREAKS: list[tuple[str, str, Callable[[Plan], Plan]]] = [
-    ("B1", "aws", lambda p: broken(p, S3_PAB, setter("blockPublicAcls", value=False))),
-    ("B1", "gcp", lambda p: broken(p, "gcp:storage/bucket:Bucket", setter("publicAccessPrevention", value="inherited"))),
-    ("B1", "azure", lambda p: broken(p, STORAGE, setter("allowBlobPublicAccess", value=True))),
-    ("B2", "aws", lambda p: broken(p, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", setter("rule", "objectOwnership", value="ObjectWriter"))),
-    ("B2", "gcp", lambda p: broken(p, "gcp:storage/bucket:Bucket", setter("uniformBucketLevelAccess", value=False))),
-    ("B3", "aws", lambda p: removed(p, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")),
-    ("B3", "gcp", lambda p: broken(p, "gcp:storage/bucket:Bucket", lambda r: None, spec={"kms": True})),
-    ("B3", "azure", lambda p: broken(p, STORAGE, lambda r: None, spec={"kms": True})),
-    ("B4", "aws", lambda p: removed(p, "aws:s3/bucketPolicy:BucketPolicy")),
-    ("B4", "azure", lambda p: broken(p, STORAGE, setter("minimumTlsVersion", value="TLS1_0"))),
-    ("B5", "aws", lambda p: broken(p, "aws:s3/bucketVersioning:BucketVersioning", setter("versioningConfiguration", "status", value="Suspended"))),
-    ("B5", "gcp", lambda p: broken(p, "gcp:storage/bucket:Bucket", setter("versioning", "enabled", value=False))),
-    ("B5", "azure", lambda p: broken(p, "azure-native:storage:BlobServiceProperties", setter("isVersioningEnabled", value=False))),
-    ("B6", "azure", lambda p: broken(p, STORAGE, setter("allowSharedKeyAccess", value=True))),
-    ("R1", "aws", lambda p: broken(p, "aws:ecr/repository:Repository", lambda r: None, spec={"immutable_tags": True})),
-    ("R1", "gcp", lambda p: broken(p, "gcp:artifactregistry/repository:Repository", lambda r: None, spec={"immutable_tags": True})),
-    ("R2", "aws", lambda p: broken(p, "aws:ecr/repository:Repository", setter("imageScanningConfiguration", "scanOnPush", value=False))),
-    ("R2", "gcp", lambda p: broken(p, "gcp:projects/service:Service", setter("service", value="other.googleapis.com"))),
-    ("R3", "aws", lambda p: added(p, "aws:ecr/repositoryPolicy:RepositoryPolicy",
-                                  {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]})})),
-    ("R3", "gcp", lambda p: added(p, "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", {"member": "allUsers", "role": "roles/artifactregistry.reader"})),
-    ("R3", "azure", lambda p: broken(p, "azure-native:containerregistry:Registry", setter("adminUserEnabled", value=True))),
-    ("R4", "aws", lambda p: removed(p, "aws:ecr/lifecyclePolicy:LifecyclePolicy")),
-    ("R4", "gcp", lambda p: broken(p, "gcp:artifactregistry/repository:Repository", setter("cleanupPolicies", value=[]))),
-    ("C1", "aws", lambda p: broken(p, EKS, setter("vpcConfig", "publicAccessCidrs", value=["0.0.0.0/0"]), spec={"allow_cidrs": ("203.0.113.0/24",)})),
-    ("C1", "gcp", lambda p: broken(p, GKE, setter("masterAuthorizedNetworksConfig", value={}), spec={"allow_cidrs": ("203.0.113.0/24",)})),
-    ("C1", "azure", lambda p: broken(p, AKS, setter("apiServerAccessProfile", value={}), spec={"private_endpoint": True})),
-    ("C2", "aws", lambda p: broken(p, EKS, setter("enabledClusterLogTypes", value=["api"]))),
-    ("C2", "gcp", lambda p: broken(p, GKE, setter("loggingConfig", "enableComponents", value=[]))),
-    ("C3", "aws", lambda p: broken(p, EKS, setter("encryptionConfig", value={}), spec={"kms": True})),
-    ("C3", "gcp", lambda p: broken(p, GKE, setter("databaseEncryption", value={"state": "DECRYPTED"}), spec={"kms": True})),
-    ("C3", "azure", lambda p: broken(p, AKS, setter("securityProfile", "azureKeyVaultKms", value={"enabled": False}), spec={"kms": True})),
-    ("C4", "aws", lambda p: broken(p, EKS, setter("accessConfig", "authenticationMode", value="CONFIG_MAP"))),
-    ("C4", "gcp", lambda p: broken(p, GKE, setter("enableLegacyAbac", value=True))),
-    ("C4", "azure", lambda p: broken(p, AKS, setter("disableLocalAccounts", value=False))),
-    ("C5", "aws", lambda p: removed(p, "aws:eks/addon:Addon")),
-    ("C5", "gcp", lambda p: broken(p, POOL, setter("nodeConfig", "workloadMetadataConfig", "mode", value="GCE_METADATA"))),
-    ("C5", "azure", lambda p: broken(p, AKS, setter("securityProfile", "workloadIdentity", "enabled", value=False))),
-    ("C6", "aws", lambda p: broken(p, EKS, setter("upgradePolicy", "supportType", value="EXTENDED"))),
-    ("C6", "gcp", lambda p: broken(p, GKE, setter("releaseChannel", value={}))),
-    ("C6", "azure", lambda p: broken(p, AKS, setter("autoUpgradeProfile", "upgradeChannel", value="none"))),
-    ("N1", "aws", lambda p: broken(p, "aws:ec2/launchTemplate:LaunchTemplate", setter("metadataOptions", "httpTokens", value="optional"))),
-    ("N1", "gcp", lambda p: broken(p, GKE, setter("privateClusterConfig", "enablePrivateNodes", value=False))),
-    ("N1", "azure", lambda p: broken(p, AKS, setter("agentPoolProfiles", 0, "enableNodePublicIP", value=True))),
-    ("N2", "aws", lambda p: added(p, NODE_ROLE_ATTACHMENT, {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}, depends_on="aws:iam/role:Role")),
-    ("N2", "gcp", lambda p: broken(p, POOL, setter("nodeConfig", "serviceAccount", value="123-compute@developer.gserviceaccount.com"))),
-    ("N3", "gcp", lambda p: broken(p, POOL, setter("management", "autoRepair", value=False))),
-    ("N3", "azure", lambda p: broken(p, AKS, setter("autoUpgradeProfile", "nodeOSUpgradeChannel", value="None"))),
-    ("I1", "aws", lambda p: added(p, "aws:iam/rolePolicy:RolePolicy",
-                                  {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})})),
-    ("I1", "gcp", lambda p: added(p, "gcp:projects/iAMMember:IAMMember", {"role": "roles/editor", "member": "serviceAccount:x"})),
-    ("I1", "azure", lambda p: added(p, "azure-native:authorization:RoleAssignment",
-                                    {"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+
+def unchanged(r: PlannedResource, plan: Plan) -> None:
+    """The resource stays as it is: the break is the spec change (--kms, --immutable-tags) it ignores."""
+
+
+def removed(r: PlannedResource, plan: Plan) -> None:
+    plan.resources.remove(r)
+
+
+def forget_secrecy(r: PlannedResource, plan: Plan) -> None:
+    r.secret_inputs.clear()
+
+
+def leak_tracker_password(r: PlannedResource, plan: Plan) -> None:
+    r.inputs.setdefault("data", {})["leak"] = plan.raw_outputs["tracker"]["password"]
+
+
+@dataclass(frozen=True)
+class Intruder:
+    """A resource of the break's type added to the plan (what the rule must catch), not a change to one."""
+
+    inputs: dict
+    depends_on: str | None = None
+
+
+class Break(NamedTuple):
+    """How to make `rule` fail on `provider`'s default plan."""
+
+    rule: str
+    provider: str
+    type_: str
+    change: Change | Intruder
+    name: str | None = None
+    spec: dict | None = None
+
+    def apply(self, plan: Plan) -> Plan:
+        if isinstance(self.change, Intruder):
+            return added(plan, self.type_, self.change.inputs, self.change.depends_on)
+        return broken(plan, self.type_, self.change, self.name, self.spec)
+
+
+BREAKS: list[Break] = [
+    Break("B1", "aws", aws.S3_PUBLIC_ACCESS_BLOCK, setter("blockPublicAcls", value=False)),
+    Break("B1", "gcp", gcp.GCS_BUCKET, setter("publicAccessPrevention", value="inherited")),
+    Break("B1", "azure", azure.STORAGE_ACCOUNT, setter("allowBlobPublicAccess", value=True)),
+    Break("B2", "aws", aws.S3_OWNERSHIP_CONTROLS, setter("rule", "objectOwnership", value="ObjectWriter")),
+    Break("B2", "gcp", gcp.GCS_BUCKET, setter("uniformBucketLevelAccess", value=False)),
+    Break("B3", "aws", aws.S3_ENCRYPTION, removed),
+    Break("B3", "gcp", gcp.GCS_BUCKET, unchanged, spec={"kms": True}),
+    Break("B3", "azure", azure.STORAGE_ACCOUNT, unchanged, spec={"kms": True}),
+    Break("B4", "aws", aws.S3_BUCKET_POLICY, removed),
+    Break("B4", "azure", azure.STORAGE_ACCOUNT, setter("minimumTlsVersion", value="TLS1_0")),
+    Break("B5", "aws", aws.S3_VERSIONING, setter("versioningConfiguration", "status", value="Suspended")),
+    Break("B5", "gcp", gcp.GCS_BUCKET, setter("versioning", "enabled", value=False)),
+    Break("B5", "azure", azure.BLOB_SERVICE_PROPERTIES, setter("isVersioningEnabled", value=False)),
+    Break("B6", "azure", azure.STORAGE_ACCOUNT, setter("allowSharedKeyAccess", value=True)),
+    Break("R1", "aws", aws.ECR_REPOSITORY, unchanged, spec={"immutable_tags": True}),
+    Break("R1", "gcp", gcp.ARTIFACT_REGISTRY, unchanged, spec={"immutable_tags": True}),
+    Break("R2", "aws", aws.ECR_REPOSITORY, setter("imageScanningConfiguration", "scanOnPush", value=False)),
+    Break("R2", "gcp", gcp.PROJECT_SERVICE, setter("service", value="other.googleapis.com")),
+    Break("R3", "aws", aws.ECR_REPOSITORY_POLICY, Intruder({"policy": json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]})})),
+    Break("R3", "gcp", gcp.ARTIFACT_REGISTRY_IAM_MEMBER, Intruder({"member": "allUsers", "role": "roles/artifactregistry.reader"})),
+    Break("R3", "azure", azure.CONTAINER_REGISTRY, setter("adminUserEnabled", value=True)),
+    Break("R4", "aws", aws.ECR_LIFECYCLE_POLICY, removed),
+    Break("R4", "gcp", gcp.ARTIFACT_REGISTRY, setter("cleanupPolicies", value=[])),
+    Break("C1", "aws", aws.EKS_CLUSTER, setter("vpcConfig", "publicAccessCidrs", value=["0.0.0.0/0"]), spec={"allow_cidrs": ("203.0.113.0/24",)}),
+    Break("C1", "gcp", gcp.GKE_CLUSTER, setter("masterAuthorizedNetworksConfig", value={}), spec={"allow_cidrs": ("203.0.113.0/24",)}),
+    Break("C1", "azure", azure.AKS_CLUSTER, setter("apiServerAccessProfile", value={}), spec={"private_endpoint": True}),
+    Break("C2", "aws", aws.EKS_CLUSTER, setter("enabledClusterLogTypes", value=["api"])),
+    Break("C2", "gcp", gcp.GKE_CLUSTER, setter("loggingConfig", "enableComponents", value=[])),
+    Break("C3", "aws", aws.EKS_CLUSTER, setter("encryptionConfig", value={}), spec={"kms": True}),
+    Break("C3", "gcp", gcp.GKE_CLUSTER, setter("databaseEncryption", value={"state": "DECRYPTED"}), spec={"kms": True}),
+    Break("C3", "azure", azure.AKS_CLUSTER, setter("securityProfile", "azureKeyVaultKms", value={"enabled": False}), spec={"kms": True}),
+    Break("C4", "aws", aws.EKS_CLUSTER, setter("accessConfig", "authenticationMode", value="CONFIG_MAP")),
+    Break("C4", "gcp", gcp.GKE_CLUSTER, setter("enableLegacyAbac", value=True)),
+    Break("C4", "azure", azure.AKS_CLUSTER, setter("disableLocalAccounts", value=False)),
+    Break("C5", "aws", aws.EKS_ADDON, removed),
+    Break("C5", "gcp", gcp.GKE_NODE_POOL, setter("nodeConfig", "workloadMetadataConfig", "mode", value="GCE_METADATA")),
+    Break("C5", "azure", azure.AKS_CLUSTER, setter("securityProfile", "workloadIdentity", "enabled", value=False)),
+    Break("C6", "aws", aws.EKS_CLUSTER, setter("upgradePolicy", "supportType", value="EXTENDED")),
+    Break("C6", "gcp", gcp.GKE_CLUSTER, setter("releaseChannel", value={})),
+    Break("C6", "azure", azure.AKS_CLUSTER, setter("autoUpgradeProfile", "upgradeChannel", value="none")),
+    Break("N1", "aws", aws.EC2_LAUNCH_TEMPLATE, setter("metadataOptions", "httpTokens", value="optional")),
+    Break("N1", "gcp", gcp.GKE_CLUSTER, setter("privateClusterConfig", "enablePrivateNodes", value=False)),
+    Break("N1", "azure", azure.AKS_CLUSTER, setter("agentPoolProfiles", 0, "enableNodePublicIP", value=True)),
+    Break("N2", "aws", aws.IAM_ROLE_POLICY_ATTACHMENT, Intruder({"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}, depends_on=aws.IAM_ROLE)),
+    Break("N2", "gcp", gcp.GKE_NODE_POOL, setter("nodeConfig", "serviceAccount", value="123-compute@developer.gserviceaccount.com")),
+    Break("N3", "gcp", gcp.GKE_NODE_POOL, setter("management", "autoRepair", value=False)),
+    Break("N3", "azure", azure.AKS_CLUSTER, setter("autoUpgradeProfile", "nodeOSUpgradeChannel", value="None")),
+    Break("I1", "aws", aws.IAM_ROLE_POLICY, Intruder({"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})})),
+    Break("I1", "gcp", gcp.PROJECT_IAM_MEMBER, Intruder({"role": "roles/editor", "member": "serviceAccount:x"})),
+    Break("I1", "azure", azure.ROLE_ASSIGNMENT, Intruder({"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
                                      "scope": "/subscriptions/0000"})),
-    ("I2", "aws", lambda p: added(p, "aws:iam/accessKey:AccessKey", {"user": "ci"})),
-    ("I2", "gcp", lambda p: added(p, "gcp:serviceaccount/key:Key", {"serviceAccountId": "x"})),
-    ("I2", "azure", lambda p: added(p, "azure-native:containerregistry:Token", {"tokenName": "push"})),
-    ("T1", "aws", lambda p: broken(p, MLFLOW, setter("spec", "template", "spec", "containers", 0, "args", value=["server"]), name="tracker-server")),
-    ("T2", "gcp", lambda p: broken(p, MLFLOW, setter("spec", "template", "spec", "containers", 0, "image", value="docker.io/burakince/mlflow:latest"), name="tracker-server")),
-    ("T2", "azure", lambda p: broken(p, MLFLOW, setter("spec", "template", "spec", "containers", 0, "securityContext", "allowPrivilegeEscalation", value=True), name="tracker-db")),
-    ("S1", "aws", lambda p: broken(p, "kubernetes:core/v1:Secret", lambda r: r.secret_inputs.clear(), name="tracker-server")),
-    ("S1", "gcp", lambda p: broken(p, "kubernetes:core/v1:ConfigMap", setter("data", "leak", value=p.raw_outputs["tracker"]["password"]))),
-    ("D1", "aws", lambda p: broken(p, "aws:s3/bucket:Bucket", lambda r: setattr(r, "retain_on_delete", False))),
-    ("D1", "gcp", lambda p: broken(p, GKE, setter("deletionProtection", value=True))),
+    Break("I2", "aws", aws.IAM_ACCESS_KEY, Intruder({"user": "ci"})),
+    Break("I2", "gcp", gcp.SERVICE_ACCOUNT_KEY, Intruder({"serviceAccountId": "x"})),
+    Break("I2", "azure", azure.CONTAINER_REGISTRY_TOKEN, Intruder({"tokenName": "push"})),
+    Break("T1", "aws", kubernetes.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "args", value=["server"]), name="tracker-server"),
+    Break("T2", "gcp", kubernetes.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "image", value="docker.io/burakince/mlflow:latest"), name="tracker-server"),
+    Break("T2", "azure", kubernetes.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "securityContext", "allowPrivilegeEscalation", value=True), name="tracker-db"),
+    Break("S1", "aws", kubernetes.SECRET, forget_secrecy, name="tracker-server"),
+    Break("S1", "gcp", kubernetes.CONFIG_MAP, leak_tracker_password),
+    Break("D1", "aws", aws.S3_BUCKET, attribute("retain_on_delete", False)),
+    Break("D1", "gcp", gcp.GKE_CLUSTER, setter("deletionProtection", value=True)),
     # Unprotected data is deleted by `recipe destroy`; a protected cluster could never be destroyed.
-    ("D1", "azure", lambda p: broken(p, "azure-native:containerregistry:Registry", lambda r: setattr(r, "protect", False))),
-    ("D1", "aws", lambda p: broken(p, "aws:eks/cluster:Cluster", lambda r: setattr(r, "protect", True))),
+    Break("D1", "azure", azure.CONTAINER_REGISTRY, attribute("protect", False)),
+    Break("D1", "aws", aws.EKS_CLUSTER, attribute("protect", True)),
 ]
 
 
 def test_every_rule_has_a_failing_case():
-    assert {rule for rule, _, _ in BREAKS} == {rule.id for rule in RULES}
+    assert {b.rule for b in BREAKS} == {rule.id for rule in RULES}
 
 
-@pytest.mark.parametrize("rule_id,provider,break_", BREAKS, ids=[f"{r}-{p}" for r, p, _ in BREAKS])
-def test_rule_fails_on_a_broken_resource(rule_id, provider, break_):
+@pytest.mark.parametrize("break_", BREAKS, ids=[f"{b.rule}-{b.provider}" for b in BREAKS])
+def test_rule_fails_on_a_broken_resource(break_):
+    rule_id, provider = break_.rule, break_.provider
     good = plan_for(provider)
     assert verdict(good, rule_id).status != "fail"
-    bad = verdict(break_(good), rule_id)
+    bad = verdict(break_.apply(good), rule_id)
     assert bad.status == "fail", bad
     assert bad.detail
 
 
-KEY_TYPES = {"aws": "aws:kms/key:Key", "gcp": "gcp:kms/cryptoKey:CryptoKey", "azure": "azure-native:keyvault:Vault"}
+KEY_TYPES = {"aws": aws.KMS_KEY, "gcp": gcp.KMS_CRYPTO_KEY, "azure": azure.KEY_VAULT}
 
 
 @pytest.mark.parametrize("provider", sorted(SPECS))
@@ -194,7 +232,7 @@ def test_a_key_that_dies_with_the_stack_fails_d1(provider):
     """Kept data encrypted with a deleted key is lost data: the key must be retained too."""
     plan = plan_for(provider, kms=True)
     assert verdict(plan, "D1").status == "pass"
-    bad = broken(plan, KEY_TYPES[provider], lambda r: setattr(r, "retain_on_delete", False))
+    bad = broken(plan, KEY_TYPES[provider], attribute("retain_on_delete", False))
     assert verdict(bad, "D1").status == "fail"
 
 

@@ -13,28 +13,25 @@ import graphlib
 
 import pytest
 
-from provisioner.analysis.critical_path import SECONDS, analyse, seconds_for, waits_for, waits_on
+from provisioner.analysis.critical_path import analyse, seconds_for, waits_for, waits_on
 from provisioner.analysis.plan import Plan, PlannedResource
+from recipes import facts
+from recipes.facts import aws, azure, gcp, kubernetes
 
-from tests.conftest import CONTROL_PLANE, spec_for
+from tests.conftest import spec_for
 
 pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:pulumi_gcp\..*")
 
-CLUSTER = CONTROL_PLANE
 # What schedules pods: AKS's system pool is part of the ManagedCluster.
-NODES = {"aws": "aws:eks/nodeGroup:NodeGroup", "gcp": "gcp:container/nodePool:NodePool",
-         "azure": "azure-native:containerservice:ManagedCluster"}
+NODES = {"aws": aws.EKS_NODE_GROUP, "gcp": gcp.GKE_NODE_POOL, "azure": azure.AKS_CLUSTER}
 # Resources that must never wait for the cluster (with --kms, so the keys are there too).
 INDEPENDENT = {
-    "aws": ["aws:s3/bucket:Bucket", "aws:ecr/repository:Repository", "aws:iam/role:Role",
-            "aws:kms/key:Key", "aws:kms/alias:Alias"],
-    "gcp": ["gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository",
-            "gcp:serviceaccount/account:Account", "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey"],
-    "azure": ["azure-native:storage:StorageAccount", "azure-native:storage:BlobContainer",
-              "azure-native:containerregistry:Registry", "azure-native:managedidentity:UserAssignedIdentity",
-              "azure-native:keyvault:Vault", "azure-native:keyvault:Key"],
+    "aws": [aws.S3_BUCKET, aws.ECR_REPOSITORY, aws.IAM_ROLE, aws.KMS_KEY, aws.KMS_ALIAS],
+    "gcp": [gcp.GCS_BUCKET, gcp.ARTIFACT_REGISTRY, gcp.SERVICE_ACCOUNT, gcp.KMS_KEY_RING, gcp.KMS_CRYPTO_KEY],
+    "azure": [azure.STORAGE_ACCOUNT, azure.BLOB_CONTAINER, azure.CONTAINER_REGISTRY, azure.USER_ASSIGNED_IDENTITY,
+              azure.KEY_VAULT, azure.KEY_VAULT_KEY],
 }
-WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:helm.sh/v3:Release")
+WORKLOADS = (kubernetes.DEPLOYMENT, kubernetes.HELM_RELEASE)
 
 
 
@@ -55,11 +52,11 @@ def tiny(make_spec, *resources: PlannedResource) -> Plan:
 def test_longest_chain_of_a_tiny_plan(make_spec):
     plan = tiny(
         make_spec,
-        res("eks", "aws:eks/cluster:Cluster"),  # 660
-        res("nodes", "aws:eks/nodeGroup:NodeGroup", ("eks",)),  # 240
-        res("bucket", "aws:s3/bucket:Bucket"),  # 5
-        res("k8s", "pulumi:providers:kubernetes", ("eks",)),  # 0
-        res("app", "kubernetes:apps/v1:Deployment", ("nodes", "bucket"), provider="k8s"),  # 90
+        res("eks", aws.EKS_CLUSTER),  # 660
+        res("nodes", aws.EKS_NODE_GROUP, ("eks",)),  # 240
+        res("bucket", aws.S3_BUCKET),  # 5
+        res("k8s", kubernetes.KUBERNETES_PROVIDER, ("eks",)),  # 0
+        res("app", kubernetes.DEPLOYMENT, ("nodes", "bucket"), provider="k8s"),  # 90
     )
     deploy = analyse(plan)
     assert deploy.critical_seconds == 660 + 240 + 90
@@ -73,9 +70,9 @@ def test_longest_chain_of_a_tiny_plan(make_spec):
 def test_a_resource_waits_for_its_provider_and_the_providers_dependencies(make_spec):
     plan = tiny(
         make_spec,
-        res("gke", "gcp:container/cluster:Cluster"),  # 300
-        res("k8s", "pulumi:providers:kubernetes", ("gke",)),
-        res("ns", "kubernetes:core/v1:Namespace", provider="k8s"),  # 5, no recorded dependency at all
+        res("gke", gcp.GKE_CLUSTER),  # 300
+        res("k8s", kubernetes.KUBERNETES_PROVIDER, ("gke",)),
+        res("ns", kubernetes.NAMESPACE, provider="k8s"),  # 5, no recorded dependency at all
     )
     assert waits_for(plan, "ns", "gke")
     assert analyse(plan).critical_seconds == 305
@@ -85,9 +82,9 @@ def test_components_cost_nothing_and_a_dependency_on_one_waits_for_its_children(
     plan = tiny(
         make_spec,
         res("net", "recipes:aws:Network", custom=False),
-        res("nat", "aws:ec2/natGateway:NatGateway", parent="net"),  # 90
+        res("nat", aws.EC2_NAT_GATEWAY, parent="net"),  # 90
         res("web", "recipes:app:Web", ("net",), custom=False),  # a component that depends on a component
-        res("role", "aws:iam/role:Role", parent="web"),  # 10: waits through its parent
+        res("role", aws.IAM_ROLE, parent="web"),  # 10: waits through its parent
     )
     deploy = analyse(plan)
     assert waits_for(plan, "role", "nat")
@@ -97,26 +94,26 @@ def test_components_cost_nothing_and_a_dependency_on_one_waits_for_its_children(
 
 
 def test_durations_by_type_and_inputs(make_spec):
-    lb = res("lb", "kubernetes:core/v1:Service", inputs={"spec": {"type": "LoadBalancer"}})
-    internal = res("svc", "kubernetes:core/v1:Service", inputs={"spec": {"ports": []}})
-    zonal = res("z", "gcp:container/cluster:Cluster", inputs={"location": "us-central1-b"})
-    regional = res("r", "gcp:container/cluster:Cluster", inputs={"location": "us-central1"})
+    lb = res("lb", kubernetes.SERVICE, inputs={"spec": {"type": "LoadBalancer"}})
+    internal = res("svc", kubernetes.SERVICE, inputs={"spec": {"ports": []}})
+    zonal = res("z", gcp.GKE_CLUSTER, inputs={"location": "us-central1-b"})
+    regional = res("r", gcp.GKE_CLUSTER, inputs={"location": "us-central1"})
     assert seconds_for(lb) > seconds_for(internal) == 5
-    assert seconds_for(regional) > seconds_for(zonal) == SECONDS["gcp:container/cluster:Cluster"]
+    assert seconds_for(regional) > seconds_for(zonal) == 300  # a zonal GKE control plane: 5 min
     assert seconds_for(res("p", "pulumi:providers:aws")) == 0
-    assert seconds_for(res("x", "aws:ec2/vpc:Vpc")) == 5  # the default for an unlisted type
+    assert seconds_for(res("x", aws.EC2_VPC)) == 5  # the default for an unlisted type
 
 
 def test_a_cycle_is_an_error_not_a_hang(make_spec):
-    plan = tiny(make_spec, res("a", "aws:iam/role:Role", ("b",)), res("b", "aws:iam/role:Role", ("a",)))
+    plan = tiny(make_spec, res("a", aws.IAM_ROLE, ("b",)), res("b", aws.IAM_ROLE, ("a",)))
     with pytest.raises(graphlib.CycleError):
         analyse(plan)
 
 
 def test_waits_for_refuses_a_selector_that_matches_nothing(make_spec):
-    plan = tiny(make_spec, res("a", "aws:iam/role:Role"))
+    plan = tiny(make_spec, res("a", aws.IAM_ROLE))
     with pytest.raises(LookupError):
-        waits_for(plan, "a", "aws:eks/cluster:Cluster")
+        waits_for(plan, "a", aws.EKS_CLUSTER)
 
 
 # ---------------------------------------------------------------------------
@@ -144,7 +141,7 @@ def test_critical_path_of_the_default_stack_is_its_longest_chain(plans, provider
     assert deploy.critical_seconds == sum(s.seconds for s in deploy.critical_path)
     assert deploy.critical_seconds < deploy.sum_seconds
     types = [s.type for s in deploy.critical_path]
-    assert CLUSTER[provider] in types and NODES[provider] in types
+    assert facts.of(provider).CLUSTER_TYPE in types and NODES[provider] in types
     # Each step waits for the one before it.
     for before, after in zip(deploy.critical_path, deploy.critical_path[1:]):
         a = next(r for r in plan.resources if (r.name, r.type) == (after.name, after.type))
@@ -159,7 +156,7 @@ def test_data_and_identity_resources_do_not_wait_for_the_cluster(plans, provider
         found = plan.by_type(type_)
         assert found, type_
         for resource in found:
-            assert not waits_for(plan, resource, CLUSTER[provider]), (resource.name, type_)
+            assert not waits_for(plan, resource, facts.of(provider).CLUSTER_TYPE), (resource.name, type_)
 
 
 @pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
@@ -173,7 +170,7 @@ def test_tracker_and_deployer_wait_for_nodes_but_not_for_each_other(plans, provi
             assert waits_for(plan, resource, NODES[provider]), (component, resource.name)
         for resource in _subtree(plan, component):
             if resource.custom and resource.type.startswith("kubernetes:"):
-                assert waits_for(plan, resource, CLUSTER[provider]), resource.name
+                assert waits_for(plan, resource, facts.of(provider).CLUSTER_TYPE), resource.name
     # MLflow and its database start as soon as the nodes are ready: only the tracker's route
     # through the shared ingress waits for Istio, and nothing of the tracker waits for the
     # model-serving operator; the deployer waits for nothing of the tracker.
@@ -204,10 +201,10 @@ def _minutes(value: str) -> float:
 # What each slow resource may take before Pulumi gives up on it, in minutes: long enough
 # for the cloud's slowest normal case, short enough that a stuck deploy fails the same hour.
 TIMEOUT_BOUNDS = {
-    "aws:eks/cluster:Cluster": (20, 60), "aws:eks/nodeGroup:NodeGroup": (20, 60),
-    "gcp:container/cluster:Cluster": (20, 60), "gcp:container/nodePool:NodePool": (20, 60),
-    "azure-native:containerservice:ManagedCluster": (20, 60),
-    "kubernetes:apps/v1:Deployment": (5, 15),
+    aws.EKS_CLUSTER: (20, 60), aws.EKS_NODE_GROUP: (20, 60),
+    gcp.GKE_CLUSTER: (20, 60), gcp.GKE_NODE_POOL: (20, 60),
+    azure.AKS_CLUSTER: (20, 60),
+    kubernetes.DEPLOYMENT: (5, 15),
 }
 
 
@@ -219,7 +216,7 @@ def test_every_wait_has_a_timeout_that_fits_the_resource(plans, provider):
             low, high = TIMEOUT_BOUNDS[r.type]
             assert "create" in r.custom_timeouts, r.name
             assert low <= _minutes(r.custom_timeouts["create"]) <= high, (r.name, r.custom_timeouts)
-        if r.type == "kubernetes:helm.sh/v3:Release":  # Helm waits for the chart's workloads
+        if r.type == kubernetes.HELM_RELEASE:  # Helm waits for the chart's workloads
             assert 2 <= float(r.inputs["timeout"]) / 60 <= 10, (r.name, r.inputs["timeout"])
-        if r.type == "kubernetes:core/v1:Service" and r.inputs["spec"].get("type") == "LoadBalancer":
+        if r.type == kubernetes.SERVICE and r.inputs["spec"].get("type") == "LoadBalancer":
             assert r.custom_timeouts == {"create": "15m", "delete": "15m"}, r.name

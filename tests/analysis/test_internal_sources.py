@@ -2,7 +2,7 @@
 
 ZenML gives pipeline pods the same public tracking URI as a laptop, so a load
 balancer restricted with --allow-cidr also admits where the cluster's own pods
-and nodes come from: on AWS (an NLB reached by hostname, through the NAT) the
+and nodes come from: on AWS (an NLB reached by hostname, through the gcp.ROUTER_NAT) the
 NAT gateway's Elastic IP; on GCP and Azure (load balancers reached by IP, which
 kube-proxy short-circuits inside the cluster) the node subnet and pod range,
 and on GCP Cloud NAT's reserved address too. Checked on the real program's
@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from provisioner import cli
 from provisioner.analysis.baseline import RULES_BY_ID
+from recipes.facts import aws, gcp, kubernetes
 from recipes.spec import SpecError
 
 from tests.conftest import DEFAULT_FLAGS, spec_for
@@ -25,22 +26,18 @@ from tests.conftest import DEFAULT_FLAGS, spec_for
 pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:pulumi_gcp\..*")
 
 USER_CIDR = "203.0.113.0/24"
-SERVICE = "kubernetes:core/v1:Service"
-EIP = "aws:ec2/eip:Eip"
-ADDRESS = "gcp:compute/address:Address"
-NAT = "gcp:compute/routerNat:RouterNat"
 VARIANTS = {"with the deployer": {}, "without the deployer": {"without": ["deployer"]}}
 
 
 def load_balancers(plan):
-    return [s for s in plan.by_type(SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
+    return [s for s in plan.by_type(kubernetes.SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
 
 
 def nat_address(plan, provider: str) -> str:
     """The stack's NAT address as the mock cloud answered it: read from the plan, never recomputed."""
     if provider == "aws":
-        return plan.one(EIP).outputs["publicIp"] + "/32"
-    return plan.one(ADDRESS).outputs["address"] + "/32"
+        return plan.one(aws.EC2_EIP).outputs["publicIp"] + "/32"
+    return plan.one(gcp.COMPUTE_ADDRESS).outputs["address"] + "/32"
 
 
 def expected_internal(plan, provider: str) -> list[str]:
@@ -73,9 +70,9 @@ def test_without_allow_cidr_the_load_balancer_has_no_source_ranges(plans, provid
 
 def test_aws_admits_the_nat_gateways_elastic_ip(plans):
     plan = plans(spec_for("aws", allow_cidrs=[USER_CIDR]))
-    eip = plan.one(EIP)
+    eip = plan.one(aws.EC2_EIP)
     assert eip.name == "network-nat-ip"
-    assert eip.urn in plan.deps_closure(plan.one("aws:ec2/natGateway:NatGateway"))  # the NAT's address
+    assert eip.urn in plan.deps_closure(plan.one(aws.EC2_NAT_GATEWAY))  # the NAT's address
     [service] = load_balancers(plan)
     # The Service waits for the address it admits.
     assert eip.urn in plan.deps_closure(service)
@@ -83,7 +80,7 @@ def test_aws_admits_the_nat_gateways_elastic_ip(plans):
 
 def test_gcp_cloud_nat_uses_a_reserved_address(plans):
     plan = plans(spec_for("gcp", allow_cidrs=[USER_CIDR]))
-    address, nat = plan.one(ADDRESS), plan.one(NAT)
+    address, nat = plan.one(gcp.COMPUTE_ADDRESS), plan.one(gcp.ROUTER_NAT)
     assert address.inputs["name"] == "ml-dev-nat-ip"
     assert address.inputs["addressType"] == "EXTERNAL" and address.inputs["region"] == "us-central1"
     assert nat.inputs["natIpAllocateOption"] == "MANUAL_ONLY"
@@ -94,7 +91,7 @@ def test_gcp_cloud_nat_uses_a_reserved_address(plans):
 def test_gcp_public_nodes_have_no_nat_and_admit_nodes_and_pods_only(plans):
     # GKE load balancers are reached by IP, so public nodes need nothing more: the spec accepts it.
     plan = plans(spec_for("gcp", network="public", allow_cidrs=[USER_CIDR]))
-    assert not plan.by_type(ADDRESS) and not plan.by_type(NAT)
+    assert not plan.by_type(gcp.COMPUTE_ADDRESS) and not plan.by_type(gcp.ROUTER_NAT)
     [service] = load_balancers(plan)
     assert service.inputs["spec"]["loadBalancerSourceRanges"] == [USER_CIDR, "10.0.0.0/20", "10.4.0.0/14"]
 

@@ -15,6 +15,19 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from recipes.facts.aws import (
+    CLOUDWATCH_LOG_GROUP,
+    EC2_EIP,
+    EC2_LAUNCH_TEMPLATE,
+    EC2_SUBNET,
+    ECR_REPOSITORY,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    IAM_ROLE,
+    KMS_KEY,
+    S3_BUCKET,
+)
+
 from . import FAKE_AWS_ACCOUNT as ACCOUNT
 from . import Context, digest, fake_id
 
@@ -151,7 +164,7 @@ def _subnet(name: str, inputs: dict[str, Any], context: Context) -> str:
             f"creating EC2 Subnet ({name}): InvalidParameterValue: Value ({zone}) for parameter availabilityZone is "
             f"invalid. Subnets can currently only be created in the following availability zones: {', '.join(known)}."
         )
-    subnet_id = fake_id("aws:ec2/subnet:Subnet", name)
+    subnet_id = fake_id(EC2_SUBNET, name)
     _state(context)["subnet_zones"][subnet_id] = zone
     return subnet_id
 
@@ -235,7 +248,7 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
     region = context.region
     service = type_.split(":")[1].split("/")[0]
     out: dict[str, Any] = {"arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{name}"}
-    if type_ == "aws:eks/cluster:Cluster":
+    if type_ == EKS_CLUSTER:
         _check_cluster(inputs, context)
         cluster = inputs.get("name", name)
         out.update(
@@ -245,36 +258,36 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             arn=f"arn:aws:eks:{region}:{ACCOUNT}:cluster/{cluster}",
             version=inputs.get("version") or "1.33",  # EKS picks its default version when none is given
         )
-    elif type_ == "aws:eks/nodeGroup:NodeGroup":
+    elif type_ == EKS_NODE_GROUP:
         _check_node_group(name, inputs, context)
         group = inputs.get("nodeGroupName") or name
         out.update(
             arn=f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{inputs.get('clusterName', 'cluster')}/{group}/mock",
             resources=[{"autoscalingGroups": [{"name": f"eks-{group}-mock"}], "remoteAccessSecurityGroupId": ""}],
         )
-    elif type_ == "aws:ec2/subnet:Subnet":
+    elif type_ == EC2_SUBNET:
         out.update(id=_subnet(name, inputs, context))
-    elif type_ == "aws:kms/key:Key":
+    elif type_ == KMS_KEY:
         _state(context)["key_policies"][out["arn"]] = inputs.get("policy") or "{}"
-    elif type_ == "aws:cloudwatch/logGroup:LogGroup":
+    elif type_ == CLOUDWATCH_LOG_GROUP:
         # The provider reports the ARN without the trailing ":*" the API returns.
         out.update(arn=f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs.get('name', name)}")
         _check_log_group(inputs.get("name", name), out["arn"], inputs, context)
-    elif type_ == "aws:ecr/repository:Repository":
+    elif type_ == ECR_REPOSITORY:
         repo = inputs.get("name", name)
         out.update(
             repositoryUrl=f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repo}",
             registryId=ACCOUNT,
             arn=f"arn:aws:ecr:{region}:{ACCOUNT}:repository/{repo}",
         )
-    elif type_ == "aws:s3/bucket:Bucket":
+    elif type_ == S3_BUCKET:
         bucket = inputs.get("bucket", name)
         out.update(arn=f"arn:aws:s3:::{bucket}", bucket=bucket, bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com")
-    elif type_ == "aws:iam/role:Role":
+    elif type_ == IAM_ROLE:
         out.update(arn=f"arn:aws:iam::{ACCOUNT}:role/{inputs.get('name', name)}")
-    elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
+    elif type_ == EC2_LAUNCH_TEMPLATE:
         out.update(latestVersion=1, defaultVersion=1)
-    elif type_ == "aws:ec2/eip:Eip":
+    elif type_ == EC2_EIP:
         # A plausible public address, the same for the same stack (the NAT's, admitted by --allow-cidr).
         h = digest(region, context.spec.name, name, length=6)
         address = f"52.{int(h[:2], 16) % 200 + 1}.{int(h[2:4], 16)}.{int(h[4:], 16) % 250 + 1}"

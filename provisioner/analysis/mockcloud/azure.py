@@ -15,6 +15,23 @@ from typing import Any
 
 import yaml
 
+from recipes.facts.azure import (
+    AKS_CLUSTER,
+    BLOB_CONTAINER,
+    BLOB_SERVICE_PROPERTIES,
+    CONTAINER_REGISTRY,
+    FEDERATED_IDENTITY_CREDENTIAL,
+    KEY_VAULT,
+    KEY_VAULT_KEY,
+    RESOURCE_GROUP,
+    ROLE_ASSIGNMENT,
+    STORAGE_ACCOUNT,
+    STORAGE_MANAGEMENT_POLICY,
+    SUBNET,
+    USER_ASSIGNED_IDENTITY,
+    VIRTUAL_NETWORK,
+)
+
 from . import FAKE_AZURE_SUBSCRIPTION as SUBSCRIPTION
 from . import FAKE_AZURE_TENANT as TENANT
 from . import Context, digest
@@ -28,39 +45,39 @@ FAKE_CA_DATA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMOCK AKS CA\n----
 # Templates see the inputs plus `sub` and `name`.
 _RG = "/subscriptions/{sub}/resourceGroups/{resourceGroupName}"
 RESOURCES: dict[str, tuple[str, str]] = {
-    "azure-native:resources:ResourceGroup": ("resourceGroupName", "/subscriptions/{sub}/resourceGroups/{name}"),
-    "azure-native:network:VirtualNetwork": ("virtualNetworkName", _RG + "/providers/Microsoft.Network/virtualNetworks/{name}"),
-    "azure-native:network:Subnet": (
+    RESOURCE_GROUP: ("resourceGroupName", "/subscriptions/{sub}/resourceGroups/{name}"),
+    VIRTUAL_NETWORK: ("virtualNetworkName", _RG + "/providers/Microsoft.Network/virtualNetworks/{name}"),
+    SUBNET: (
         "subnetName", _RG + "/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{name}"
     ),
-    "azure-native:containerservice:ManagedCluster": (
+    AKS_CLUSTER: (
         "resourceName", _RG + "/providers/Microsoft.ContainerService/managedClusters/{name}"
     ),
-    "azure-native:storage:StorageAccount": ("accountName", _RG + "/providers/Microsoft.Storage/storageAccounts/{name}"),
-    "azure-native:storage:BlobServiceProperties": (
+    STORAGE_ACCOUNT: ("accountName", _RG + "/providers/Microsoft.Storage/storageAccounts/{name}"),
+    BLOB_SERVICE_PROPERTIES: (
         "blobServicesName", _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/{name}"
     ),
-    "azure-native:storage:BlobContainer": (
+    BLOB_CONTAINER: (
         "containerName",
         _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{name}",
     ),
-    "azure-native:storage:ManagementPolicy": (
+    STORAGE_MANAGEMENT_POLICY: (
         "managementPolicyName",
         _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}/managementPolicies/{name}",
     ),
-    "azure-native:containerregistry:Registry": (
+    CONTAINER_REGISTRY: (
         "registryName", _RG + "/providers/Microsoft.ContainerRegistry/registries/{name}"
     ),
-    "azure-native:managedidentity:UserAssignedIdentity": (
+    USER_ASSIGNED_IDENTITY: (
         "resourceName", _RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
     ),
-    "azure-native:managedidentity:FederatedIdentityCredential": (
+    FEDERATED_IDENTITY_CREDENTIAL: (
         "federatedIdentityCredentialResourceName",
         _RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{name}",
     ),
-    "azure-native:keyvault:Vault": ("vaultName", _RG + "/providers/Microsoft.KeyVault/vaults/{name}"),
-    "azure-native:keyvault:Key": ("keyName", _RG + "/providers/Microsoft.KeyVault/vaults/{vaultName}/keys/{name}"),
-    "azure-native:authorization:RoleAssignment": (
+    KEY_VAULT: ("vaultName", _RG + "/providers/Microsoft.KeyVault/vaults/{name}"),
+    KEY_VAULT_KEY: ("keyName", _RG + "/providers/Microsoft.KeyVault/vaults/{vaultName}/keys/{name}"),
+    ROLE_ASSIGNMENT: (
         "roleAssignmentName", "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
     ),
 }
@@ -92,7 +109,7 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
     if resource_id is not None:
         key = RESOURCES[type_][0]
         out.update(id=resource_id, name=inputs.get(key) or name)
-    if type_ == "azure-native:containerservice:ManagedCluster":
+    if type_ == AKS_CLUSTER:
         cluster = out.get("name", name)
         prefix = inputs.get("dnsPrefix") or cluster
         group = inputs.get("resourceGroupName", "group")
@@ -121,10 +138,10 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
         )
         if (inputs.get("apiServerAccessProfile") or {}).get("enablePrivateCluster"):
             out["privateFQDN"] = f"{prefix}-{digest(cluster, 'private', length=8)}.{fake_guid('dns', cluster)}.privatelink.{region}.azmk8s.io"
-    elif type_ == "azure-native:keyvault:Vault":
+    elif type_ == KEY_VAULT:
         vault = out.get("name", name)
         out["properties"] = {**(inputs.get("properties") or {}), "vaultUri": f"https://{vault}.vault.azure.net/"}
-    elif type_ == "azure-native:keyvault:Key":
+    elif type_ == KEY_VAULT_KEY:
         key_uri = f"https://{inputs.get('vaultName')}.vault.azure.net/keys/{out.get('name', name)}"
         out.update(
             keyUri=key_uri,
@@ -132,14 +149,14 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             keyUriWithVersion=f"{key_uri}/{uuid.UUID(fake_guid('key-version', key_uri)).hex}",
             location=region,
         )
-    elif type_ == "azure-native:managedidentity:UserAssignedIdentity":
+    elif type_ == USER_ASSIGNED_IDENTITY:
         identity = out.get("name", name)
         out.update(
             clientId=fake_guid("client", identity),
             principalId=fake_guid("principal", identity),
             tenantId=TENANT,
         )
-    elif type_ == "azure-native:storage:StorageAccount":
+    elif type_ == STORAGE_ACCOUNT:
         account = out.get("name", name)
         out.update(
             primaryEndpoints={
@@ -151,11 +168,11 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
         )
         if inputs.get("identity"):
             out["identity"] = _user_assigned_identity(inputs["identity"])
-    elif type_ == "azure-native:containerregistry:Registry":
+    elif type_ == CONTAINER_REGISTRY:
         out.update(loginServer=f"{out.get('name', name).lower()}.azurecr.io", provisioningState="Succeeded")
         if inputs.get("identity"):
             out["identity"] = _user_assigned_identity(inputs["identity"])
-    elif type_ == "azure-native:managedidentity:FederatedIdentityCredential":
+    elif type_ == FEDERATED_IDENTITY_CREDENTIAL:
         out.update(type="Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials")
     return out
 

@@ -21,6 +21,23 @@ import base64
 import re
 from typing import Any
 
+from recipes.facts.gcp import (
+    ARTIFACT_REGISTRY,
+    COMPUTE_ADDRESS,
+    COMPUTE_NETWORK,
+    COMPUTE_ROUTER,
+    COMPUTE_SUBNETWORK,
+    GCS_BUCKET,
+    GKE_CLUSTER,
+    GKE_NODE_POOL,
+    KMS_CRYPTO_KEY,
+    KMS_CRYPTO_KEY_IAM_MEMBER,
+    KMS_KEY_RING,
+    PROJECT_SERVICE,
+    PROJECT_SERVICE_IDENTITY,
+    SERVICE_ACCOUNT,
+)
+
 from . import FAKE_GCP_PROJECT_NUMBER, Context, digest
 
 FAKE_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMOCK GKE CA\n-----END CERTIFICATE-----\n").decode()
@@ -81,7 +98,7 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
     project = inputs.get("project") or context.spec.project or "mock-project"
     region = context.region
     out: dict[str, Any] = {"project": project}
-    if type_ == "gcp:container/cluster:Cluster":
+    if type_ == GKE_CLUSTER:
         _check_maintenance(name, inputs)
         cluster = inputs.get("name", name)
         location = inputs.get("location", region)
@@ -113,7 +130,7 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             selfLink=f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{cluster}",
             labelFingerprint=digest(cluster, "labels"),
         )
-    elif type_ == "gcp:container/nodePool:NodePool":
+    elif type_ == GKE_NODE_POOL:
         # Pulumi auto-names a pool created without a name: the logical name and a random suffix.
         pool = inputs.get("name") or f"{name}-{digest(type_, name, length=7)}"
         out.update(
@@ -122,7 +139,7 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             instanceGroupUrls=[f"https://www.googleapis.com/compute/v1/projects/{project}/zones/{inputs.get('location', region)}/instanceGroupManagers/gke-{pool}-grp"],
             version=inputs.get("version") or "1.33.5-gke.1000000",
         )
-    elif type_ == "gcp:serviceaccount/account:Account":
+    elif type_ == SERVICE_ACCOUNT:
         email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
         out.update(
             id=f"projects/{project}/serviceAccounts/{email}",
@@ -131,7 +148,7 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             name=f"projects/{project}/serviceAccounts/{email}",
             uniqueId=str(int(digest(email, length=12), 16)),
         )
-    elif type_ == "gcp:storage/bucket:Bucket":
+    elif type_ == GCS_BUCKET:
         bucket = inputs.get("name", name)
         out.update(
             id=bucket,
@@ -140,7 +157,7 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             selfLink=f"https://www.googleapis.com/storage/v1/b/{bucket}",
             projectNumber=FAKE_GCP_PROJECT_NUMBER,
         )
-    elif type_ == "gcp:artifactregistry/repository:Repository":
+    elif type_ == ARTIFACT_REGISTRY:
         location = inputs.get("location", region)
         repository = inputs.get("repositoryId", name)
         out.update(
@@ -148,21 +165,21 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             name=f"projects/{project}/locations/{location}/repositories/{repository}",
             registryUri=f"{location}-docker.pkg.dev/{project}/{repository}",
         )
-    elif type_ == "gcp:compute/network:Network":
+    elif type_ == COMPUTE_NETWORK:
         network = inputs.get("name", name)
         out.update(
             id=f"projects/{project}/global/networks/{network}",
             selfLink=f"https://www.googleapis.com/compute/v1/projects/{project}/global/networks/{network}",
             numericId=str(int(digest(network, length=12), 16)),
         )
-    elif type_ in ("gcp:compute/subnetwork:Subnetwork", "gcp:compute/router:Router"):
+    elif type_ in (COMPUTE_SUBNETWORK, COMPUTE_ROUTER):
         kind = "subnetworks" if type_.endswith("Subnetwork") else "routers"
         resource = inputs.get("name", name)
         path = f"projects/{project}/regions/{inputs.get('region', region)}/{kind}/{resource}"
         out.update(id=path, selfLink=f"https://www.googleapis.com/compute/v1/{path}")
         if kind == "subnetworks":
             out["gatewayAddress"] = "10.0.0.1"
-    elif type_ == "gcp:compute/address:Address":
+    elif type_ == COMPUTE_ADDRESS:
         resource = inputs.get("name", name)
         path = f"projects/{project}/regions/{inputs.get('region', region)}/addresses/{resource}"
         h = digest(project, path, length=6)
@@ -172,20 +189,20 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             id=path, selfLink=f"https://www.googleapis.com/compute/v1/{path}",
             address=inputs.get("address") or (internal if inputs.get("addressType") == "INTERNAL" else external),
         )
-    elif type_ == "gcp:projects/service:Service":
+    elif type_ == PROJECT_SERVICE:
         out["id"] = f"{project}/{inputs.get('service')}"
         _agents(context).update(agent_email(d) for d in AGENTS_OF_API.get(str(inputs.get("service")), ()))
-    elif type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
+    elif type_ == PROJECT_SERVICE_IDENTITY:
         service = str(inputs.get("service"))
         email = agent_email(IDENTITY_DOMAINS.get(service, f"gcp-sa-{service.split('.', 1)[0]}.iam.gserviceaccount.com"))
         _agents(context).add(email)
         out.update(id=f"projects/{project}/services/{service}", email=email, member=f"serviceAccount:{email}")
-    elif type_ == "gcp:kms/keyRing:KeyRing":
+    elif type_ == KMS_KEY_RING:
         ring = f"projects/{project}/locations/{inputs.get('location', region)}/keyRings/{inputs.get('name', name)}"
         out.update(id=ring)
-    elif type_ == "gcp:kms/cryptoKey:CryptoKey":
+    elif type_ == KMS_CRYPTO_KEY:
         out.update(id=f"{inputs.get('keyRing')}/cryptoKeys/{inputs.get('name', name)}")
-    elif type_ == "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember":
+    elif type_ == KMS_CRYPTO_KEY_IAM_MEMBER:
         out.update(id=f"{inputs.get('cryptoKeyId')}/{inputs.get('role')}/{inputs.get('member')}", etag=digest(name, "etag"))
     if type_.rsplit(":", 1)[-1].lower().endswith(("iammember", "iambinding")):
         _check_grant(type_, name, inputs, context)

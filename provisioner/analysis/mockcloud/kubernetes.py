@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from recipes.facts.kubernetes import HELM_RELEASE, SERVICE
+
 from . import Context, digest
 
 
 def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) -> dict[str, Any]:
-    if type_ == "kubernetes:core/v1:Service" and (inputs.get("spec") or {}).get("type") == "LoadBalancer":
+    if type_ == SERVICE and (inputs.get("spec") or {}).get("type") == "LoadBalancer":
         h = digest(name, length=34)
         return {
             "status": {
@@ -17,6 +19,6 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
                 }
             }
         }
-    if type_ == "kubernetes:helm.sh/v3:Release":
+    if type_ == HELM_RELEASE:
         return {"status": {"name": inputs.get("name", name), "namespace": inputs.get("namespace"), "status": "deployed"}}
     return {}

@@ -1,0 +1,70 @@
+"""The baseline's Kubernetes workload checks (T1, T2): the same on every cloud, since the workloads are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.analysis.internal_sources import own_sources
+from provisioner.analysis.plan import Plan, PlannedResource
+from recipes.facts.kubernetes import DEPLOYMENT, SERVICE
+
+from .queries import Verdict, as_list, each, get, of
+
+
+def endpoints_authenticated(plan: Plan) -> Verdict:
+    """T1: MLflow asks for a password, and the load balancers admit only --allow-cidr and the stack's own sources."""
+    balancers = [s for s in of(plan, SERVICE) if get(s.inputs, "spec", "type") == "LoadBalancer"]
+    if not balancers:
+        return Verdict("n/a", "no tracker or deployer endpoint in this stack")
+    trackers = [d for d in of(plan, DEPLOYMENT) if get(d.inputs, "metadata", "name") == "mlflow"]
+    unauthenticated = [d.name for d in trackers
+                       if "basic-auth" not in as_list(get(d.inputs, "spec", "template", "spec", "containers", 0, "args"))]
+    if unauthenticated:
+        return Verdict("fail", "MLflow runs without authentication", unauthenticated)
+    if plan.spec.allow_cidrs:
+        # Beyond --allow-cidr, only the stack's own nodes, pods and NAT address (internal_sources).
+        allowed, own = set(plan.spec.allow_cidrs), own_sources(plan)
+        ranges = {s.name: set(as_list(get(s.inputs, "spec", "loadBalancerSourceRanges"))) for s in balancers}
+        unrestricted = [name for name, found in ranges.items() if not allowed <= found]
+        if unrestricted:
+            return Verdict("fail", "load balancer ignores --allow-cidr", unrestricted)
+        foreign = [name for name, found in ranges.items() if found - allowed - set(own)]
+        if foreign:
+            return Verdict("fail", "load balancer admits sources that are neither --allow-cidr nor the stack's own", foreign)
+        extra = set().union(*ranges.values()) - allowed
+        return Verdict("pass", "authentication on, load balancers limited to --allow-cidr"
+                       + (" and the stack's own nodes, pods or NAT address" if extra else ""))
+    return Verdict("warn", "authentication on, but the load balancers accept any address; restrict with --allow-cidr")
+
+
+def hardened(container: dict[str, Any], init: bool) -> bool:
+    """One container of a pod: no escalation, capabilities dropped, limits, a pinned image, and probes unless `init`."""
+    context = container.get("securityContext") or {}
+    image = str(container.get("image", ""))
+    tag = image.rsplit("/", 1)[-1]
+    return (
+        context.get("allowPrivilegeEscalation") is False
+        and "ALL" in as_list(get(context, "capabilities", "drop"))
+        and context.get("privileged") is not True
+        and bool(get(container, "resources", "limits"))
+        and ":" in tag and not tag.endswith(":latest")
+        and (init or (bool(container.get("readinessProbe")) and bool(container.get("livenessProbe"))))
+    )
+
+
+def _pod_hardened(d: PlannedResource) -> bool:
+    pod = get(d.inputs, "spec", "template", "spec") or {}
+    if get(pod, "securityContext", "runAsNonRoot") is not True:
+        return False
+    return all(hardened(c, False) for c in pod.get("containers") or []) and all(
+        hardened(c, True) for c in pod.get("initContainers") or []
+    )
+
+
+def workloads_hardened(plan: Plan) -> Verdict:
+    """T2: every Deployment of ours runs non-root and hardened."""
+    deployments = of(plan, DEPLOYMENT)
+    if not deployments:
+        return Verdict("n/a", "no workloads of ours in this stack")
+    return each(deployments, _pod_hardened, "non-root, no escalation, capabilities dropped, limits, probes, pinned images",
+                "a workload misses a hardening setting")
