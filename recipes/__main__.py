@@ -7,7 +7,6 @@ same resources `recipe deploy` would. The stack name defaults to the Pulumi
 stack's name.
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -23,23 +22,13 @@ except ImportError:
 import pulumi  # noqa: E402
 
 from recipes import build  # noqa: E402
-from recipes.spec import FILE_FIELDS, Layer, SpecError, load_spec  # noqa: E402
-
-
-def _value(raw: str):
-    """Config values are text; lists and maps set with --path arrive as JSON."""
-    text = raw.strip()
-    if text[:1] in "[{":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return raw
-    return raw
+from recipes.spec import Layer, SpecError, load_spec  # noqa: E402
+from recipes.stack_fields import config_values  # noqa: E402
 
 
 def config_layer() -> Layer:
-    config = pulumi.Config("recipe")
-    values = {key: _value(raw) for key in FILE_FIELDS if (raw := config.get(key)) is not None}
+    """Every stack-file field set as recipe:<field> (recipes/stack_fields.py decodes them)."""
+    values = config_values(pulumi.Config("recipe").get)
     values.setdefault("name", pulumi.get_stack())
     return Layer("pulumi config (recipe:*)", values)
 

@@ -28,3 +28,19 @@ def test_docs_cited_by_the_code_exist():
     for path in [*ROOT.glob("provisioner/**/*.py"), *ROOT.glob("recipes/**/*.py"), ROOT / "pyproject.toml"]:
         cited |= set(re.findall(r"docs/[\w.-]+\.md", path.read_text()))
     assert cited and all((ROOT / doc).is_file() for doc in cited), cited
+
+
+def test_the_readme_table_of_stack_fields_is_the_field_table():
+    """README, "Describe a stack in a file": one row per stack-file field, its flags and its clouds."""
+    from recipes.stack_fields import BY_NAME, FILE_FIELDS, PROVIDERS
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Describe a stack in a file"):text.index("## Without the `recipe` CLI")]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in section.splitlines()
+            if re.match(r"^\| `\w+` \|", line)]
+    assert sorted(row[0].strip("`") for row in rows) == sorted(FILE_FIELDS)
+    for name, flags, clouds in rows:
+        field = BY_NAME[name.strip("`")]
+        spelled = re.findall(r"`(-[-\w]+)`", flags)
+        assert spelled == [s for flag in field.flags for s in flag.split("/")], name
+        assert (clouds == "all") == (field.clouds == PROVIDERS) and clouds in ("all", ", ".join(field.clouds)), name

@@ -10,30 +10,54 @@ APIs: provisioner/operations/prerequisites.py) are read the same way, never chan
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import subprocess
-from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
+from typing import Annotated, NamedTuple
+
+import typer
+
+from recipes import facts
+
+from provisioner.cli import documents
+from provisioner.cli.options import OutputFormat, OutputOpt
 
 PACKAGES = ("stack-recipes", "pulumi", "pulumi-aws", "pulumi-gcp", "pulumi-azure-native", "pulumi-kubernetes",
             "pulumi-random", "typer", "rich")
 TIMEOUT_SECONDS = 8
 
 
-@dataclass
-class Check:
+class Check(NamedTuple):
+    """One line of `recipe doctor` (a NamedTuple: defined at every start of the CLI, and cheap)."""
+
     name: str
     status: str  # ok, missing, warning, not checked
     detail: str
     fix: str | None = None
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return self._asdict()
+
+
+InstallPulumiOpt = Annotated[bool, typer.Option("--install-pulumi", help="Download and install the Pulumi CLI into ~/.pulumi.")]
+
+
+def doctor(install_pulumi: InstallPulumiOpt = False, output: OutputOpt = OutputFormat.table) -> None:
+    """Check this machine: Python, packages, Pulumi CLI, cloud CLIs, credentials and one-time cloud prerequisites."""
+    checks = run_checks(install_pulumi=install_pulumi)
+    if output == OutputFormat.json:
+        documents.emit(documents.doctor(checks))
+        return
+    from provisioner.cli.context import out_console
+    from provisioner.cli.views import checks_of_this_machine
+
+    out_console().print(checks_of_this_machine(checks))
 
 
 def run_checks(*, install_pulumi: bool = False) -> list[Check]:
+    import platform
+    from importlib import metadata  # not at import: `recipe --help` does not pay for it
+
     checks = [Check("python", "ok", platform.python_version())]
     for package in PACKAGES:
         try:
@@ -41,24 +65,10 @@ def run_checks(*, install_pulumi: bool = False) -> list[Check]:
         except metadata.PackageNotFoundError:
             checks.append(Check(package, "missing", "not installed", "pip install -e ."))
     checks.append(_pulumi_cli(install_pulumi))
-    checks.append(_tool("aws CLI", "aws", "needed by kubeconfigs of EKS clusters (aws eks get-token)",
-                        "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html"))
-    checks.append(_tool("gcloud CLI", "gcloud", "needed for gcp stacks (credentials, project)",
-                        "https://cloud.google.com/sdk/docs/install"))
-    checks.append(_tool("gke-gcloud-auth-plugin", "gke-gcloud-auth-plugin", "needed by kubeconfigs of GKE clusters",
-                        "gcloud components install gke-gcloud-auth-plugin"))
-    checks.append(_tool("az CLI", "az", "needed for azure stacks (credentials, subscription)",
-                        "https://learn.microsoft.com/cli/azure/install-azure-cli"))
-    checks.append(_tool("kubelogin", "kubelogin", "needed by kubeconfigs of AKS clusters (Entra ID sign-in)",
-                        "az aks install-cli"))
+    for provider in facts.PROVIDERS:
+        checks.extend(_tool(*tool) for tool in facts.of(provider).DOCTOR_TOOLS)
     checks.append(_tool("kubectl", "kubectl", "optional: to look inside the cluster", "https://kubernetes.io/docs/tasks/tools/"))
-    checks.append(_aws_credentials())
-    checks.append(_file_credentials("gcp credentials", ["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS"],
-                                    [Path.home() / ".config/gcloud/application_default_credentials.json"],
-                                    "gcloud auth application-default login"))
-    checks.append(_file_credentials("azure credentials", ["AZURE_CLIENT_ID", "ARM_CLIENT_ID"],
-                                    [Path.home() / ".azure/msal_token_cache.json", Path.home() / ".azure/azureProfile.json"],
-                                    "az login"))
+    checks.extend(_credentials(provider) for provider in facts.PROVIDERS)
     checks.append(_azure_providers())
     checks.append(_gcp_bootstrap_apis())
     return checks
@@ -108,7 +118,8 @@ def _gcp_bootstrap_apis() -> Check:
 
 
 def _pulumi_cli(install: bool) -> Check:
-    from provisioner.engine import EngineError, find_pulumi_cli, install_pulumi_cli
+    from provisioner.engine import EngineError
+    from provisioner.engine.pulumi import find_pulumi_cli, install_pulumi_cli
 
     if install:
         try:
@@ -131,25 +142,22 @@ def _tool(name: str, command: str, why: str, fix: str) -> Check:
     return Check(name, "ok", path) if path else Check(name, "warning", f"not found: {why}", fix)
 
 
-def _aws_credentials() -> Check:
-    env = [k for k in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI") if os.environ.get(k)]
-    files = [p for p in (Path.home() / ".aws/credentials", Path.home() / ".aws/config") if p.exists()]
+def _credentials(provider: str) -> Check:
+    """Credentials of one cloud found in the environment or the home directory; verified where
+    the cloud's CLI can say who they belong to (recipes/facts/<cloud>.py)."""
+    cloud = facts.of(provider)
+    name = f"{provider} credentials"
+    env = [k for k in cloud.DOCTOR_CREDENTIAL_ENV if os.environ.get(k)]
+    files = [str(Path.home() / f) for f in cloud.DOCTOR_CREDENTIAL_FILES if (Path.home() / f).exists()]
     if not env and not files:
-        return Check("aws credentials", "missing", "no AWS credentials in the environment or ~/.aws", "aws configure (or aws sso login)")
-    found = ", ".join(env + [str(p) for p in files])
-    if shutil.which("aws"):
-        identity = _run(["aws", "sts", "get-caller-identity", "--query", "Arn", "--output", "text"])
-        if identity:
-            return Check("aws credentials", "ok", identity)
-    return Check("aws credentials", "not checked", f"found {found}; could not verify them (offline, expired, or no aws CLI)")
-
-
-def _file_credentials(name: str, env_names: list[str], files: list[Path], fix: str) -> Check:
-    env = [k for k in env_names if os.environ.get(k)]
-    present = [str(p) for p in files if p.exists()]
-    if env or present:
-        return Check(name, "not checked", f"found {', '.join(env + present)} (not verified)")
-    return Check(name, "missing", "none found", fix)
+        return Check(name, "missing", cloud.DOCTOR_CREDENTIALS_MISSING, cloud.DOCTOR_CREDENTIAL_FIX)
+    found = ", ".join(env + files)
+    command = cloud.DOCTOR_IDENTITY_COMMAND
+    if command is None:
+        return Check(name, "not checked", f"found {found} (not verified)")
+    if shutil.which(command[0]) and (identity := _run(list(command))):
+        return Check(name, "ok", identity)
+    return Check(name, "not checked", f"found {found}; could not verify them (offline, expired, or no {command[0]} CLI)")
 
 
 def _run(args: list[str]) -> str | None:

@@ -150,3 +150,16 @@ def forget_warning(record) -> str | None:
         return (f"{record.name} is {record.display_status()}: whatever it created stays in the cloud, billed, and its "
                 f"Pulumi state stays in {backend}; `recipe destroy {record.name}` first removes it")
     return None
+
+
+DOCTOR_STYLES = {"ok": "green", "missing": "red", "warning": "yellow", "not checked": "yellow"}
+
+
+def checks_of_this_machine(checks) -> Table:
+    """`recipe doctor`'s table: one row per check, its status coloured, the fix where there is one."""
+    table = Table(show_header=True, header_style="bold")
+    for column in ("check", "status", "detail", "fix"):
+        table.add_column(column, overflow="fold")
+    for c in checks:
+        table.add_row(c.name, f"[{DOCTOR_STYLES.get(c.status, 'white')}]{c.status}[/]", c.detail, c.fix or "")
+    return table

@@ -1,54 +1,18 @@
-"""The CLI end to end, with FakeEngine at the engine seam and a throwaway RECIPE_HOME."""
+"""The CLI end to end, with FakeEngine at the engine seam and a throwaway RECIPE_HOME:
+plan, bad input, deploy, destroy, and the security baseline that gates a deploy."""
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import stat
-from pathlib import Path
 
-import dotenv
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from provisioner import cli
 
-from provisioner.stacks import exporters
-from provisioner.stacks.records import StackRecords, local_secrets_file
-
-from tests.support.fakes import FakeEngine
+from tests.cli.support import DEPLOY, files_under, password_of, stack_records
 
 COMMANDS = ("plan", "deploy", "preview", "destroy", "stacks", "outputs", "export", "register", "doctor")
-DEPLOY = ["deploy", "aws", "--name", "ml-dev", "--region", "eu-west-1", "--yes"]
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli.app, list(args), catch_exceptions=False)
-
-    return invoke
-
-
-def registry() -> StackRecords:
-    return StackRecords()
-
-
-def password_of(engine: FakeEngine) -> str:
-    plan = next(iter(engine.plans.values()))
-    return plan.raw_outputs["tracker"]["password"]
-
-
-def files_under(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file()]
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 # --------------------------------------------------------------------------
@@ -164,7 +128,7 @@ def test_malformed_stack_file(run, home, engine, tmp_path, content, reason):
 def test_deploy_registers_a_ready_stack_without_secrets(run, home, engine):
     result = run(*DEPLOY)
     assert result.exit_code == 0, result.stderr
-    record = registry().get("ml-dev")
+    record = stack_records().get("ml-dev")
     assert record.status == "ready" and record.source == "deploy" and record.secrets == "pulumi"
     assert record.backend == (home / "data" / "state").as_uri()
     assert record.pulumi_stack == "ml-dev" and record.provider == "aws" and record.region == "eu-west-1"
@@ -185,29 +149,29 @@ def test_deploy_needs_yes_when_not_interactive(run, home, engine):
     result = run("deploy", "aws", "--name", "ml-dev")
     assert result.exit_code == 3
     assert "--yes" in result.stderr
-    assert engine.calls == [] and registry().find("ml-dev") is None
+    assert engine.calls == [] and stack_records().find("ml-dev") is None
 
 
 @pytest.mark.parametrize("answer,deployed", [("y\n", True), ("n\n", False)])
 def test_interactive_deploy_previews_then_asks(home, engine, monkeypatch, answer, deployed):
-    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.setattr(cli.context, "interactive", lambda: True)
     result = CliRunner().invoke(cli.app, DEPLOY[:-1], input=answer)  # no --yes
     assert [c[0] for c in engine.calls][:1] == ["preview"]
     assert "Deploy ml-dev (aws, eu-west-1):" in result.stderr and "to create" in result.stderr
     assert (result.exit_code == 0) is deployed
     assert any(c[0] == "up" for c in engine.calls) is deployed
-    assert (registry().find("ml-dev") is not None) is deployed
+    assert (stack_records().find("ml-dev") is not None) is deployed
 
 
 def test_failed_deploy_is_recorded_and_keeps_what_was_known(run, home, engine):
     assert run(*DEPLOY, "--without", "deployer").exit_code == 0
-    before = registry().get("ml-dev").outputs
+    before = stack_records().get("ml-dev").outputs
     engine.fail_at = "tracker-gateway"  # new with the deployer: the second deploy creates it and fails
     result = run(*DEPLOY)
     assert result.exit_code == 1
     assert "AccessDenied" in result.stderr and "failing resource" in result.stderr
     assert "re-run `recipe deploy aws --name ml-dev --region eu-west-1`" in result.stderr
-    record = registry().get("ml-dev")
+    record = stack_records().get("ml-dev")
     assert record.status == "failed"
     assert record.last_operation.status == "failed" and "AccessDenied" in record.last_operation.message
     assert record.last_operation.resource.endswith("::tracker-gateway")
@@ -218,12 +182,12 @@ def test_first_deploy_failing_is_still_registered(run, home, engine):
     engine.fail_at = "cluster-nodes"
     result = run(*DEPLOY)
     assert result.exit_code == 1
-    record = registry().get("ml-dev")
+    record = stack_records().get("ml-dev")
     assert record.status == "failed" and record.backend and record.spec["name"] == "ml-dev"
     # Re-running resumes: the same target, and now it succeeds.
     engine.fail_at = None
     assert run(*DEPLOY).exit_code == 0
-    assert registry().get("ml-dev").status == "ready"
+    assert stack_records().get("ml-dev").status == "ready"
     ups = [c for c in engine.calls if c[0] == "up"]
     assert ups[0][2] == ups[1][2]
 
@@ -241,7 +205,7 @@ def test_destroy_keeps_bucket_and_registry(run, home, engine):
     assert run(*DEPLOY).exit_code == 0
     result = run("destroy", "ml-dev", "--yes")
     assert result.exit_code == 0, result.stderr
-    record = registry().get("ml-dev")
+    record = stack_records().get("ml-dev")
     assert record.status == "destroyed"
     kept = {(r["type"], r["id"]) for r in record.retained if r["primary"]}
     bucket_name = record.outputs["bucket"]["name"]
@@ -257,7 +221,7 @@ def test_destroy_with_delete_data_keeps_nothing(run, home, engine):
     assert run(*DEPLOY).exit_code == 0
     result = run("destroy", "ml-dev", "--delete-data", "--yes")
     assert result.exit_code == 0, result.stderr
-    record = registry().get("ml-dev")
+    record = stack_records().get("ml-dev")
     assert record.status == "destroyed" and record.retained == []
     assert "Kept" not in result.stderr
     assert ("destroy", "ml-dev", True) in engine.calls
@@ -272,17 +236,17 @@ def test_delete_data_still_works_after_a_plain_destroy(run, home, engine):
     assert "aws:eks/cluster:Cluster" not in kept
     result = run("destroy", "ml-dev", "--delete-data", "--yes")
     assert result.exit_code == 0, result.stderr
-    assert engine.state[key] == [] and registry().get("ml-dev").retained == []
+    assert engine.state[key] == [] and stack_records().get("ml-dev").retained == []
     assert "Kept" not in result.stderr
 
 
 def test_redeploy_after_destroy_reuses_the_kept_data(run, home, engine):
     assert run(*DEPLOY).exit_code == 0
-    bucket = registry().get("ml-dev").outputs["bucket"]["name"]
+    bucket = stack_records().get("ml-dev").outputs["bucket"]["name"]
     assert run("destroy", "ml-dev", "--yes").exit_code == 0
     result = run(*DEPLOY)
     assert result.exit_code == 0, result.stderr
-    record = registry().get("ml-dev")
+    record = stack_records().get("ml-dev")
     assert record.status == "ready" and record.outputs["bucket"]["name"] == bucket and record.retained == []
     # The bucket was not created again: it was already there.
     assert "created        aws:s3/bucket:Bucket bucket" not in result.stderr
@@ -292,206 +256,13 @@ def test_destroy_needs_confirmation_when_not_interactive(run, home, engine):
     assert run(*DEPLOY).exit_code == 0
     result = run("destroy", "ml-dev")
     assert result.exit_code == 3
-    assert registry().get("ml-dev").status == "ready"
+    assert stack_records().get("ml-dev").status == "ready"
     assert not any(c[0] == "destroy" for c in engine.calls)
 
 
 def test_destroy_unknown_stack(run, home, engine):
     result = run("destroy", "nope-stack", "--yes")
     assert result.exit_code == 2 and "no stack named 'nope-stack'" in result.stderr
-
-
-# --------------------------------------------------------------------------
-# stacks and outputs
-
-def test_stacks_lists_and_survives_a_corrupt_record(run, home, engine):
-    assert run(*DEPLOY).exit_code == 0
-    broken = home / "config" / "stacks" / "broken.json"
-    broken.write_text('{"name": "broken",\n  "status": \n}')
-    result = run("stacks", "--output", "json")
-    assert result.exit_code == 0
-    assert [s["name"] for s in json.loads(result.stdout)] == ["ml-dev"]
-    assert f"{broken}:3" in result.stderr
-    table = run("stacks")
-    assert "ml-dev" in table.stdout and "ready" in table.stdout
-
-
-def test_outputs_masked_unless_show_secrets(run, home, engine):
-    assert run(*DEPLOY).exit_code == 0
-    secret = password_of(engine)
-    masked = run("outputs", "ml-dev", "--output", "json")
-    assert masked.exit_code == 0
-    data = json.loads(masked.stdout)
-    assert data["tracker"]["password"] == "********" and secret not in masked.stdout
-    shown = run("outputs", "ml-dev", "--show-secrets", "--output", "json")
-    assert json.loads(shown.stdout)["tracker"]["password"] == secret
-    assert "kind: Config" in json.loads(shown.stdout)["cluster"]["kubeconfig"]
-
-
-# --------------------------------------------------------------------------
-# export
-
-def test_export_zenml_matches_what_zenml_imports(run, home, engine, monkeypatch):
-    monkeypatch.setattr(exporters, "installed_zenml_version", lambda: None)
-    assert run(*DEPLOY).exit_code == 0
-    result = run("export", "ml-dev", "--format", "zenml")
-    assert result.exit_code == 0, result.stderr
-    doc = yaml.safe_load(result.stdout)
-    assert doc["stack_name"] == "ml-dev" and doc["zenml_version"] == exporters.DEFAULT_ZENML_VERSION
-    c = doc["components"]
-    for component in c.values():
-        assert set(component) == {"name", "flavor", "configuration"}
-    assert c["artifact_store"]["flavor"] == "s3" and c["artifact_store"]["configuration"]["path"].startswith("s3://")
-    assert c["container_registry"]["flavor"] == "aws" and "/" not in c["container_registry"]["configuration"]["uri"]
-    assert c["orchestrator"]["flavor"] == "kubernetes"
-    assert c["orchestrator"]["configuration"]["kubernetes_context"] == "recipe-ml-dev"
-    tracker = c["experiment_tracker"]
-    assert tracker["flavor"] == "mlflow" and tracker["configuration"]["tracking_username"] == "admin"
-    assert tracker["configuration"]["tracking_password"] == "{{ml-dev-mlflow.password}}"
-    deployer = c["model_deployer"]
-    assert deployer["flavor"] == "seldon"
-    assert deployer["configuration"]["secret"] is None and "kubernetes_secret_name" in deployer["configuration"]
-    assert password_of(engine) not in result.stdout
-    assert "zenml secret create ml-dev-mlflow" in result.stderr
-
-
-def test_export_zenml_version_flag_and_installed_version(run, home, engine, monkeypatch):
-    assert run(*DEPLOY).exit_code == 0
-    monkeypatch.setattr(exporters, "installed_zenml_version", lambda: "0.99.1")
-    assert yaml.safe_load(run("export", "ml-dev").stdout)["zenml_version"] == "0.99.1"
-    flagged = run("export", "ml-dev", "--zenml-version", "0.97.0")
-    assert yaml.safe_load(flagged.stdout)["zenml_version"] == "0.97.0"
-
-
-def test_export_files_are_0600_only_with_secrets(run, home, engine, tmp_path):
-    assert run(*DEPLOY).exit_code == 0
-    secret = password_of(engine)
-    plain = tmp_path / "plain.yaml"
-    assert run("export", "ml-dev", "--format", "zenml", "-o", str(plain)).exit_code == 0
-    assert secret not in plain.read_text() and mode(plain) & 0o044  # readable by others: nothing secret
-    with_secret = tmp_path / "secret.yaml"
-    result = run("export", "ml-dev", "--format", "zenml", "--show-secrets", "-o", str(with_secret))
-    assert result.exit_code == 0 and "0600" in result.stderr
-    assert yaml.safe_load(with_secret.read_text())["components"]["experiment_tracker"]["configuration"]["tracking_password"] == secret
-    assert mode(with_secret) == 0o600
-    # An existing file that becomes secret gets its mode tightened.
-    assert run("export", "ml-dev", "--format", "json", "--show-secrets", "-o", str(plain)).exit_code == 0
-    assert mode(plain) == 0o600 and json.loads(plain.read_text())["tracker"]["password"] == secret
-
-
-def test_export_kubeconfig_uses_exec_auth_and_is_0600(run, home, engine, tmp_path):
-    assert run(*DEPLOY).exit_code == 0
-    target = tmp_path / "kube.yaml"
-    assert run("export", "ml-dev", "--format", "kubeconfig", "-o", str(target)).exit_code == 0
-    config = yaml.safe_load(target.read_text())
-    assert mode(target) == 0o600
-    assert config["current-context"] == "recipe-ml-dev"
-    user = config["users"][0]["user"]
-    assert set(user) == {"exec"}  # no token, no client key, no password
-    assert user["exec"]["command"] == "aws"
-    assert user["exec"]["args"][:2] == ["eks", "get-token"] and "ml-dev" in user["exec"]["args"]
-
-
-def test_export_dotenv(run, home, engine):
-    assert run(*DEPLOY).exit_code == 0
-    secret = password_of(engine)
-    result = run("export", "ml-dev", "--format", "dotenv")
-    assert result.exit_code == 0, result.stderr
-    env = dotenv.dotenv_values(stream=io.StringIO(result.stdout))
-    assert env["MLFLOW_TRACKING_URI"].startswith("http://") and env["MLFLOW_TRACKING_USERNAME"] == "admin"
-    assert "MLFLOW_TRACKING_PASSWORD" not in env and secret not in result.stdout
-    assert env["ARTIFACT_STORE_URI"].startswith("s3://") and "CONTAINER_REGISTRY_URI" in env
-    kubeconfig = Path(env["KUBECONFIG"])
-    assert kubeconfig.is_file() and mode(kubeconfig) == 0o600
-    shown = run("export", "ml-dev", "--format", "dotenv", "--show-secrets")
-    assert f"export MLFLOW_TRACKING_PASSWORD='{secret}'\n" in shown.stdout
-
-
-# --------------------------------------------------------------------------
-# register
-
-def outputs_file(tmp_path: Path, data: dict) -> Path:
-    path = tmp_path / "outputs.json"
-    path.write_text(json.dumps(data))
-    return path
-
-
-@pytest.fixture
-def pulumi_outputs(plans) -> dict:
-    """What `pulumi stack output --json --show-secrets` prints for the default stack."""
-    return json.loads(json.dumps(plans().raw_outputs))
-
-
-def test_register_then_export_like_any_other_stack(run, home, engine, tmp_path, pulumi_outputs):
-    path = outputs_file(tmp_path, pulumi_outputs)
-    result = run("register", "ml-dev", "--outputs", str(path))
-    assert result.exit_code == 0, result.stderr
-    record = registry().get("ml-dev")
-    assert record.source == "register" and record.status == "ready" and record.secrets == "local"
-    secret = pulumi_outputs["tracker"]["password"]
-    assert secret not in (home / "config" / "stacks" / "ml-dev.json").read_text()
-    assert mode(local_secrets_file("ml-dev")) == 0o600
-    exported = run("export", "ml-dev", "--format", "zenml", "--show-secrets")
-    assert exported.exit_code == 0
-    assert yaml.safe_load(exported.stdout)["components"]["experiment_tracker"]["configuration"]["tracking_password"] == secret
-    assert engine.calls == []  # registered stacks never touch the engine
-    # We do not own its state: destroy refuses with the command to use instead.
-    refused = run("destroy", "ml-dev", "--yes")
-    assert refused.exit_code == 1 and "pulumi" in refused.stderr
-
-
-@pytest.mark.parametrize(
-    "mutate,reason",
-    [
-        (lambda d: d["tracker"].pop("password"), "missing key 'tracker.password'"),
-        (lambda d: d.pop("region"), "missing key 'region'"),
-        (lambda d: d["tracker"].__setitem__("password", "[secret]"), "--show-secrets"),
-        (lambda d: d.__setitem__("stack_name", "other-stack"), "register it as other-stack"),
-        (lambda d: d["bucket"].__setitem__("uri", 42), "'bucket.uri' must be a string"),
-    ],
-)
-def test_register_rejects_bad_outputs(run, home, tmp_path, pulumi_outputs, mutate, reason):
-    mutate(pulumi_outputs)
-    result = run("register", "ml-dev", "--outputs", str(outputs_file(tmp_path, pulumi_outputs)))
-    assert result.exit_code == 2
-    assert reason in result.stderr and "Traceback" not in result.stderr
-    assert registry().find("ml-dev") is None and not local_secrets_file("ml-dev").exists()
-
-
-def test_register_rejects_malformed_json(run, home, tmp_path):
-    path = tmp_path / "outputs.json"
-    path.write_text('{"provider": "aws",\n "region": }')
-    result = run("register", "ml-dev", "--outputs", str(path))
-    assert result.exit_code == 2 and f"{path}:2: not JSON" in result.stderr
-    assert registry().find("ml-dev") is None
-
-
-def test_register_does_not_replace_without_force(run, home, engine, tmp_path, pulumi_outputs):
-    assert run(*DEPLOY).exit_code == 0
-    path = outputs_file(tmp_path, pulumi_outputs)
-    result = run("register", "ml-dev", "--outputs", str(path))
-    assert result.exit_code == 1 and "--force" in result.stderr
-    assert registry().get("ml-dev").source == "deploy"
-
-
-# --------------------------------------------------------------------------
-# doctor
-
-def test_doctor_reports_missing_pulumi_without_traceback(run, home, monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
-    monkeypatch.setenv("HOME", str(tmp_path / "empty-home"))
-    for key in list(os.environ):
-        if key.startswith(("AWS_", "GOOGLE_", "AZURE_", "ARM_")):
-            monkeypatch.delenv(key)
-    result = run("doctor", "--output", "json")
-    assert result.exit_code == 0, result.stderr
-    checks = {c["name"]: c for c in json.loads(result.stdout)}
-    assert checks["python"]["status"] == "ok" and checks["pulumi"]["status"] == "ok"
-    assert checks["pulumi CLI"]["status"] == "missing"
-    assert checks["pulumi CLI"]["fix"] == "recipe doctor --install-pulumi"
-    assert checks["aws credentials"]["status"] == "missing"
-    table = run("doctor")
-    assert "pulumi CLI" in table.stdout and "Traceback" not in table.stdout + table.stderr
 
 
 # --------------------------------------------------------------------------
@@ -517,7 +288,7 @@ def test_check_a_registered_stack(run, home, engine):
 @pytest.fixture
 def failing_rule(monkeypatch):
     """A baseline where D1 fails, as it would if the program stopped retaining the bucket."""
-    real = cli._run_checks
+    real = cli.context.run_checks
 
     def run_checks(spec):
         results = real(spec)
@@ -526,7 +297,7 @@ def failing_rule(monkeypatch):
                 r.verdict.status, r.verdict.resources = "fail", ["bucket"]
         return results
 
-    monkeypatch.setattr(cli, "_run_checks", run_checks)
+    monkeypatch.setattr(cli.context, "run_checks", run_checks)
 
 
 def test_check_exits_1_when_a_rule_fails(run, home, failing_rule):
@@ -538,7 +309,7 @@ def test_deploy_refuses_a_failing_stack_unless_skip_checks(run, home, engine, fa
     refused = run(*DEPLOY)
     assert refused.exit_code == 1
     assert "security rule D1 fails" in refused.stderr and "--skip-checks" in refused.stderr
-    assert engine.calls == [] and registry().find("ml-dev") is None
+    assert engine.calls == [] and stack_records().find("ml-dev") is None
     forced = run(*DEPLOY, "--skip-checks")
     assert forced.exit_code == 0 and "warning: security rule D1 fails" in forced.stderr
-    assert registry().get("ml-dev").status == "ready"
+    assert stack_records().get("ml-dev").status == "ready"

@@ -112,14 +112,14 @@ def test_register_any_outputs_file(tmp_path_factory, monkeypatch, document):
     monkeypatch.setenv("RECIPE_HOME", str(home))
     path = home / "outputs.json"
     path.write_text(json.dumps(document, default=str))
-    registry = StackRecords()
+    records = StackRecords()
     try:
-        record = register_outputs("ml-dev", path, registry=registry)
+        record = register_outputs("ml-dev", path, records=records)
     except (OutputsError, RecordsError) as exc:
         assert "\n" not in str(exc)
-        assert registry.find("ml-dev") is None and not (home / "data" / "secrets").exists()
+        assert records.find("ml-dev") is None and not (home / "data" / "secrets").exists()
         return
-    assert registry.get("ml-dev").outputs == record.outputs
+    assert records.get("ml-dev").outputs == record.outputs
 
 
 FLAGS = st.lists(
@@ -136,7 +136,7 @@ def test_deploy_with_random_flags_never_traces_and_bad_input_never_reaches_the_e
     monkeypatch.setenv("RECIPE_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "demo-project")
     fake = FakeEngine()
-    monkeypatch.setattr(cli, "make_engine", lambda: fake)
+    monkeypatch.setattr(cli.context, "make_engine", lambda: fake)
     args = ["deploy", provider, "--yes", *[x for pair in flags for x in pair]]
     result = CliRunner().invoke(cli.app, args, catch_exceptions=True)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception

@@ -108,7 +108,7 @@ def test_errors_are_json_documents_too(home, engine, args, code):
 
 def test_failed_deploy_json_names_the_resource_and_the_command_that_resumes(home, monkeypatch):
     fake = FakeEngine(fail_at="cluster")
-    monkeypatch.setattr(cli, "make_engine", lambda: fake)
+    monkeypatch.setattr(cli.context, "make_engine", lambda: fake)
     doc = json_of(*DEPLOY, code=cli.EXIT_FAILED)
     assert doc["error"]["rerun"] == "recipe deploy aws --name ml-dev --region eu-west-1"
     assert "cluster" in doc["error"]["resource"]

@@ -1,0 +1,132 @@
+"""`recipe plan` and `recipe check`: a stack as the flags and the stack file describe it, offline.
+
+Also the reading of that description (`stack_of`) and what to warn about it, which
+`recipe deploy` shares.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from provisioner.cli import context, documents
+from provisioner.cli.errors import EXIT_FAILED, user_errors
+from provisioner.cli.options import OutputFormat, OutputOpt, ProviderArg, StackFlags, describes_a_stack
+
+TargetArg = Annotated[Optional[str], typer.Argument(help="A provider (aws, gcp, azure) described by the flags, or a registered stack.", show_default=False)]
+CostOpt = Annotated[bool, typer.Option("--cost", help="Also estimate the monthly cost per resource (dated list prices; see README).")]
+
+
+def stack_of(provider: str | None, stack: StackFlags):
+    """The stack the options describe (file first, flags over it, environment defaults under both)."""
+    from provisioner.stacks.stackfile import spec_from_cli
+
+    spec, notes = spec_from_cli(provider, str(stack.file) if stack.file else None, stack.values)
+    console = context.err_console()
+    for note in notes:
+        console.print(f"note: {note}", markup=False)
+    if not spec.suffix:
+        # A stack deployed from this machine: its global names, not the placeholder.
+        record = context.records().find(spec.name)
+        recorded = (record.spec or {}).get("suffix") if record is not None and record.provider == spec.provider else None
+        if recorded:
+            spec = spec.with_changes(suffix=recorded)
+    return spec
+
+
+def suffix_note(spec) -> str | None:
+    if spec.suffix:
+        return None
+    from recipes.naming import PLACEHOLDER_SUFFIX
+
+    return (f"global names (buckets, registries, roles) end in 6 random characters chosen at the first deploy and "
+            f"kept with the stack; `{PLACEHOLDER_SUFFIX}` stands for them here")
+
+
+def spec_warnings(spec) -> list[str]:
+    """What the user should know about a stack that is valid: open endpoints, spot nodes, public nodes."""
+    warnings = []
+    if spec.has("cluster") and spec.private_endpoint and spec.provider == "gcp":
+        warnings.append(
+            "--private-endpoint: the Kubernetes API has no IP endpoint outside the stack's network; recipe and kubectl "
+            "reach it through its DNS endpoint, where Google IAM (container.clusters.connect) authorizes every request; "
+            "the load balancer (models, MLflow) stays public"
+        )
+    elif spec.has("cluster") and spec.private_endpoint:
+        warnings.append(
+            "--private-endpoint: the Kubernetes API is reachable only from inside the stack's network, so every deploy "
+            "must run from there (VPN, peering, bastion), and a first deploy is refused; the load balancer (models, "
+            "MLflow) stays public"
+        )
+    elif spec.has("cluster") and not spec.allow_cidrs:
+        warnings.append(
+            "the Kubernetes API endpoint and the stack's load balancer (models, MLflow) are open to the whole internet; "
+            "restrict them with --allow-cidr YOUR.IP.ADDRESS/32"
+        )
+    if spec.has("cluster") and spec.spot:
+        warnings.append("nodes run on spot capacity (the dev profile's default): the cloud may reclaim a node, and the "
+                        "tracker and deployer then restart on another; --on-demand or --profile prod for steady nodes")
+    if spec.has("cluster") and spec.network == "public":
+        warnings.append("--network public puts nodes in public subnets with public IPs: fine for a dev stack, not for production")
+    return warnings
+
+
+@describes_a_stack
+def plan(provider: ProviderArg = None, stack: StackFlags = None, cost: CostOpt = False,
+         output: OutputOpt = OutputFormat.table) -> None:
+    """Show what a deploy would create, offline: no credentials, no Pulumi CLI."""
+    with user_errors(output == OutputFormat.json) as console:
+        spec = stack_of(provider, stack)
+        result = context.plan_of(spec)
+        warnings = spec_warnings(spec)
+        from provisioner.analysis.internal_sources import internal_sources, note_lines
+        from provisioner.cli.views import kubernetes_note, kubernetes_versions
+
+        sources = internal_sources(result)  # what --allow-cidr admits besides the user's ranges
+        estimate = None
+        if cost:
+            from provisioner.analysis.costs import estimate as estimate_cost
+
+            estimate = estimate_cost(result)
+        if output == OutputFormat.json:
+            documents.emit(documents.plan(spec, result, warnings, sources, kubernetes_versions(spec), estimate))
+            return
+        from provisioner.cli.views import cost_table, plan_view
+
+        context.out_console().print(plan_view(result, warnings))
+        for line in [*note_lines(sources), *filter(None, [suffix_note(spec), kubernetes_note(spec)])]:
+            console.print(f"note: {line}", markup=False)
+        if estimate is not None:
+            title = f"Estimated monthly cost: {spec.name} ({spec.provider}, {spec.profile} profile)"
+            context.out_console().print(cost_table(estimate, title))
+            for line in estimate.assumptions:
+                console.print(f"note: {line}", markup=False)
+        console.print(f"Deploy it with: recipe deploy {spec.provider} --name {spec.name} --region {spec.region}", markup=False)
+
+
+@describes_a_stack
+def check(target: TargetArg = None, stack: StackFlags = None, output: OutputOpt = OutputFormat.table) -> None:
+    """Check the security baseline against the stack's real program, offline. Exit 1 when a rule fails."""
+    with user_errors(output == OutputFormat.json) as console:
+        from recipes.spec import PROVIDERS
+
+        if target is not None and target not in PROVIDERS:
+            from provisioner.stacks.stackfile import spec_from_record
+
+            record = context.records().get(target)
+            spec = spec_from_record(record.name, record.spec)
+        else:
+            spec = stack_of(target, stack)
+        results = context.run_checks(spec)
+        failed = [r for r in results if r.verdict.status == "fail"]
+        if output == OutputFormat.json:
+            documents.emit(documents.check(spec, results, failed))
+        else:
+            from provisioner.cli.views import checks_table
+
+            context.out_console().print(checks_table(results, f"Security baseline: {spec.name} ({spec.provider}, {spec.region})"))
+            counts = {s: sum(1 for r in results if r.verdict.status == s) for s in ("pass", "fail", "warn", "option", "n/a")}
+            console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n), markup=False)
+        if failed:
+            raise typer.Exit(EXIT_FAILED)

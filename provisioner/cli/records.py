@@ -1,0 +1,219 @@
+"""The commands on the stack records, never on the cloud: stacks, outputs, export, register, forget.
+
+`export --register` also imports the exported stack into ZenML (`register_in_zenml`).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from provisioner.cli import context, documents
+from provisioner.cli.errors import confirm, user_errors
+from provisioner.cli.options import NameArg, OutputFormat, OutputOpt, YesOpt
+
+
+class ExportFormat(str, Enum):
+    zenml = "zenml"
+    json = "json"
+    dotenv = "dotenv"
+    kubeconfig = "kubeconfig"
+
+
+ShowSecretsOpt = Annotated[bool, typer.Option("--show-secrets", help="Show passwords and kubeconfigs in clear.")]
+FormatOpt = Annotated[ExportFormat, typer.Option("--format", help="zenml, json, dotenv or kubeconfig.")]
+ExportSecretsOpt = Annotated[bool, typer.Option("--show-secrets", help="Include passwords in clear (the file is written 0600).")]
+ReferencesOpt = Annotated[bool, typer.Option("--secrets-as-references", help="zenml: write the MLflow password as a ZenML secret reference {{<stack>-mlflow.password}}, never in clear. [default for zenml unless --show-secrets]")]
+RegisterOpt = Annotated[bool, typer.Option("--register", help="zenml: also import the stack into ZenML (creates the ZenML secret; fresh names on clashes).")]
+OutputFileOpt = Annotated[Optional[Path], typer.Option("--output-file", "-o", help="Write to this file instead of stdout.", dir_okay=False)]
+ZenmlVersionOpt = Annotated[Optional[str], typer.Option("--zenml-version", help="zenml_version to write. [default: the installed zenml's, else 0.98.0]")]
+ExportOutputOpt = Annotated[OutputFormat, typer.Option("--output", help="table (the exported text) or json (a document describing the export).")]
+RegisterNameArg = Annotated[str, typer.Argument(help="Name to register the stack under (the stack_name in the outputs).")]
+OutputsFileOpt = Annotated[Path, typer.Option("--outputs", help="Output of `pulumi stack output --json --show-secrets`.", dir_okay=False)]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing registration of that name.")]
+
+
+def stacks(output: OutputOpt = OutputFormat.table) -> None:
+    """List registered stacks."""
+    with user_errors(output == OutputFormat.json) as console:
+        records, errors = context.records().all()
+        for error in errors:
+            console.print(f"warning: {error}", markup=False)
+        if output == OutputFormat.json:
+            documents.emit(documents.stacks(records))
+            return
+        if not records:
+            console.print("No stacks yet. Try: recipe plan aws, then recipe deploy aws --name ml-dev", markup=False)
+            return
+        from provisioner.cli.views import stacks_table
+
+        context.out_console().print(stacks_table(records))
+
+
+def outputs(name: NameArg, show_secrets: ShowSecretsOpt = False, output: OutputOpt = OutputFormat.table) -> None:
+    """Show a stack's connection details (secrets masked unless --show-secrets)."""
+    with user_errors(output == OutputFormat.json):
+        from recipes import outputs as canonical
+
+        from provisioner.operations import lifecycle
+
+        record = context.records().get(name)
+        if show_secrets:
+            data = lifecycle.full_outputs(record, context.make_engine, with_secrets=True)
+        else:
+            data = canonical.masked(with_secret_placeholders(record.outputs))
+        if output == OutputFormat.json:
+            documents.emit(data)
+            return
+        from provisioner.cli.views import outputs_table
+
+        context.out_console().print(outputs_table(data, title=f"{name} ({record.status})"))
+
+
+def with_secret_placeholders(data: dict) -> dict:
+    """Public outputs with each secret field present (so it can be shown masked)."""
+    from recipes import outputs as canonical
+
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for component, field_name in canonical.SECRET_PATHS:
+        if component in out:
+            out[component][field_name] = canonical.MASK
+    return out
+
+
+def export(
+    name: NameArg,
+    format: FormatOpt = ExportFormat.zenml,
+    show_secrets: ExportSecretsOpt = False,
+    secrets_as_references: ReferencesOpt = False,
+    register: RegisterOpt = False,
+    output_file: OutputFileOpt = None,
+    zenml_version: ZenmlVersionOpt = None,
+    output: ExportOutputOpt = OutputFormat.table,
+) -> None:
+    """Export a stack's outputs for ZenML, scripts (json, dotenv) or kubectl (kubeconfig)."""
+    as_json = output == OutputFormat.json
+    with user_errors(as_json) as console:
+        from provisioner import paths
+        from provisioner.operations import lifecycle
+        from provisioner.paths import atomic_write
+        from provisioner.stacks import exporters
+
+        fmt = format.value
+        refuse_contradictions(fmt, show_secrets, secrets_as_references, register)
+        record = context.records().get(name)
+        if record.status == "destroyed":
+            console.print(f"warning: {name} is destroyed; exporting what is left", markup=False)
+        # The kubeconfig is a secret output: the kubeconfig and dotenv formats need it
+        # even without --show-secrets; renderers still leave passwords out unless asked.
+        has_cluster = "cluster" in record.outputs
+        needs_secrets = show_secrets or register or (fmt in ("kubeconfig", "dotenv") and has_cluster)
+        data = lifecycle.full_outputs(record, context.make_engine, with_secrets=needs_secrets)
+        kube, kubeconfig_path = None, None
+        written: list[dict[str, Any]] = []
+        if fmt == "dotenv" and "cluster" in data:
+            # The dotenv points KUBECONFIG at a kubeconfig we write next to our state,
+            # once the dotenv itself has rendered (a refused value leaves no file behind).
+            kube = exporters.render("kubeconfig", data)
+            kubeconfig_path = paths.kubeconfig_file(name)
+        rendered = exporters.render(fmt, data, show_secrets=show_secrets, zenml_version=zenml_version,
+                                    kubeconfig_path=str(kubeconfig_path) if kubeconfig_path else None)
+        if kube is not None and kubeconfig_path is not None:
+            kubeconfig_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write(kubeconfig_path, kube.text, mode=0o600)
+            written.append({"file": str(kubeconfig_path), "mode": "0600", "contains_secrets": True})
+            console.print(f"wrote kubeconfig {kubeconfig_path} (mode 0600)", markup=False)
+        notes = list(rendered.notes)
+        if output_file is not None:
+            mode = 0o600 if rendered.contains_secrets else 0o644
+            atomic_write(output_file, rendered.text, mode=mode)
+            written.append({"file": str(output_file), "mode": f"{mode:04o}", "contains_secrets": rendered.contains_secrets})
+            console.print(f"wrote {output_file}" + (" (mode 0600: it contains secrets)" if rendered.contains_secrets else ""), markup=False)
+        elif not as_json:
+            sys.stdout.write(rendered.text)
+        registered = None
+        if register:
+            registered = register_in_zenml(console, rendered, data)
+            notes = [n for n in notes if n != rendered.secret_note]  # --register creates the secret
+        if as_json:
+            content = None if output_file is not None else rendered.text
+            documents.emit(documents.export(name, fmt, written, content, rendered, notes, registered))
+            return
+        for note in notes:
+            console.print(f"note: {note}", markup=False)
+
+
+def refuse_contradictions(fmt: str, show_secrets: bool, secrets_as_references: bool, register: bool) -> None:
+    """The export flags that cannot go together, refused before anything is read."""
+    from recipes.spec import SpecError
+
+    if (secrets_as_references or register) and fmt != "zenml":
+        raise SpecError(f"--secrets-as-references and --register are for --format zenml, not {fmt}")
+    if secrets_as_references and show_secrets:
+        raise SpecError("--secrets-as-references and --show-secrets contradict each other: choose one")
+    if register and show_secrets:
+        raise SpecError("--register keeps the password in a ZenML secret, never in the stack: drop --show-secrets")
+
+
+def register_in_zenml(console, rendered, data: dict):
+    """Import the exported document into ZenML, with the password as the secret it refers to."""
+    import yaml
+
+    from provisioner.integrations import zenml_register
+    from provisioner.operations.lifecycle import OperationError
+    from provisioner.stacks import exporters
+
+    password = (data.get("tracker") or {}).get("password") if rendered.referenced_secret else None
+    console.print("Registering the stack in ZenML ...", markup=False)
+    try:
+        registered = zenml_register.register(yaml.safe_load(rendered.text), password=password,
+                                             secret_name=rendered.referenced_secret)
+    except (zenml_register.ZenMLUnavailable, zenml_register.ZenMLImportFailed) as exc:
+        raise OperationError(str(exc)) from None
+    for old, new in registered.renamed.items():
+        console.print(f"note: {old!r} already exists in ZenML with other settings: registered as {new!r}", markup=False)
+    if registered.zenml_version != exporters.DEFAULT_ZENML_VERSION:
+        console.print(f"note: the export was checked against ZenML {exporters.DEFAULT_ZENML_VERSION}; "
+                      f"this is ZenML {registered.zenml_version}", markup=False)
+    secret = f" (MLflow password in ZenML secret {registered.secret!r})" if registered.secret else ""
+    console.print(f"Registered ZenML stack {registered.stack!r}{secret}. Use it: zenml stack set {registered.stack}", markup=False)
+    return registered
+
+
+def register(name: RegisterNameArg, outputs_file: OutputsFileOpt, force: ForceOpt = False, output: OutputOpt = OutputFormat.table) -> None:
+    """Register a stack deployed with the plain Pulumi CLI, so it can be exported."""
+    as_json = output == OutputFormat.json
+    with user_errors(as_json) as console:
+        from recipes.spec import COMPONENTS
+
+        from provisioner.stacks.registration import register_outputs
+
+        record = register_outputs(name, outputs_file, records=context.records(), force=force)
+        components = [c for c in COMPONENTS if c in record.outputs]
+        console.print(f"Registered {name} ({record.provider}, {record.region}) with: {', '.join(components)}", markup=False)
+        if as_json:
+            documents.emit(documents.register(name, record, components))
+
+
+def forget(name: NameArg, yes: YesOpt = False, output: OutputOpt = OutputFormat.table) -> None:
+    """Remove a stack's record from `recipe stacks`. Never touches the cloud or the Pulumi state."""
+    as_json = output == OutputFormat.json
+    with user_errors(as_json) as console:
+        from provisioner.cli.views import forget_warning
+        from provisioner.operations import lifecycle
+
+        records = context.records()
+        record = records.get(name)
+        lifecycle.check_not_running(record)
+        warning = forget_warning(record)
+        if warning:
+            console.print(f"warning: {warning}", markup=False)
+        confirm(console, f"Forget {name}? Nothing in the cloud or in its Pulumi state is changed.", yes)
+        records.delete(name)
+        console.print(f"Forgot {name}: it is no longer in `recipe stacks`; nothing in the cloud was touched.", markup=False)
+        if as_json:
+            documents.emit(documents.forget(name, warning))
