@@ -3,16 +3,21 @@
 Each provider package (`recipes.aws`, ...) implements `CloudRecipe`; the
 program in `recipes.program` composes it with the Kubernetes workloads, which
 only ever see these handles. This is the seam that keeps MLflow, the model
-deployer and the outputs schema written once for all clouds.
+deployer and the outputs schema written once for all clouds. `ClusterComponent`
+is what each cloud's cluster shares on its side of the seam: the kubeconfig, the
+Kubernetes provider and the handle, written once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import pulumi
+
+from . import kubeconfig
 
 if TYPE_CHECKING:
-    import pulumi
     import pulumi_kubernetes as k8s
 
     from .spec import StackSpec
@@ -25,8 +30,6 @@ def kept(retain: bool, **options: Any) -> pulumi.ResourceOptions:
     (it destroys everything unprotected) and a change that would delete or replace it fails
     instead of happening; and retained, so that should it ever leave the program, it stays
     in the cloud."""
-    import pulumi
-
     return pulumi.ResourceOptions(retain_on_delete=retain, protect=retain, **options)
 
 
@@ -103,5 +106,78 @@ class CloudRecipe(Protocol):
         ...
 
     def artifact_uri(self, bucket: BucketHandle, prefix: str) -> pulumi.Output[str]:
-        """The URI MLflow stores artifacts under (s3://, gs://, wasbs://)."""
-        ...
+        """The URI MLflow stores artifacts under: `<bucket uri>/<prefix>` where MLflow reads the
+        bucket's own URI (s3://, gs://); a cloud whose MLflow URI differs says so (wasbs://)."""
+        return pulumi.Output.concat(bucket.uri, "/", prefix)
+
+
+class ClusterComponent(pulumi.ComponentResource):
+    """What every cloud's `Cluster` component shares: its kubeconfig, its Kubernetes provider, its handle.
+
+    A subclass creates the cloud's control plane and nodes (`self.cluster`, whose `name` is
+    the cluster's), calls `connect` with how to reach and sign in to the API server, and
+    sets what the workloads wait for and where their traffic comes from (`ready`,
+    `addons_ready`, `internal_sources`)."""
+
+    # How the cloud's volumes and load balancers are asked for (see ClusterHandle).
+    STORAGE_CLASS: ClassVar[str]
+    LOAD_BALANCER_ANNOTATIONS: ClassVar[dict[str, str]] = {}
+    LOAD_BALANCER_ADDRESS: ClassVar[str] = "ip"
+
+    cluster: Any  # the cloud's cluster resource
+    context: str
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+    ready: list[pulumi.Resource]
+    addons_ready: list[pulumi.Resource]
+    internal_sources: list[pulumi.Input[str]]
+
+    def connect(
+        self, name: str, *, context: str, endpoint: pulumi.Output[str], ca_data: pulumi.Output[str | None],
+        exec_auth: kubeconfig.ExecAuth, opts: pulumi.ResourceOptions,
+    ) -> None:
+        """The stack's kubeconfig (a secret) and the Kubernetes provider every workload is created with."""
+        import pulumi_kubernetes as k8s
+
+        self.context = context
+        self.endpoint = endpoint
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(endpoint, ca_data).apply(
+                lambda v: kubeconfig.render(
+                    context=context, server=v[0], ca_data=v[1], command=exec_auth.command, args=exec_auth.args,
+                    env=exec_auth.env,
+                )
+            )
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            # No delete_unreachable: a cluster this machine cannot reach (a private endpoint, an
+            # --allow-cidr without today's IP) is an error with the fix, never a reason to drop its
+            # objects from the state. `recipe destroy --cluster-gone` covers a deleted cluster.
+            opts=opts,
+        )
+
+    def register_cluster_outputs(self, **extra: pulumi.Input[str]) -> None:
+        """The component's outputs: the cluster's name, endpoint, kubeconfig and context, and `extra`."""
+        self.register_outputs(
+            {"name": self.cluster.name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "context": self.context,
+             **extra}
+        )
+
+    def handle(self) -> ClusterHandle:
+        return ClusterHandle(
+            name=self.cluster.name,
+            endpoint=self.endpoint,
+            kubeconfig=self.kubeconfig,
+            context=self.context,
+            provider=self.provider,
+            ready=self.ready,
+            addons_ready=self.addons_ready,
+            storage_class=self.STORAGE_CLASS,
+            load_balancer_annotations=dict(self.LOAD_BALANCER_ANNOTATIONS),
+            load_balancer_address=self.LOAD_BALANCER_ADDRESS,
+            internal_sources=self.internal_sources,
+        )

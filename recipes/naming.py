@@ -25,6 +25,29 @@ MANAGED_BY_TAG = "managed-by"
 MANAGED_BY = "stack-recipes"
 
 
+# What each cloud accepts, by the kind of name: (pattern, the rule as the error states it).
+AWS_NAME_RULES: dict[str, tuple[str, str]] = {
+    "S3 bucket": (r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", "3-63 lowercase letters, digits, hyphens"),
+    "IAM role": (r"^[\w+=,.@-]{1,64}$", "at most 64 characters"),
+    "EKS cluster": (r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$", "1-100 alphanumerics, hyphens, underscores"),
+}
+GCP_NAME_RULES: dict[str, tuple[str, str]] = {
+    "GCS bucket": (r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$", "3-63 lowercase letters, digits, - and _"),
+    "GKE cluster": (r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$", "at most 40 lowercase letters, digits, hyphens"),
+    "GCP service account": (r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "6-30 lowercase letters, digits, hyphens"),
+    "Artifact Registry repository": (r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", "lowercase letters, digits, hyphens"),
+}
+AZURE_NAME_RULES: dict[str, tuple[str, str]] = {
+    "resource group": (r"^[-\w.()]{1,89}[-\w()]$", "at most 90 letters, digits, - _ . ( )"),
+    "AKS cluster": (r"^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$", "1-63 letters, digits, - and _"),
+    "storage account": (r"^[a-z0-9]{3,24}$", "3-24 lowercase letters and digits"),
+    "container registry": (r"^[a-zA-Z0-9]{5,50}$", "5-50 letters and digits"),
+    "key vault": (r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$", "3-24 letters, digits, hyphens"),
+    "managed identity": (r"^[a-zA-Z0-9][-_a-zA-Z0-9]{2,127}$", "3-128 letters, digits, - and _"),
+}
+NAME_RULES: dict[str, tuple[str, str]] = {**AWS_NAME_RULES, **GCP_NAME_RULES, **AZURE_NAME_RULES}
+
+
 class InvalidName(ValueError):
     """A name a cloud would refuse."""
 
@@ -76,21 +99,15 @@ class Names:
 
     # --- AWS ---------------------------------------------------------------
     def s3_bucket(self) -> str:
-        name = self.global_("artifacts")
-        _check(name, r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", "S3 bucket", "3-63 lowercase letters, digits, hyphens")
-        return name
+        return _checked(self.global_("artifacts"), "S3 bucket")
 
     def iam_role(self, part: str) -> str:
         # IAM is global to the account: the suffix keeps same-named stacks in
         # two regions apart.
-        name = self.global_(part)
-        _check(name, r"^[\w+=,.@-]{1,64}$", "IAM role", "at most 64 characters")
-        return name
+        return _checked(self.global_(part), "IAM role")
 
     def eks_cluster(self) -> str:
-        name = self.stack
-        _check(name, r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$", "EKS cluster", "1-100 alphanumerics, hyphens, underscores")
-        return name
+        return _checked(self.stack, "EKS cluster")
 
     def ecr_repository(self) -> str:
         # ZenML pushes every pipeline image to `<registry>/zenml:<tag>`, so the
@@ -107,65 +124,45 @@ class Names:
 
     # --- GCP ---------------------------------------------------------------
     def gcs_bucket(self) -> str:
-        name = self.global_("artifacts")
-        _check(name, r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$", "GCS bucket", "3-63 lowercase letters, digits, - and _")
-        return name
+        return _checked(self.global_("artifacts"), "GCS bucket")
 
     def gke_cluster(self) -> str:
-        name = self.stack
-        _check(name, r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$", "GKE cluster", "at most 40 lowercase letters, digits, hyphens")
-        return name
+        return _checked(self.stack, "GKE cluster")
 
     def gcp_service_account(self, part: str) -> str:
         """Service account IDs are 6-30 characters and unique in the project: the stack is
         shortened (never the part or suffix) so two stacks never share one."""
         tail = f"-{part}-{self.suffix[:4]}"
-        name = self.stack[: 30 - len(tail)].rstrip("-") + tail
-        _check(name, r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "GCP service account", "6-30 lowercase letters, digits, hyphens")
-        return name
+        return _checked(self.stack[: 30 - len(tail)].rstrip("-") + tail, "GCP service account")
 
     def artifact_registry(self) -> str:
-        name = self.stack
-        _check(name, r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", "Artifact Registry repository", "lowercase letters, digits, hyphens")
-        return name
+        return _checked(self.stack, "Artifact Registry repository")
 
     # --- Azure -------------------------------------------------------------
     def resource_group(self, part: str = "") -> str:
         # Unique in the subscription: the suffix keeps same-named stacks in two regions apart.
-        name = f"rg-{self.stack}{'-' + part if part else ''}-{self.suffix}"
-        _check(name, r"^[-\w.()]{1,89}[-\w()]$", "resource group", "at most 90 letters, digits, - _ . ( )")
-        return name
+        return _checked(f"rg-{self.stack}{'-' + part if part else ''}-{self.suffix}", "resource group")
 
     def aks_cluster(self) -> str:
-        name = f"aks-{self.stack}"
-        _check(name, r"^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$", "AKS cluster", "1-63 letters, digits, - and _")
-        return name
+        return _checked(f"aks-{self.stack}", "AKS cluster")
 
     def storage_account(self) -> str:
         """3-24 lowercase letters and digits, globally unique."""
-        name = "st" + self.alnum[: 24 - 2 - len(self.suffix)] + self.suffix
-        _check(name, r"^[a-z0-9]{3,24}$", "storage account", "3-24 lowercase letters and digits")
-        return name
+        return _checked("st" + self.alnum[: 24 - 2 - len(self.suffix)] + self.suffix, "storage account")
 
     def blob_container(self) -> str:
         return "artifacts"
 
     def container_registry(self) -> str:
         """ACR: 5-50 letters and digits, globally unique."""
-        name = "cr" + self.alnum[: 50 - 2 - len(self.suffix)] + self.suffix
-        _check(name, r"^[a-zA-Z0-9]{5,50}$", "container registry", "5-50 letters and digits")
-        return name
+        return _checked("cr" + self.alnum[: 50 - 2 - len(self.suffix)] + self.suffix, "container registry")
 
     def key_vault(self) -> str:
         """3-24 letters, digits and hyphens, globally unique (and kept for days once deleted)."""
-        name = f"kv-{self.stack[: 24 - 4 - len(self.suffix)].rstrip('-')}-{self.suffix}"
-        _check(name, r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$", "key vault", "3-24 letters, digits, hyphens")
-        return name
+        return _checked(f"kv-{self.stack[: 24 - 4 - len(self.suffix)].rstrip('-')}-{self.suffix}", "key vault")
 
     def managed_identity(self, part: str) -> str:
-        name = f"id-{self.stack}-{part}"
-        _check(name, r"^[a-zA-Z0-9][-_a-zA-Z0-9]{2,127}$", "managed identity", "3-128 letters, digits, - and _")
-        return name
+        return _checked(f"id-{self.stack}-{part}", "managed identity")
 
     # --- every name of a provider's stack, checked up front -------------------
     def check(self, provider: str) -> dict[str, str]:
@@ -186,6 +183,9 @@ class Names:
         raise InvalidName(f"unknown provider {provider!r}")
 
 
-def _check(name: str, pattern: str, what: str, rule: str) -> None:
+def _checked(name: str, what: str) -> str:
+    """`name`, if the cloud accepts it as a `what` (NAME_RULES); else InvalidName stating the rule."""
+    pattern, rule = NAME_RULES[what]
     if not re.match(pattern, name):
         raise InvalidName(f"{what} name {name!r} is invalid: {rule}")
+    return name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from ..cloud import BucketHandle, ClusterHandle, RegistryHandle, WorkloadIdentity
+from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, WorkloadIdentity
 from ..spec import StackSpec
 from .bucket import Bucket, BucketArgs
 from .cluster import Cluster, ClusterArgs, instance_types, log_group_name
@@ -19,7 +19,7 @@ from .registry import Registry, RegistryArgs
 LOG_RETENTION_DAYS = {"dev": 30, "prod": 90}
 
 
-class Recipe:
+class Recipe(CloudRecipe):
     """Implements `recipes.cloud.CloudRecipe` for AWS."""
 
     def __init__(self, spec: StackSpec):
@@ -138,6 +138,3 @@ class Recipe:
             env={"AWS_REGION": self.spec.region, "AWS_DEFAULT_REGION": self.spec.region},
             depends_on=[access],
         )
-
-    def artifact_uri(self, bucket: BucketHandle, prefix: str) -> pulumi.Output[str]:
-        return pulumi.Output.concat(bucket.uri, "/", prefix)

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .. import kubeconfig
-from ..cloud import ClusterHandle
+from ..cloud import ClusterComponent
 from . import policies
 from .autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 
@@ -111,12 +111,14 @@ def vpc_config(subnet_ids: list[pulumi.Input[str]], allow_cidrs: tuple[str, ...]
     return config
 
 
-class Cluster(pulumi.ComponentResource):
+class Cluster(ClusterComponent):
+    STORAGE_CLASS = STORAGE_CLASS
+    LOAD_BALANCER_ANNOTATIONS = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+    LOAD_BALANCER_ADDRESS = "hostname"
+
     cluster: aws.eks.Cluster
     log_group: aws.cloudwatch.LogGroup
     node_group: aws.eks.NodeGroup
-    kubeconfig: pulumi.Output[str]
-    provider: k8s.Provider
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:aws:Cluster", name, None, opts)
@@ -219,28 +221,17 @@ class Cluster(pulumi.ComponentResource):
         )
 
         # C5: EKS Pod Identity gives pods their own roles, with no node-wide credentials.
-        pod_identity_agent = aws.eks.Addon(
-            f"{name}-pod-identity-agent",
-            cluster_name=self.cluster.name,
-            addon_name="eks-pod-identity-agent",
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.node_group])),
+        pod_identity_agent = _addon(
+            f"{name}-pod-identity-agent", self.cluster.name, "eks-pod-identity-agent", [self.node_group], child
         )
         ebs_role = _role(
             f"{name}-ebs-csi", args.ebs_csi_role_name, "pods.eks.amazonaws.com", policies.EBS_CSI_POLICIES, child,
             extra_actions=("sts:TagSession",),
         )
-        ebs_csi = aws.eks.Addon(
-            f"{name}-ebs-csi",
-            cluster_name=self.cluster.name,
-            addon_name="aws-ebs-csi-driver",
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
+        ebs_csi = _addon(
+            f"{name}-ebs-csi", self.cluster.name, "aws-ebs-csi-driver",
+            [self.node_group, pod_identity_agent, *ebs_role.attachments], child,
             pod_identity_associations=[{"role_arn": ebs_role.role.arn, "service_account": "ebs-csi-controller-sa"}],
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[self.node_group, pod_identity_agent, *ebs_role.attachments])
-            ),
         )
 
         # --admin: one access entry per principal, associated with the cluster-admin policy on
@@ -268,29 +259,10 @@ class Cluster(pulumi.ComponentResource):
                 )
             )
 
-        self.context = args.context
         # `aws eks get-token` signs with the deploy's own credentials (read now, in the deploying process).
-        exec_auth = kubeconfig.eks_exec(args.name, args.region, os.environ)
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(self.cluster.endpoint, self.cluster.certificate_authority.data).apply(
-                lambda v: kubeconfig.render(
-                    context=args.context,
-                    server=v[0],
-                    ca_data=v[1],
-                    command=exec_auth.command,
-                    args=exec_auth.args,
-                    env=exec_auth.env,
-                )
-            )
-        )
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            enable_server_side_apply=True,
-            # No delete_unreachable: a cluster this machine cannot reach (a private endpoint, an
-            # --allow-cidr without today's IP) is an error with the fix, never a reason to drop its
-            # objects from the state. `recipe destroy --cluster-gone` covers a deleted cluster.
-            opts=child,
+        self.connect(
+            name, context=args.context, endpoint=self.cluster.endpoint, ca_data=self.cluster.certificate_authority.data,
+            exec_auth=kubeconfig.eks_exec(args.name, args.region, os.environ), opts=child,
         )
         storage_class = k8s.storage.v1.StorageClass(
             f"{name}-gp3",
@@ -319,31 +291,14 @@ class Cluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.ready: list[pulumi.Resource] = [self.node_group]
+        self.ready = [self.node_group]
         # Public nodes have no stable address to admit: the spec refuses --allow-cidr there
         # when MLflow needs reaching from pods.
-        self.internal_sources: list[pulumi.Input[str]] = (
+        self.internal_sources = (
             [pulumi.Output.concat(args.nat_public_ip, "/32")] if args.nat_public_ip is not None else []
         )
-        self.addons_ready: list[pulumi.Resource] = [pod_identity_agent, ebs_csi, storage_class]
-        self.register_outputs(
-            {"name": self.cluster.name, "endpoint": self.cluster.endpoint, "kubeconfig": self.kubeconfig, "context": self.context}
-        )
-
-    def handle(self) -> ClusterHandle:
-        return ClusterHandle(
-            name=self.cluster.name,
-            endpoint=self.cluster.endpoint,
-            kubeconfig=self.kubeconfig,
-            context=self.context,
-            provider=self.provider,
-            ready=self.ready,
-            addons_ready=self.addons_ready,
-            storage_class=STORAGE_CLASS,
-            load_balancer_annotations={"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
-            load_balancer_address="hostname",
-            internal_sources=self.internal_sources,
-        )
+        self.addons_ready = [pod_identity_agent, ebs_csi, storage_class]
+        self.register_cluster_outputs()
 
 
 @dataclass
@@ -364,3 +319,20 @@ def _role(
         for arn in managed
     ]
     return _Role(role, attachments)
+
+
+def _addon(
+    name: str, cluster_name: pulumi.Input[str], addon_name: str, depends_on: list[pulumi.Resource],
+    opts: pulumi.ResourceOptions, pod_identity_associations: list[dict] | None = None,
+) -> aws.eks.Addon:
+    """An EKS add-on, created after `depends_on` (the nodes it runs on, the roles it uses). OVERWRITE:
+    it takes over what a previous install left in its way, so no create or update stops on a conflict."""
+    return aws.eks.Addon(
+        name,
+        cluster_name=cluster_name,
+        addon_name=addon_name,
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        pod_identity_associations=pod_identity_associations,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=depends_on)),
+    )

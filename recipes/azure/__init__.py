@@ -36,7 +36,7 @@ import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.resources as resources
 from pulumi_azure_native.provider import Provider
 
-from ..cloud import BucketHandle, ClusterHandle, RegistryHandle, WorkloadIdentity, kept
+from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, WorkloadIdentity, kept
 from ..spec import StackSpec
 from .bucket import Bucket, BucketArgs
 from .cluster import Cluster, ClusterArgs
@@ -56,7 +56,7 @@ WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 
 
-class Recipe:
+class Recipe(CloudRecipe):
     """Implements `recipes.cloud.CloudRecipe` for Azure."""
 
     def __init__(self, spec: StackSpec):

@@ -27,6 +27,7 @@ import pulumi_azure_native.storage as storage
 
 from . import roles
 from .kms import EncryptionKey
+from .placement import Placement
 from ..cloud import kept
 
 SOFT_DELETE_DAYS = 7
@@ -34,12 +35,9 @@ NONCURRENT_VERSION_DAYS = 30
 
 
 @dataclass
-class BucketArgs:
+class BucketArgs(Placement):
     account_name: str
     container_name: str
-    resource_group_name: pulumi.Input[str]
-    location: str
-    tags: dict[str, str]
     roles: roles.Roles
     retain: bool = True  # D1
     # --kms: the stack's key and the identity that reaches it; None: Microsoft-managed keys.
@@ -133,13 +131,9 @@ class Bucket(pulumi.ComponentResource):
             public_access="None",  # B1
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[blob_service])),
         )
-        args.roles.assign(
-            f"{name}-deployer-data",
-            role=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
-            scope=self.account.id,
-            principal_id=args.roles.deployer_object_id,
-            description=f"the deploying principal reads and writes blobs of {args.account_name}",
-            opts=child,
+        args.roles.grant_deployer(
+            f"{name}-deployer-data", role=roles.STORAGE_BLOB_DATA_CONTRIBUTOR, scope=self.account.id,
+            what=f"reads and writes blobs of {args.account_name}", opts=child,
         )
         self.name = self.container.name
         self.account_name = self.account.name

@@ -40,15 +40,14 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native.containerservice as containerservice
-import pulumi_azure_native.managedidentity as managedidentity
-import pulumi_kubernetes as k8s
 import yaml
 
 from .. import kubeconfig
-from ..cloud import ClusterHandle
-from ..propagation import AZURE_ROLE_ASSIGNMENT, Propagation, PropagationArgs
+from ..cloud import ClusterComponent
 from . import roles
+from .identity import managed_identity
 from .kms import ClusterKms
+from .placement import Placement
 
 STORAGE_CLASS = "managed-csi"  # AKS's default class (Azure Disk CSI, StandardSSD_LRS)
 POOL_NAME = "system"
@@ -61,10 +60,8 @@ AKS_AAD_SERVER_ID = kubeconfig.AKS_AAD_SERVER_ID
 
 
 @dataclass
-class ClusterArgs:
+class ClusterArgs(Placement):
     name: str
-    resource_group_name: pulumi.Input[str]
-    location: str
     dns_prefix: str
     node_subnet_id: pulumi.Input[str]
     # The node subnet's range: with the pod range, where in-cluster traffic to a load balancer comes from.
@@ -72,7 +69,6 @@ class ClusterArgs:
     node_type: str
     min_nodes: int
     max_nodes: int
-    tags: dict[str, str]
     context: str
     identity_name: str
     roles: roles.Roles
@@ -99,11 +95,11 @@ def ca_from_kubeconfig(encoded: str) -> str:
     return config["clusters"][0]["cluster"]["certificate-authority-data"]
 
 
-class Cluster(pulumi.ComponentResource):
+class Cluster(ClusterComponent):
+    STORAGE_CLASS = STORAGE_CLASS
+
     cluster: containerservice.ManagedCluster
     admin_role: pulumi.Resource
-    kubeconfig: pulumi.Output[str]
-    provider: k8s.Provider
     oidc_issuer_url: pulumi.Output[str]
     kubelet_object_id: pulumi.Output[str]
 
@@ -111,21 +107,10 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("recipes:azure:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        control_identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity",
-            resource_name_=args.identity_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
-            opts=child,
-        )
-        subnet_role = args.roles.assign(
-            f"{name}-subnet-network-contributor",
-            role=roles.NETWORK_CONTRIBUTOR,
-            scope=args.node_subnet_id,
-            principal_id=control_identity.principal_id,
-            principal_type="ServicePrincipal",
-            description=f"AKS {args.name} control plane joins its node subnet",
+        control_identity = managed_identity(f"{name}-identity", args.identity_name, args, child)
+        subnet_role = args.roles.grant_identity(
+            f"{name}-subnet-network-contributor", role=roles.NETWORK_CONTRIBUTOR, scope=args.node_subnet_id,
+            principal_id=control_identity.principal_id, description=f"AKS {args.name} control plane joins its node subnet",
             opts=child,
         )
 
@@ -133,23 +118,16 @@ class Cluster(pulumi.ComponentResource):
         ready_to_create: list[pulumi.Resource] = [subnet_role]
         self.kms_role = None
         if args.kms is not None:
-            # C3: the control plane encrypts and decrypts with the key (AKS KMS, public vault).
-            self.kms_role = args.roles.assign(
-                f"{name}-kms-crypto-user",
-                role=roles.KEY_VAULT_CRYPTO_USER,
-                scope=args.kms.key_id,  # I1: this key only
+            # C3: the control plane encrypts and decrypts with the key (AKS KMS, public vault); I1: this key only.
+            self.kms_role = args.roles.grant_identity(
+                f"{name}-kms-crypto-user", role=roles.KEY_VAULT_CRYPTO_USER, scope=args.kms.key_id,
                 principal_id=control_identity.principal_id,
-                principal_type="ServicePrincipal",
-                description=f"AKS {args.name} control plane encrypts its secrets with the stack's key",
-                opts=child,
+                description=f"AKS {args.name} control plane encrypts its secrets with the stack's key", opts=child,
             )
             # AKS checks the key with this identity when the cluster is created.
-            kms_wait = Propagation(
-                f"{name}-kms-crypto-user",
-                PropagationArgs(duration=AZURE_ROLE_ASSIGNMENT, grants=[self.kms_role],
-                                reason="the control plane's role on the key takes effect",
-                                triggers={"principal": control_identity.principal_id}),
-                opts=pulumi.ResourceOptions(parent=self),
+            kms_wait = roles.takes_effect(
+                f"{name}-kms-crypto-user", self.kms_role, principal=control_identity.principal_id,
+                reason="the control plane's role on the key takes effect", parent=self,
             )
             ready_to_create += [self.kms_role, kms_wait.sleep]
             security_profile["azure_key_vault_kms"] = {
@@ -251,12 +229,9 @@ class Cluster(pulumi.ComponentResource):
         self.admin_role = self.admin_roles[deployer]
         # The API server answers 403 until the deployer's RBAC Cluster Admin is in effect: every
         # Kubernetes object of the first deploy waits for it (through the provider).
-        self.admin_wait = Propagation(
-            f"{name}-admin",
-            PropagationArgs(duration=AZURE_ROLE_ASSIGNMENT, grants=[self.admin_role],
-                            reason="the deployer's Azure Kubernetes Service RBAC Cluster Admin role takes effect",
-                            triggers={"principal": deployer}),
-            opts=pulumi.ResourceOptions(parent=self),
+        self.admin_wait = roles.takes_effect(
+            f"{name}-admin", self.admin_role, principal=deployer,
+            reason="the deployer's Azure Kubernetes Service RBAC Cluster Admin role takes effect", parent=self,
         )
 
         # The CA comes from the user credentials (no secret in them with local accounts off);
@@ -267,54 +242,18 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         ca_data = credentials.kubeconfigs.apply(lambda configs: ca_from_kubeconfig(configs[0].value))
-        self.endpoint = self.cluster.fqdn.apply(lambda fqdn: f"https://{fqdn}:443")
-        self.context = args.context
-        exec_auth = kubeconfig.aks_exec(os.environ)  # read now, in the deploying process
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(self.endpoint, ca_data).apply(
-                lambda v: kubeconfig.render(
-                    context=args.context, server=v[0], ca_data=v[1], command=exec_auth.command, args=exec_auth.args,
-                    env=exec_auth.env,
-                )
-            )
-        )
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            enable_server_side_apply=True,
-            # No delete_unreachable: a cluster this machine cannot reach (a private endpoint, an
-            # --allow-cidr without today's IP) is an error with the fix, never a reason to drop its
-            # objects from the state. `recipe destroy --cluster-gone` covers a deleted cluster.
+        self.connect(
+            name, context=args.context, endpoint=self.cluster.fqdn.apply(lambda fqdn: f"https://{fqdn}:443"),
+            ca_data=ca_data, exec_auth=kubeconfig.aks_exec(os.environ),  # read now, in the deploying process
             # Kubernetes calls are authorised by the admin role assignment.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.admin_role, self.admin_wait.sleep])),
         )
         self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(lambda profile: profile.issuer_url)
         self.kubelet_object_id = self.cluster.identity_profile.apply(lambda ids: ids["kubeletidentity"].object_id)
         # The system pool is part of the cluster resource: workloads wait for it and for the admin role.
-        self.ready: list[pulumi.Resource] = [self.cluster, self.admin_role, self.admin_wait.sleep]
+        self.ready = [self.cluster, self.admin_role, self.admin_wait.sleep]
+        self.addons_ready = []  # the disk driver and the workload identity webhook: part of AKS
         # An AKS load balancer is addressed by IP, so kube-proxy short-circuits in-cluster traffic
         # to it and applies loadBalancerSourceRanges to the pod's or node's own address.
-        self.internal_sources: list[pulumi.Input[str]] = [args.node_cidr, POD_CIDR]
-        self.register_outputs(
-            {
-                "name": self.cluster.name,
-                "endpoint": self.endpoint,
-                "kubeconfig": self.kubeconfig,
-                "context": self.context,
-                "oidc_issuer_url": self.oidc_issuer_url,
-            }
-        )
-
-    def handle(self) -> ClusterHandle:
-        return ClusterHandle(
-            name=self.cluster.name,
-            endpoint=self.endpoint,
-            kubeconfig=self.kubeconfig,
-            context=self.context,
-            provider=self.provider,
-            ready=self.ready,
-            storage_class=STORAGE_CLASS,
-            load_balancer_annotations={},
-            load_balancer_address="ip",
-            internal_sources=self.internal_sources,
-        )
+        self.internal_sources = [args.node_cidr, POD_CIDR]
+        self.register_cluster_outputs(oidc_issuer_url=self.oidc_issuer_url)

@@ -1,4 +1,4 @@
-"""Workload identities: one managed identity per Kubernetes service account, one storage account.
+"""Managed identities, and the workload identities: one per Kubernetes service account, one storage account.
 
 AKS workload identity (C5): pods of the service account, labelled
 `azure.workload.identity/use=true`, get a projected token the identity trusts
@@ -16,17 +16,29 @@ import pulumi
 import pulumi_azure_native.managedidentity as managedidentity
 
 from . import roles
+from .placement import Placement
 
 # The audience AKS workload identity tokens are issued for.
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 
 
+def managed_identity(
+    name: str, identity_name: str, placement: Placement, opts: pulumi.ResourceOptions
+) -> managedidentity.UserAssignedIdentity:
+    """A user-assigned identity: what a cluster, a workload or encryption at rest acts as, keyless."""
+    return managedidentity.UserAssignedIdentity(
+        name,
+        resource_name_=identity_name,
+        resource_group_name=placement.resource_group_name,
+        location=placement.location,
+        tags=placement.tags,
+        opts=opts,
+    )
+
+
 @dataclass
-class BucketAccessArgs:
+class BucketAccessArgs(Placement):
     identity_name: str
-    resource_group_name: pulumi.Input[str]
-    location: str
-    tags: dict[str, str]
     oidc_issuer_url: pulumi.Input[str]
     namespace: str
     service_account: str
@@ -49,14 +61,7 @@ class BucketAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: BucketAccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:azure:BucketAccess", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity",
-            resource_name_=args.identity_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
-            opts=child,
-        )
+        self.identity = managed_identity(f"{name}-identity", args.identity_name, args, child)
         self.credential = managedidentity.FederatedIdentityCredential(
             f"{name}-federation",
             federated_identity_credential_resource_name=f"kubernetes-{args.namespace}-{args.service_account}",
@@ -67,14 +72,10 @@ class BucketAccess(pulumi.ComponentResource):
             audiences=[TOKEN_AUDIENCE],
             opts=child,
         )
-        self.role_assignment = args.roles.assign(
-            f"{name}-blob-data",
-            role=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
-            scope=args.storage_account_id,
+        self.role_assignment = args.roles.grant_identity(
+            f"{name}-blob-data", role=roles.STORAGE_BLOB_DATA_CONTRIBUTOR, scope=args.storage_account_id,
             principal_id=self.identity.principal_id,
-            principal_type="ServicePrincipal",
-            description=f"pods of {args.namespace}/{args.service_account} read and write the stack's blobs",
-            opts=child,
+            description=f"pods of {args.namespace}/{args.service_account} read and write the stack's blobs", opts=child,
         )
         self.client_id = self.identity.client_id
         self.register_outputs({"client_id": self.client_id, "principal_id": self.identity.principal_id})

@@ -44,9 +44,10 @@ import pulumi
 import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.managedidentity as managedidentity
 
-from ..propagation import AZURE_ROLE_ASSIGNMENT, Propagation, PropagationArgs
-from . import roles
 from ..cloud import kept
+from . import roles
+from .identity import managed_identity
+from .placement import Placement
 
 KEY_NAME = "cmk"
 KEY_SIZE = 3072
@@ -57,13 +58,10 @@ KEY_OPS = ["encrypt", "decrypt", "wrapKey", "unwrapKey"]
 
 
 @dataclass
-class KmsArgs:
+class KmsArgs(Placement):  # in the data group
     vault_name: str
     identity_name: str
-    resource_group_name: pulumi.Input[str]  # the data group
-    location: str
     tenant_id: pulumi.Input[str]
-    tags: dict[str, str]
     roles: roles.Roles
     # Whether anything encrypts at rest with the key (bucket, registry): only then the identity.
     encryption_identity: bool = True
@@ -110,20 +108,13 @@ class Kms(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        self.officer_role = args.roles.assign(
-            f"{name}-deployer-crypto-officer",
-            role=roles.KEY_VAULT_CRYPTO_OFFICER,
-            scope=self.vault.id,
-            principal_id=args.roles.deployer_object_id,
-            description=f"the deploying principal creates and manages the keys of {args.vault_name}",
-            opts=child,
+        self.officer_role = args.roles.grant_deployer(
+            f"{name}-deployer-crypto-officer", role=roles.KEY_VAULT_CRYPTO_OFFICER, scope=self.vault.id,
+            what=f"creates and manages the keys of {args.vault_name}", opts=child,
         )
-        self.officer_wait = Propagation(
-            f"{name}-deployer-crypto-officer",
-            PropagationArgs(duration=AZURE_ROLE_ASSIGNMENT, grants=[self.officer_role],
-                            reason="the deployer's Key Vault Crypto Officer role takes effect",
-                            triggers={"principal": self.officer_role.principal_id}),
-            opts=pulumi.ResourceOptions(parent=self),  # a wait: nothing to keep on destroy
+        self.officer_wait = roles.takes_effect(
+            f"{name}-deployer-crypto-officer", self.officer_role, principal=self.officer_role.principal_id,
+            reason="the deployer's Key Vault Crypto Officer role takes effect", parent=self,
         )
         self.key = keyvault.Key(
             f"{name}-key",
@@ -154,31 +145,18 @@ class Kms(pulumi.ComponentResource):
 
         self.identity = self.identity_role = self.identity_wait = None
         if args.encryption_identity:
-            self.identity = managedidentity.UserAssignedIdentity(
-                f"{name}-identity",
-                resource_name_=args.identity_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                tags=args.tags,
-                opts=child,
-            )
-            self.identity_role = args.roles.assign(
-                f"{name}-encryption-user",
-                role=roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
-                scope=self.key.id,  # I1: this key, not the vault, group or subscription
+            self.identity = managed_identity(f"{name}-identity", args.identity_name, args, child)
+            # I1: on this key, not the vault, group or subscription.
+            self.identity_role = args.roles.grant_identity(
+                f"{name}-encryption-user", role=roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, scope=self.key.id,
                 principal_id=self.identity.principal_id,
-                principal_type="ServicePrincipal",
-                description=f"storage and registry encrypt at rest with key {KEY_NAME} of {args.vault_name}",
-                opts=child,
+                description=f"storage and registry encrypt at rest with key {KEY_NAME} of {args.vault_name}", opts=child,
             )
             # Storage and the registry check the key with this identity when they are created
             # (KeyVaultAuthenticationFailure while its role is not in effect yet).
-            self.identity_wait = Propagation(
-                f"{name}-encryption-user",
-                PropagationArgs(duration=AZURE_ROLE_ASSIGNMENT, grants=[self.identity_role],
-                                reason="the encryption identity's role on the key takes effect",
-                                triggers={"principal": self.identity.principal_id}),
-                opts=pulumi.ResourceOptions(parent=self),  # a wait: nothing to keep on destroy
+            self.identity_wait = roles.takes_effect(
+                f"{name}-encryption-user", self.identity_role, principal=self.identity.principal_id,
+                reason="the encryption identity's role on the key takes effect", parent=self,
             )
         self.register_outputs(
             {"vault_uri": self.vault_uri, "key_id": self.key_id, "key_uri": self.key_uri}

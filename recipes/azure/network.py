@@ -15,16 +15,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native.network as network
 
+from .placement import Placement
+
 VNET_CIDR = "10.224.0.0/16"
 NODE_SUBNET_PREFIX = 20  # 4,091 usable addresses: one per node with Azure CNI Overlay
 
 
 @dataclass
-class NetworkArgs:
+class NetworkArgs(Placement):
     name: str
-    resource_group_name: pulumi.Input[str]
-    location: str
-    tags: dict[str, str]
     cidr: str = VNET_CIDR
 
 

@@ -29,15 +29,13 @@ import pulumi_azure_native.containerregistry as containerregistry
 
 from . import roles
 from .kms import EncryptionKey
+from .placement import Placement
 from ..cloud import kept
 
 
 @dataclass
-class RegistryArgs:
+class RegistryArgs(Placement):
     name: str
-    resource_group_name: pulumi.Input[str]
-    location: str
-    tags: dict[str, str]
     roles: roles.Roles
     # The AKS kubelet identity, when the stack has a cluster: it gets AcrPull here.
     kubelet_object_id: pulumi.Input[str] | None = None
@@ -82,14 +80,9 @@ class Registry(pulumi.ComponentResource):
         self.pull_role = None
         if args.kubelet_object_id is not None:
             # R3: nodes pull with their kubelet identity, from this registry only.
-            self.pull_role = args.roles.assign(
-                f"{name}-kubelet-pull",
-                role=roles.ACR_PULL,
-                scope=self.registry.id,
-                principal_id=args.kubelet_object_id,
-                principal_type="ServicePrincipal",
-                description=f"AKS nodes pull images from {args.name}",
-                opts=pulumi.ResourceOptions(parent=self),
+            self.pull_role = args.roles.grant_identity(
+                f"{name}-kubelet-pull", role=roles.ACR_PULL, scope=self.registry.id, principal_id=args.kubelet_object_id,
+                description=f"AKS nodes pull images from {args.name}", opts=pulumi.ResourceOptions(parent=self),
             )
         # ZenML wants the registry host: <name>.azurecr.io
         self.uri = self.registry.login_server

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native.authorization as authorization
 
+from ..propagation import AZURE_ROLE_ASSIGNMENT, Propagation, PropagationArgs
+
 # Built-in role definition IDs (the same in every Azure tenant).
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -81,6 +83,20 @@ def definition_id(subscription_id: str, role: str) -> str:
     return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role}"
 
 
+def takes_effect(
+    name: str, assignment: pulumi.Resource, *, principal: pulumi.Input[str], reason: str, parent: pulumi.Resource
+) -> Propagation:
+    """The wait for `assignment` to take effect (Azure's documented bound): what needs the role
+    depends on its `sleep`. It waits again when `principal` changes; a wait keeps nothing on destroy."""
+    return Propagation(
+        name,
+        PropagationArgs(
+            duration=AZURE_ROLE_ASSIGNMENT, grants=[assignment], reason=reason, triggers={"principal": principal}
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 @dataclass
 class Roles:
     """Creates the role assignments of one stack.
@@ -115,6 +131,25 @@ class Roles:
                 description=f"an --admin {what}",
                 opts=pulumi.ResourceOptions(parent=parent),
             )
+
+    def grant_identity(
+        self, resource_name: str, *, role: str, scope: pulumi.Input[str], principal_id: pulumi.Input[str],
+        description: str, opts: pulumi.ResourceOptions,
+    ) -> authorization.RoleAssignment:
+        """`role` on `scope` for a managed identity (a service principal, maybe not replicated yet: see `assign`)."""
+        return self.assign(
+            resource_name, role=role, scope=scope, principal_id=principal_id, principal_type="ServicePrincipal",
+            description=description, opts=opts,
+        )
+
+    def grant_deployer(
+        self, resource_name: str, *, role: str, scope: pulumi.Input[str], what: str, opts: pulumi.ResourceOptions
+    ) -> authorization.RoleAssignment:
+        """`role` on `scope` for whoever deploys: a user or a service principal, so Azure looks the type up."""
+        return self.assign(
+            resource_name, role=role, scope=scope, principal_id=self.deployer_object_id,
+            description=f"the deploying principal {what}", opts=opts,
+        )
 
     def assign(
         self,

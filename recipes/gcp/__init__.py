@@ -3,7 +3,7 @@
 Options: `--kms` adds one Cloud KMS key for the bucket, the registry and the
 cluster's Secrets (encryption.py); `--private-endpoint` removes the cluster's
 public API endpoint (cluster.py); `--admin` gives IAM members cluster-admin
-(cluster.py), the bucket's objects and push/pull on the repository (here).
+(cluster.py), the bucket's objects (bucket.py) and push/pull on the repository (registry.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from ..cloud import BucketHandle, ClusterHandle, RegistryHandle, WorkloadIdentity
+from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, WorkloadIdentity
 from ..spec import StackSpec
 from .apis import Apis, ApisArgs, required_apis
 from .bucket import Bucket, BucketArgs
@@ -20,13 +20,12 @@ from .encryption import Encryption, EncryptionArgs
 from .identity import BucketAccess, BucketAccessArgs
 from .network import NODES_CIDR, PODS_CIDR, Network, NetworkArgs
 from .registry import Registry, RegistryArgs
-from .roles import BUCKET_OBJECTS, REGISTRY_WRITER, admin_slug
 
 # The Google service account of each workload identity purpose (6-30 characters, so short).
 SERVICE_ACCOUNT_PART = {"mlflow": "mlflow", "pipelines": "pipes"}
 
 
-class Recipe:
+class Recipe(CloudRecipe):
     """Implements `recipes.cloud.CloudRecipe` for GCP."""
 
     def __init__(self, spec: StackSpec):
@@ -124,18 +123,10 @@ class Recipe:
                 apis=self.apis.of("bucket"),
                 kms_key_name=kms_key_name,
                 key_access=key_access,
+                admins=self.spec.admins,
             ),
             opts=self.opts,
         )
-        for member in self.spec.admins:
-            # --admin: the stack's objects, like the workloads (I1); revoked when the member is dropped.
-            gcp.storage.BucketIAMMember(
-                f"bucket-admin-{admin_slug(member)}",
-                bucket=bucket.name,
-                role=BUCKET_OBJECTS,
-                member=member,
-                opts=pulumi.ResourceOptions(parent=bucket),
-            )
         return BucketHandle(name=bucket.name, uri=bucket.uri, resource=bucket, account=None)
 
     def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
@@ -153,20 +144,10 @@ class Recipe:
                 apis=self.apis.of("registry"),
                 kms_key_name=kms_key_name,
                 key_access=key_access,
+                admins=self.spec.admins,
             ),
             opts=self.opts,
         )
-        for member in self.spec.admins:
-            # --admin: push and pull images of this repository only.
-            gcp.artifactregistry.RepositoryIamMember(
-                f"registry-admin-{admin_slug(member)}",
-                project=self.project,
-                location=self.spec.region,
-                repository=registry.repository.name,
-                role=REGISTRY_WRITER,
-                member=member,
-                opts=pulumi.ResourceOptions(parent=registry),
-            )
         return RegistryHandle(uri=registry.uri, resource=registry)
 
     def bucket_identity(
@@ -190,6 +171,3 @@ class Recipe:
             env={"GOOGLE_CLOUD_PROJECT": self.project},
             depends_on=[access],
         )
-
-    def artifact_uri(self, bucket: BucketHandle, prefix: str) -> pulumi.Output[str]:
-        return pulumi.Output.concat(bucket.uri, "/", prefix)

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
+
 from ..cloud import kept
+from . import roles
 
 NONCURRENT_VERSION_DAYS = 30
 ABORT_MULTIPART_DAYS = 7
@@ -27,6 +29,8 @@ class BucketArgs:
     # --kms: the key new objects are encrypted with, and the grant GCS checks at create time.
     kms_key_name: pulumi.Input[str] | None = None
     key_access: list[pulumi.Resource] = field(default_factory=list)
+    # --admin: IAM members given the bucket's objects, like the workloads (I1).
+    admins: tuple[str, ...] = ()
 
 
 class Bucket(pulumi.ComponentResource):
@@ -58,4 +62,9 @@ class Bucket(pulumi.ComponentResource):
         )
         self.name = self.bucket.name
         self.uri = pulumi.Output.concat("gs://", self.bucket.name)
+        for member in args.admins:  # not retained: dropping a member revokes their access
+            gcp.storage.BucketIAMMember(
+                f"{name}-admin-{roles.admin_slug(member)}", bucket=self.name, role=roles.BUCKET_OBJECTS, member=member,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.register_outputs({"name": self.name, "uri": self.uri})

@@ -26,8 +26,9 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from .. import kubeconfig
-from ..cloud import ClusterHandle
+from ..cloud import ClusterComponent
 from . import roles
+from .identity import node_identity
 from .network import PODS_RANGE, SERVICES_RANGE
 
 STORAGE_CLASS = "standard-rwo"  # GKE's default: pd-balanced, WaitForFirstConsumer
@@ -96,36 +97,19 @@ def admin_subject(member: str) -> dict[str, str]:
     return {"kind": "Group" if kind == "group" else "User", "name": email, "apiGroup": "rbac.authorization.k8s.io"}
 
 
-class Cluster(pulumi.ComponentResource):
+class Cluster(ClusterComponent):
+    STORAGE_CLASS = STORAGE_CLASS
+
     cluster: gcp.container.Cluster
     node_pool: gcp.container.NodePool
     node_service_account: gcp.serviceaccount.Account
-    endpoint: pulumi.Output[str]
-    kubeconfig: pulumi.Output[str]
-    provider: k8s.Provider
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:gcp:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=args.apis)
 
-        # N2: a dedicated node identity, not the Compute Engine default service account (Editor).
-        self.node_service_account = gcp.serviceaccount.Account(
-            f"{name}-nodes",
-            account_id=args.node_service_account_id,
-            display_name=f"GKE nodes of {args.name}",
-            description="stack-recipes: node identity with logging, monitoring and image pull only",
-            opts=child,
-        )
-        node_roles = [
-            gcp.projects.IAMMember(
-                f"{name}-nodes-{role.rsplit('/', 1)[-1].replace('.', '-').lower()}",
-                project=args.project,
-                role=role,
-                member=self.node_service_account.member,
-                opts=child,
-            )
-            for role in roles.NODE_PROJECT_ROLES
-        ]
+        nodes = node_identity(f"{name}-nodes", args.node_service_account_id, args.name, args.project, child)
+        self.node_service_account, node_roles = nodes.account, nodes.roles
 
         if args.private_endpoint and not args.private_nodes:
             # GKE has a private endpoint only on clusters with private nodes.
@@ -273,32 +257,17 @@ class Cluster(pulumi.ComponentResource):
             ),
         )
 
-        self.context = args.context
         if args.private_endpoint:
-            self.endpoint = self.cluster.control_plane_endpoints_config.apply(
+            endpoint = self.cluster.control_plane_endpoints_config.apply(
                 lambda c: f"https://{c.dns_endpoint_config.endpoint}"
             )
             ca_data = pulumi.Output.from_input(None)  # a publicly trusted certificate
         else:
-            self.endpoint = self.cluster.endpoint.apply(lambda host: f"https://{host}")
+            endpoint = self.cluster.endpoint.apply(lambda host: f"https://{host}")
             ca_data = self.cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate)
         # The plugin signs in with application default credentials, like the deploy's GCP provider.
-        exec_auth = kubeconfig.gke_exec(os.environ)
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(self.endpoint, ca_data).apply(
-                lambda v: kubeconfig.render(
-                    context=args.context, server=v[0], ca_data=v[1], command=exec_auth.command, args=exec_auth.args,
-                    env=exec_auth.env,
-                )
-            )
-        )
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            enable_server_side_apply=True,
-            # No delete_unreachable: a cluster this machine cannot reach (a private endpoint, an
-            # --allow-cidr without today's IP) is an error with the fix, never a reason to drop its
-            # objects from the state. `recipe destroy --cluster-gone` covers a deleted cluster.
+        self.connect(
+            name, context=args.context, endpoint=endpoint, ca_data=ca_data, exec_auth=kubeconfig.gke_exec(os.environ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # --admin: each member may read the cluster and reach its API (IAM, project-wide: GKE has no
@@ -325,27 +294,12 @@ class Cluster(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
                 )
             )
-        self.ready: list[pulumi.Resource] = [self.node_pool]
+        self.ready = [self.node_pool]
+        self.addons_ready = []  # GKE's own disk driver and metadata server: part of the cluster
         # A GKE load balancer is addressed by IP, so kube-proxy short-circuits in-cluster traffic
         # to it and applies loadBalancerSourceRanges to the pod's or node's own address; traffic
         # that does go out through Cloud NAT comes back from the NAT's address.
-        self.internal_sources: list[pulumi.Input[str]] = [*args.internal_cidrs]
+        self.internal_sources = [*args.internal_cidrs]
         if args.nat_address is not None:
             self.internal_sources.append(pulumi.Output.concat(args.nat_address, "/32"))
-        self.register_outputs(
-            {"name": self.cluster.name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "context": self.context}
-        )
-
-    def handle(self) -> ClusterHandle:
-        return ClusterHandle(
-            name=self.cluster.name,
-            endpoint=self.endpoint,
-            kubeconfig=self.kubeconfig,
-            context=self.context,
-            provider=self.provider,
-            ready=self.ready,
-            storage_class=STORAGE_CLASS,
-            load_balancer_annotations={},
-            load_balancer_address="ip",
-            internal_sources=self.internal_sources,
-        )
+        self.register_cluster_outputs()

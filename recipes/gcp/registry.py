@@ -29,6 +29,8 @@ class RegistryArgs:
     # change it later), and the grant Artifact Registry checks at create time.
     kms_key_name: pulumi.Input[str] | None = None
     key_access: list[pulumi.Resource] = field(default_factory=list)
+    # --admin: IAM members who push and pull images of this repository only.
+    admins: tuple[str, ...] = ()
 
 
 def cleanup_policies(days: int = UNTAGGED_EXPIRY_DAYS) -> list[dict]:
@@ -81,6 +83,12 @@ class Registry(pulumi.ComponentResource):
                 role=roles.REGISTRY_READER,
                 member=args.node_service_account_member,
                 opts=child,
+            )
+        for member in args.admins:  # not retained, like the nodes' grant
+            gcp.artifactregistry.RepositoryIamMember(
+                f"{name}-admin-{roles.admin_slug(member)}", project=args.project, location=args.location,
+                repository=self.repository.name, role=roles.REGISTRY_WRITER, member=member,
+                opts=pulumi.ResourceOptions(parent=self),
             )
         self.uri = self.repository.repository_id.apply(lambda rid: registry_uri(args.location, args.project, rid))
         self.register_outputs({"uri": self.uri})

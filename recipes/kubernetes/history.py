@@ -51,12 +51,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from . import versions
-from .workload import (
-    container_security_context,
-    metadata,
-    pod_security_context,
-    resources,
-)
+from .workload import container, metadata, pod_security_context, resources
 
 BACKUPS_PREFIX = "recipe-backups/tracker"  # in the stack's bucket, beside MLflow's artifacts (`mlflow/`)
 LATEST = "latest"
@@ -173,26 +168,15 @@ def restore_init_containers(
     """`fetch-history` and `restore-history`, which run before `prepare` (their volume: `restore_volume()`)."""
     history_mount = {"name": HISTORY_VOLUME, "mount_path": HISTORY_DIR}
     common = _env(RECIPE_HISTORY_DIR=HISTORY_DIR, RECIPE_DATABASES=" ".join(databases), HOME="/tmp")
-    fetch = {
-        "name": "fetch-history",
-        "image": versions.MLFLOW_IMAGE,
-        "image_pull_policy": "IfNotPresent",
-        "command": ["python", f"{scripts_mount['mount_path']}/{FETCH_SCRIPT}"],
-        "env": [backend_env, *common, *_env(RECIPE_BACKUPS_URI=backups_destination), *identity_env],
-        "security_context": container_security_context(read_only_root=True),
-        "resources": resources("100m", "256Mi", "1", "1Gi"),
-        "volume_mounts": [scripts_mount, history_mount, tmp_mount, *extra_mounts],
-    }
-    restore = {
-        "name": "restore-history",
-        "image": versions.POSTGRES_IMAGE,
-        "image_pull_policy": "IfNotPresent",
-        "command": ["sh", "-c", RESTORE_COMMAND],
-        "env": [*common, *_database_env(**database)],
-        "security_context": container_security_context(read_only_root=True),
-        "resources": resources("50m", "64Mi", "1", "512Mi"),
-        "volume_mounts": [history_mount, tmp_mount],
-    }
+    fetch = container(
+        "fetch-history", versions.MLFLOW_IMAGE, ["python", f"{scripts_mount['mount_path']}/{FETCH_SCRIPT}"],
+        [backend_env, *common, *_env(RECIPE_BACKUPS_URI=backups_destination), *identity_env],
+        resources("100m", "256Mi", "1", "1Gi"), [scripts_mount, history_mount, tmp_mount, *extra_mounts],
+    )
+    restore = container(
+        "restore-history", versions.POSTGRES_IMAGE, ["sh", "-c", RESTORE_COMMAND], [*common, *_database_env(**database)],
+        resources("50m", "64Mi", "1", "512Mi"), [history_mount, tmp_mount],
+    )
     return [fetch, restore]
 
 
@@ -223,28 +207,16 @@ def backup_job(
     history_mount = {"name": HISTORY_VOLUME, "mount_path": HISTORY_DIR}
     tmp_mount = {"name": "tmp", "mount_path": "/tmp"}
     common = _env(RECIPE_HISTORY_DIR=HISTORY_DIR, RECIPE_DATABASES=" ".join(databases), HOME="/tmp")
-    dump = {
-        "name": "dump",
-        "image": versions.POSTGRES_IMAGE,
-        "image_pull_policy": "IfNotPresent",
-        "command": ["sh", "-c", DUMP_COMMAND],
-        "env": [*common, *_database_env(**database)],
-        "security_context": container_security_context(read_only_root=True),
-        "resources": resources("100m", "128Mi", "1", "512Mi"),
-        "volume_mounts": [history_mount, tmp_mount],
-    }
-    upload = {
-        "name": "upload",
-        "image": versions.MLFLOW_IMAGE,
-        "image_pull_policy": "IfNotPresent",
+    dump = container(
+        "dump", versions.POSTGRES_IMAGE, ["sh", "-c", DUMP_COMMAND], [*common, *_database_env(**database)],
+        resources("100m", "128Mi", "1", "512Mi"), [history_mount, tmp_mount],
+    )
+    upload = container(
         # The script travels in the Job itself: no ConfigMap the stack might not have yet.
-        "command": ["python", "-c", BACKUP_SOURCE],
-        "env": [*common, *_env(RECIPE_BACKUP_ID=backup_id, RECIPE_BACKUPS_URI=backups_destination),
-                *identity_env],
-        "security_context": container_security_context(read_only_root=True),
-        "resources": resources("100m", "256Mi", "1", "1Gi"),
-        "volume_mounts": [history_mount, tmp_mount, *extra_mounts],
-    }
+        "upload", versions.MLFLOW_IMAGE, ["python", "-c", BACKUP_SOURCE],
+        [*common, *_env(RECIPE_BACKUP_ID=backup_id, RECIPE_BACKUPS_URI=backups_destination), *identity_env],
+        resources("100m", "256Mi", "1", "1Gi"), [history_mount, tmp_mount, *extra_mounts],
+    )
     return k8s.batch.v1.Job(
         name,
         metadata=metadata(job_name, namespace, labels),

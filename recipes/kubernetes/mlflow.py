@@ -21,7 +21,14 @@ from .loadbalancer import load_balancer
 from .mlflow_config import PREPARE_SCRIPT, PREPARE_SOURCE, SERVER_ENV, WORKERS, basic_auth_ini, checksum
 from .postgres import PORT as DATABASE_PORT
 from .postgres import Postgres, PostgresArgs
-from .workload import RESTRICTED_NAMESPACE_LABELS, container_security_context, metadata, pod_security_context, resources
+from .workload import (
+    RESTRICTED_NAMESPACE_LABELS,
+    container,
+    container_security_context,
+    metadata,
+    pod_security_context,
+    resources,
+)
 
 PORT = 5000
 # Its port on the stack's shared ingress load balancer, when there is one.
@@ -165,16 +172,10 @@ class MlflowServer(pulumi.ComponentResource):
             identity_env=identity_env, scripts_mount=scripts_mount, tmp_mount=tmp_mount, extra_mounts=extra_mounts,
         )
         # Migrations and the admin password, once, before any server worker starts.
-        prepare = {
-            "name": "prepare",
-            "image": versions.MLFLOW_IMAGE,
-            "image_pull_policy": "IfNotPresent",
-            "command": ["python", f"{SCRIPTS_DIR}/{PREPARE_SCRIPT}"],
-            "env": store_env,
-            "security_context": container_security_context(read_only_root=True),
-            "resources": resources("100m", "256Mi", "1", "1Gi"),
-            "volume_mounts": [auth_mount, scripts_mount, tmp_mount],
-        }
+        prepare = container(
+            "prepare", versions.MLFLOW_IMAGE, ["python", f"{SCRIPTS_DIR}/{PREPARE_SCRIPT}"], store_env,
+            resources("100m", "256Mi", "1", "1Gi"), [auth_mount, scripts_mount, tmp_mount],
+        )
         deployment = k8s.apps.v1.Deployment(
             f"{name}-server",
             metadata=metadata("mlflow", ns, labels),

@@ -42,5 +42,22 @@ def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[
     }
 
 
+def container(
+    name: str, image: str, command: list[Any], env: list[dict[str, Any]], requests_and_limits: dict[str, Any],
+    mounts: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A container with the hardened settings: read-only root filesystem, the image pulled once per node."""
+    return {
+        "name": name,
+        "image": image,
+        "image_pull_policy": "IfNotPresent",
+        "command": command,
+        "env": env,
+        "security_context": container_security_context(read_only_root=True),
+        "resources": requests_and_limits,
+        "volume_mounts": mounts,
+    }
+
+
 def metadata(name: str, namespace: str | Any, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
     return {"name": name, "namespace": namespace, "labels": labels, **extra}
