@@ -1,8 +1,8 @@
-"""Shared fixtures: specs, and a session cache of offline plans.
+"""Shared fixtures: specs, and offline plans.
 
 A plan runs the real Pulumi program under Pulumi's mock runtime
-(`provisioner.analysis.plan.run_plan`), so each distinct spec is planned once per
-session and shared by every test that asks for it.
+(`provisioner.analysis.plan.run_plan`), whose own per-process cache plans each
+distinct spec once; the `plans` fixture reads that cache, it keeps none of its own.
 """
 
 from __future__ import annotations
@@ -105,33 +105,25 @@ class PlanView:
         return json.dumps([r.inputs for r in self.plan.resources], default=str)
 
 
-class PlanCache:
-    """Plans by spec; `delete_data` is not part of spec equality, so it is part of the key."""
+def plan_of(spec: StackSpec | Mapping[str, Any] | None = None, **values: Any) -> PlanView:
+    """The plan of `spec` (or of the default AWS spec with `values` as flags), viewed for assertions.
 
-    def __init__(self) -> None:
-        self._plans: dict[tuple[StackSpec, bool, str], PlanView] = {}
+    Plans come from run_plan's own per-process cache (keyed by spec, delete_data and
+    tracker_backup), so each distinct spec is planned once however many tests ask for it.
+    """
+    from provisioner.analysis.plan import run_plan
 
-    def __call__(self, spec: StackSpec | Mapping[str, Any] | None = None, **values: Any) -> PlanView:
-        from provisioner.analysis.plan import run_plan
-
-        if spec is None or isinstance(spec, Mapping):
-            spec = aws_spec(**{**dict(spec or {}), **values})
-        elif values:
-            raise TypeError("give a spec or flag values, not both")
-        key = (spec, spec.delete_data, spec.tracker_backup)
-        if key not in self._plans:
-            # `set_mocks` keeps an existing root Stack (and the outputs exported to it by an
-            # earlier plan in this process): start each plan from a fresh one.
-            from pulumi.runtime import settings
-
-            settings.ROOT.set(None)
-            self._plans[key] = PlanView(run_plan(spec))
-        return self._plans[key]
+    if spec is None or isinstance(spec, Mapping):
+        spec = aws_spec(**{**dict(spec or {}), **values})
+    elif values:
+        raise TypeError("give a spec or flag values, not both")
+    return PlanView(run_plan(spec))
 
 
 @pytest.fixture(scope="session")
-def plans() -> PlanCache:
-    return PlanCache()
+def plans():
+    """`plans(spec)` or `plans(**aws_flags)`: the one way tests get an offline plan."""
+    return plan_of
 
 
 @pytest.fixture(scope="session")
@@ -194,7 +186,7 @@ def _no_user_files(tmp_path_factory):
 def _no_real_cloud_clis(tmp_path_factory, monkeypatch):
     """The machine's own `az` and `gcloud` are never run by a test: first on PATH are stand-ins
     that answer as a CLI that is not logged in, so `recipe deploy`'s prerequisite check skips
-    with a note (tests/operations/test_prerequisites.py puts its own stand-ins before these)."""
+    with a note (tests/operations/conftest.py puts its own stand-ins before these)."""
     import os
 
     bin_dir = tmp_path_factory.getbasetemp() / "no-cloud-clis"
@@ -222,5 +214,5 @@ def engine(monkeypatch):
     from tests.support.fakes import FakeEngine
 
     fake = FakeEngine()
-    monkeypatch.setattr(cli, "make_engine", lambda: fake)
+    monkeypatch.setattr(cli.context, "make_engine", lambda: fake)
     return fake

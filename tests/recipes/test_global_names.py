@@ -34,7 +34,7 @@ class User:
 
     def run(self, *args: str):
         self.monkeypatch.setenv("RECIPE_HOME", str(self.home))
-        self.monkeypatch.setattr(cli, "make_engine", lambda: self.engine)
+        self.monkeypatch.setattr(cli.context, "make_engine", lambda: self.engine)
         return CliRunner().invoke(cli.app, list(args), catch_exceptions=False)
 
     def global_name(self, provider: str) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 
 from provisioner.analysis.critical_path import analyse, seconds_for
+from recipes.facts import kubernetes as k8s_facts
 
 from tests.conftest import spec_for
 
-SLEEP = "time:index/sleep:Sleep"
+SLEEP = k8s_facts.TIME_SLEEP
 
 
 @pytest.fixture(scope="module")

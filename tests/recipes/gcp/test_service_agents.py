@@ -9,7 +9,6 @@ cloud refuses a grant to an agent nothing in the plan created, as GCP does.
 
 from __future__ import annotations
 
-
 import pulumi_gcp as gcp
 import pytest
 
@@ -18,24 +17,20 @@ from provisioner.analysis.mockcloud.gcp import GcpError
 from provisioner.analysis.plan import run_plan
 from recipes import build
 from recipes.gcp import encryption
+from recipes.facts import gcp as gcp_facts
+from recipes.facts import gcp as facts
 
-from tests.conftest import spec_for
+from tests.recipes.gcp.helpers import gcp_spec, grants_by_component
 
 pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:pulumi_gcp\..*")
 
-IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
-KEY_IAM = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
-SERVICE = "gcp:projects/service:Service"
-REPOSITORY = "gcp:artifactregistry/repository:Repository"
+
+IDENTITY = gcp_facts.PROJECT_SERVICE_IDENTITY
 NUMBER = FAKE_GCP_PROJECT_NUMBER
 REGISTRY_AGENT = f"service-{NUMBER}@gcp-sa-artifactregistry.iam.gserviceaccount.com"
 GKE_AGENT = f"service-{NUMBER}@container-engine-robot.iam.gserviceaccount.com"
 KEY = "projects/demo-project/locations/us-central1/keyRings/ring/cryptoKeys/key"
 ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-
-
-def gcp_spec(**values):
-    return spec_for("gcp", region="us-central1", **values)
 
 
 def refused(program, match: str, **flags) -> GcpError:
@@ -53,17 +48,9 @@ def grant(name: str, member, **opts):
                                       opts=pulumi.ResourceOptions(**opts) if opts else None)
 
 
-def grants_by_component(plan) -> dict:
-    return {g.name.removeprefix("encryption-").removesuffix("-agent"): g for g in plan.by_type(KEY_IAM)}
-
-
-@pytest.fixture(scope="module")
-def kms_plan(plans):
-    return plans(gcp_spec(kms=True))
-
-
 # ---------------------------------------------------------------------------
 # The program: the registry's agent is created, and the grant depends on it
+
 
 def test_artifact_registry_agent_is_created_before_its_grant(kms_plan):
     identity = kms_plan.one(IDENTITY)
@@ -76,12 +63,12 @@ def test_artifact_registry_agent_is_created_before_its_grant(kms_plan):
     assert identity.urn in registry_grant.dependencies
     assert registry_grant.inputs["member"] == identity.outputs["member"] == f"serviceAccount:{REGISTRY_AGENT}"
     # The repository waits for the grant, so for the agent too.
-    assert identity.urn in kms_plan.deps_closure(kms_plan.one(REPOSITORY))
+    assert identity.urn in kms_plan.deps_closure(kms_plan.one(facts.ARTIFACT_REGISTRY))
 
 
 def test_the_identity_waits_for_the_artifact_registry_api(kms_plan):
     identity = kms_plan.one(IDENTITY)
-    api = next(s for s in kms_plan.by_type(SERVICE) if s.inputs["service"] == "artifactregistry.googleapis.com")
+    api = next(s for s in kms_plan.by_type(facts.PROJECT_SERVICE) if s.inputs["service"] == "artifactregistry.googleapis.com")
     assert api.urn in identity.dependencies
 
 
@@ -90,7 +77,7 @@ def test_other_agents_come_from_their_lookup_or_their_api(kms_plan):
     # Cloud Storage's: answered (and created) by the project service account lookup; GKE's: by
     # enabling the Kubernetes Engine API, which its grant waits for. No identity for either.
     assert [r.inputs["service"] for r in kms_plan.by_type(IDENTITY)] == ["artifactregistry.googleapis.com"]
-    container = next(s for s in kms_plan.by_type(SERVICE) if s.inputs["service"] == "container.googleapis.com")
+    container = next(s for s in kms_plan.by_type(facts.PROJECT_SERVICE) if s.inputs["service"] == "container.googleapis.com")
     assert container.urn in grants["cluster"].dependencies
     assert grants["cluster"].inputs["member"] == f"serviceAccount:{GKE_AGENT}"
 
@@ -114,6 +101,7 @@ def test_the_real_program_without_the_identity_is_refused(monkeypatch):
 # ---------------------------------------------------------------------------
 # The mock cloud refuses a grant to an agent nothing created, as GCP does
 
+
 def test_mock_refuses_a_grant_to_a_never_created_agent():
     def program(spec):
         grant("orphan", f"serviceAccount:{REGISTRY_AGENT}")
@@ -130,8 +118,8 @@ def test_mock_accepts_the_grant_once_a_service_identity_created_the_agent():
         return {}
 
     plan = run_plan(gcp_spec(), program=program)
-    assert plan.one(KEY_IAM).inputs["member"] == f"serviceAccount:{REGISTRY_AGENT}"
-    assert plan.one(IDENTITY).urn in plan.one(KEY_IAM).dependencies
+    assert plan.one(facts.KMS_CRYPTO_KEY_IAM_MEMBER).inputs["member"] == f"serviceAccount:{REGISTRY_AGENT}"
+    assert plan.one(IDENTITY).urn in plan.one(facts.KMS_CRYPTO_KEY_IAM_MEMBER).dependencies
 
 
 def test_mock_accepts_agents_created_by_their_lookup_or_api():
@@ -143,7 +131,7 @@ def test_mock_accepts_agents_created_by_their_lookup_or_api():
         return {}
 
     plan = run_plan(gcp_spec(), program=program)
-    assert {g.name for g in plan.by_type(KEY_IAM)} == {"gcs", "gke"}
+    assert {g.name for g in plan.by_type(facts.KMS_CRYPTO_KEY_IAM_MEMBER)} == {"gcs", "gke"}
 
 
 def test_mock_refuses_the_gke_agent_before_its_api_is_enabled():
@@ -159,7 +147,7 @@ def test_mock_leaves_ordinary_service_accounts_alone():
         grant("user-account", "serviceAccount:nodes@demo-project.iam.gserviceaccount.com")
         return {}
 
-    assert run_plan(gcp_spec(), program=program).one(KEY_IAM).name == "user-account"
+    assert run_plan(gcp_spec(), program=program).one(facts.KMS_CRYPTO_KEY_IAM_MEMBER).name == "user-account"
 
 
 def test_gkes_temporary_default_pool_runs_as_the_node_service_account(plans):

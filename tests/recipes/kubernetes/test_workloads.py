@@ -5,30 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from recipes.kubernetes import versions, workload
+from recipes.facts import kubernetes as k8s_facts
 
-NAMESPACE = "kubernetes:core/v1:Namespace"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SECRET = "kubernetes:core/v1:Secret"
-SERVICE = "kubernetes:core/v1:Service"
-PVC = "kubernetes:core/v1:PersistentVolumeClaim"
-RELEASE = "kubernetes:helm.sh/v3:Release"
-GATEWAY = "kubernetes:networking.istio.io/v1beta1:Gateway"
+from tests.recipes.plans import GATEWAY, container, pod_spec
 
 
 def mlflow_deployment(plan):
-    return plan.one(DEPLOYMENT, "tracker-server")
-
-
-def pod_spec(deployment):
-    return deployment.inputs["spec"]["template"]["spec"]
-
-
-def container(deployment, name):
-    (found,) = [c for c in pod_spec(deployment)["containers"] if c["name"] == name]
-    return found
+    return plan.one(k8s_facts.DEPLOYMENT, "tracker-server")
 
 
 # ---------------------------------------------------------------------------
@@ -36,7 +21,7 @@ def container(deployment, name):
 
 
 def test_mlflow_namespace_enforces_restricted_pod_security(aws_plan):
-    ns = aws_plan.one(NAMESPACE, "tracker-ns")
+    ns = aws_plan.one(k8s_facts.NAMESPACE, "tracker-ns")
     assert ns.inputs["metadata"]["name"] == "mlflow"
     labels = ns.inputs["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
@@ -67,7 +52,7 @@ def test_mlflow_deployment_is_hardened(aws_plan):
 
 @pytest.mark.parametrize("name", ["tracker-server", "tracker-db"])
 def test_every_container_image_is_pinned(aws_plan, name):
-    for c in pod_spec(aws_plan.one(DEPLOYMENT, name))["containers"]:
+    for c in pod_spec(aws_plan.one(k8s_facts.DEPLOYMENT, name))["containers"]:
         image = c["image"]
         last = image.rsplit("/", 1)[-1]
         assert ":" in last or "@sha256:" in image, f"{image} has no tag"
@@ -87,7 +72,7 @@ def test_mlflow_serves_artifacts_from_the_stack_bucket_with_basic_auth(aws_plan,
 def test_mlflow_secrets_come_from_a_kubernetes_secret(aws_plan):
     deployment = mlflow_deployment(aws_plan)
     server = container(deployment, "mlflow")
-    secret = aws_plan.one(SECRET, "tracker-server")
+    secret = aws_plan.one(k8s_facts.SECRET, "tracker-server")
     secret_name = secret.inputs["metadata"]["name"]
     env = {e["name"]: e for e in server["env"]}
     for key in ("MLFLOW_BACKEND_STORE_URI", "MLFLOW_FLASK_SERVER_SECRET_KEY"):
@@ -106,7 +91,7 @@ def test_mlflow_secrets_come_from_a_kubernetes_secret(aws_plan):
 
 def test_secret_data_is_a_pulumi_secret(aws_plan):
     for name in ("tracker-server", "tracker-db-credentials"):
-        secret = aws_plan.one(SECRET, name)
+        secret = aws_plan.one(k8s_facts.SECRET, name)
         assert "stringData" in secret.secret_inputs, name
         assert secret.inputs["stringData"] == "********", name
 
@@ -126,7 +111,7 @@ def test_mlflow_starts_only_after_its_pod_identity(aws_plan):
 
 
 def test_one_load_balancer_serves_models_and_the_tracker(aws_plan):
-    [service] = [s for s in aws_plan.by_type(SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
+    [service] = [s for s in aws_plan.by_type(k8s_facts.SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
     assert service.name == "deployer-ingress-lb" and "loadBalancerSourceRanges" not in service.inputs["spec"]
     ports = {p["name"]: (p["port"], p["targetPort"]) for p in service.inputs["spec"]["ports"]}
     assert ports == {"http": (80, 80), "mlflow": (5000, 5000)}
@@ -137,7 +122,7 @@ def test_one_load_balancer_serves_models_and_the_tracker(aws_plan):
 
 def test_istio_routes_the_tracker_port_to_mlflow(aws_plan):
     deployment = mlflow_deployment(aws_plan)
-    service = aws_plan.one(SERVICE, "tracker-svc")
+    service = aws_plan.one(k8s_facts.SERVICE, "tracker-svc")
     assert service.inputs["spec"]["type"] == "ClusterIP"
     assert service.inputs["spec"]["selector"].items() <= deployment.inputs["spec"]["template"]["metadata"]["labels"].items()
     gateway = aws_plan.one("kubernetes:networking.istio.io/v1beta1:Gateway", "tracker-gateway")
@@ -154,7 +139,7 @@ def test_istio_routes_the_tracker_port_to_mlflow(aws_plan):
 
 def test_without_the_deployer_the_tracker_has_its_own_load_balancer(plans, allow_cidrs):
     plan = plans(without=["deployer"], allow_cidrs=allow_cidrs)
-    [service] = [s for s in plan.by_type(SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
+    [service] = [s for s in plan.by_type(k8s_facts.SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
     # --allow-cidr, then the stack's own NAT address (see test_internal_sources).
     assert service.name == "tracker-lb" and service.inputs["spec"]["loadBalancerSourceRanges"][:-1] == allow_cidrs
     assert not plan.by_type("kubernetes:networking.istio.io/v1beta1:Gateway")
@@ -163,7 +148,7 @@ def test_without_the_deployer_the_tracker_has_its_own_load_balancer(plans, allow
 
 def test_load_balancers_restricted_to_allow_cidrs(restricted_plan, allow_cidrs):
     for name in ("deployer-ingress-lb",):
-        service = restricted_plan.one(SERVICE, name)
+        service = restricted_plan.one(k8s_facts.SERVICE, name)
         assert service.inputs["spec"]["type"] == "LoadBalancer"
         # --allow-cidr, then the stack's own NAT address (see test_internal_sources).
         assert service.inputs["spec"]["loadBalancerSourceRanges"][:-1] == allow_cidrs, name
@@ -171,7 +156,7 @@ def test_load_balancers_restricted_to_allow_cidrs(restricted_plan, allow_cidrs):
 
 def test_tracker_load_balancer_targets_mlflow(plans):
     plan = plans(without=["deployer"])
-    service = plan.one(SERVICE, "tracker-lb")
+    service = plan.one(k8s_facts.SERVICE, "tracker-lb")
     deployment = mlflow_deployment(plan)
     assert service.inputs["spec"]["selector"].items() <= deployment.inputs["spec"]["template"]["metadata"]["labels"].items()
     assert service.inputs["spec"]["ports"][0]["targetPort"] == container(deployment, "mlflow")["ports"][0]["containerPort"]
@@ -179,53 +164,19 @@ def test_tracker_load_balancer_targets_mlflow(plans):
     assert plan.raw_outputs["tracker"]["uri"].startswith("http://")
 
 
-def test_tracker_password_is_secret_and_never_recorded(aws_plan):
-    assert "tracker.password" in aws_plan.secret_outputs
-    assert aws_plan.outputs["tracker"]["password"] == "********"
-    assert aws_plan.raw_outputs["tracker"]["username"] == "admin"
-    password = aws_plan.raw_outputs["tracker"]["password"]
-    assert len(password) >= 24
-    assert password not in json.dumps(aws_plan.outputs)
-    assert password not in aws_plan.inputs_json()
-    # Neither is any database connection string (it carries the database password).
-    assert "postgresql://" not in aws_plan.inputs_json()
-
-
-def test_kubeconfig_is_secret_and_uses_aws_cli_exec(aws_plan):
-    assert "cluster.kubeconfig" in aws_plan.secret_outputs
-    assert aws_plan.outputs["cluster"]["kubeconfig"] == "********"
-    raw = aws_plan.raw_outputs["cluster"]["kubeconfig"]
-    assert raw not in aws_plan.inputs_json()
-    config = yaml.safe_load(raw)
-    context = aws_plan.raw_outputs["cluster"]["context"]
-    assert config["current-context"] == context
-    assert [c["name"] for c in config["contexts"]] == [context]
-    assert config["clusters"][0]["cluster"]["server"] == aws_plan.raw_outputs["cluster"]["endpoint"]
-    (user,) = config["users"]
-    assert set(user["user"]) == {"exec"}  # no token, password, client certificate or key
-    exec_ = user["user"]["exec"]
-    assert exec_["command"] == "aws"
-    args = exec_["args"]
-    assert args[:2] == ["eks", "get-token"]
-    assert args[args.index("--cluster-name") + 1] == aws_plan.raw_outputs["cluster"]["name"] == "ml-dev"
-    assert args[args.index("--region") + 1] == "eu-west-1"
-    for forbidden in ("client-key-data", "client-certificate-data", "password:", "token:"):
-        assert forbidden not in raw, forbidden
-
-
 # ---------------------------------------------------------------------------
 # Postgres
 
 
 def test_postgres_volume_is_a_pulumi_resource(aws_plan):
-    claim = aws_plan.one(PVC, "tracker-db-data")
+    claim = aws_plan.one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "tracker-db-data")
     database = aws_plan.one("recipes:kubernetes:Postgres", "tracker-db")
     assert claim.parent == database.urn
     assert not claim.retain_on_delete  # destroy deletes it (and its disk)
     storage_class = aws_plan.one("kubernetes:storage.k8s.io/v1:StorageClass")
     assert claim.inputs["spec"]["storageClassName"] == storage_class.inputs["metadata"]["name"]
     assert claim.inputs["spec"]["accessModes"] == ["ReadWriteOnce"]
-    deployment = aws_plan.one(DEPLOYMENT, "tracker-db")
+    deployment = aws_plan.one(k8s_facts.DEPLOYMENT, "tracker-db")
     volumes = pod_spec(deployment)["volumes"]
     assert {"persistentVolumeClaim": {"claimName": claim.inputs["metadata"]["name"]}, "name": "data"} in volumes
     assert claim.urn in deployment.dependencies
@@ -233,7 +184,7 @@ def test_postgres_volume_is_a_pulumi_resource(aws_plan):
 
 
 def test_postgres_deployment_recreates_and_is_hardened(aws_plan):
-    deployment = aws_plan.one(DEPLOYMENT, "tracker-db")
+    deployment = aws_plan.one(k8s_facts.DEPLOYMENT, "tracker-db")
     assert deployment.inputs["spec"]["strategy"]["type"] == "Recreate"
     assert deployment.inputs["spec"]["replicas"] == 1
     pg = container(deployment, "postgres")
@@ -245,7 +196,7 @@ def test_postgres_deployment_recreates_and_is_hardened(aws_plan):
     assert "readinessProbe" in pg and "livenessProbe" in pg
     env = {e["name"]: e for e in pg["env"]}
     assert "value" not in env["POSTGRES_PASSWORD"]
-    credentials = aws_plan.one(SECRET, "tracker-db-credentials")
+    credentials = aws_plan.one(k8s_facts.SECRET, "tracker-db-credentials")
     assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == credentials.inputs["metadata"]["name"]
 
 
@@ -260,6 +211,8 @@ SELDON_RELEASES = {
     "istio-ingressgateway": versions.ISTIO_GATEWAY,
     "seldon-core": versions.SELDON_CORE,
 }
+
+
 KSERVE_RELEASES = {
     "cluster-autoscaler": versions.CLUSTER_AUTOSCALER,
     "istio-base": versions.ISTIO_BASE,
@@ -296,7 +249,7 @@ def test_versions_are_exact():
 
 
 def test_seldon_releases_are_pinned(aws_plan):
-    releases = {r.name: r for r in aws_plan.by_type(RELEASE)}
+    releases = {r.name: r for r in aws_plan.by_type(k8s_facts.HELM_RELEASE)}
     assert set(releases) == set(SELDON_RELEASES)
     for name, chart in SELDON_RELEASES.items():
         check_release(releases[name], chart)
@@ -306,7 +259,7 @@ def test_seldon_releases_are_pinned(aws_plan):
 
 
 def test_seldon_routes_through_the_istio_gateway(aws_plan):
-    seldon = aws_plan.one(RELEASE, "seldon-core")
+    seldon = aws_plan.one(k8s_facts.HELM_RELEASE, "seldon-core")
     values = seldon.inputs["values"]
     assert values["istio"]["enabled"] is True
     assert values["istio"]["gateway"] == "istio-system/seldon-gateway"
@@ -319,17 +272,17 @@ def test_seldon_routes_through_the_istio_gateway(aws_plan):
     assert gateway.urn in seldon.dependencies
     # The gateway CR needs Istio's CRDs and gateway pods first.
     for name in ("istio-base", "istiod", "istio-ingressgateway"):
-        assert aws_plan.one(RELEASE, name).urn in gateway.dependencies
+        assert aws_plan.one(k8s_facts.HELM_RELEASE, name).urn in gateway.dependencies
 
 
 def test_istio_ingress_gateway_selected_by_the_load_balancer(aws_plan):
-    gateway_release = aws_plan.one(RELEASE, "istio-ingressgateway")
+    gateway_release = aws_plan.one(k8s_facts.HELM_RELEASE, "istio-ingressgateway")
     assert gateway_release.inputs["values"]["service"]["type"] == "ClusterIP"
-    service = aws_plan.one(SERVICE, "deployer-ingress-lb")
+    service = aws_plan.one(k8s_facts.SERVICE, "deployer-ingress-lb")
     assert service.inputs["spec"]["selector"].items() <= gateway_release.inputs["values"]["labels"].items()
     assert gateway_release.urn in service.dependencies
-    assert aws_plan.one(RELEASE, "istiod").urn in gateway_release.dependencies
-    assert aws_plan.one(RELEASE, "istio-base").urn in aws_plan.one(RELEASE, "istiod").dependencies
+    assert aws_plan.one(k8s_facts.HELM_RELEASE, "istiod").urn in gateway_release.dependencies
+    assert aws_plan.one(k8s_facts.HELM_RELEASE, "istio-base").urn in aws_plan.one(k8s_facts.HELM_RELEASE, "istiod").dependencies
 
 
 def test_seldon_outputs(aws_plan):
@@ -337,13 +290,13 @@ def test_seldon_outputs(aws_plan):
     assert deployer["flavor"] == "seldon"
     assert deployer["namespace"] == "seldon"
     assert deployer["base_url"].startswith("http://")
-    models_ns = [n.inputs["metadata"]["name"] for n in aws_plan.by_type(NAMESPACE)]
+    models_ns = [n.inputs["metadata"]["name"] for n in aws_plan.by_type(k8s_facts.NAMESPACE)]
     assert "seldon" in models_ns and "seldon-system" in models_ns
 
 
 def test_kserve_deployer(plans):
     plan = plans(deployer="kserve")
-    releases = {r.name: r for r in plan.by_type(RELEASE)}
+    releases = {r.name: r for r in plan.by_type(k8s_facts.HELM_RELEASE)}
     assert set(releases) == set(KSERVE_RELEASES)
     assert "seldon-core" not in releases
     assert [g.name for g in plan.by_type(GATEWAY)] == ["tracker-gateway"]  # KServe uses the IngressClass
@@ -359,7 +312,7 @@ def test_kserve_deployer(plans):
     assert deployer["flavor"] == "kserve"
     assert deployer["namespace"] == "kserve-models"
     assert deployer["base_url"].startswith("http://")
-    assert {"kserve", "kserve-models", "cert-manager"} <= {n.inputs["metadata"]["name"] for n in plan.by_type(NAMESPACE)}
+    assert {"kserve", "kserve-models", "cert-manager"} <= {n.inputs["metadata"]["name"] for n in plan.by_type(k8s_facts.NAMESPACE)}
 
 
 # ---------------------------------------------------------------------------
@@ -367,7 +320,7 @@ def test_kserve_deployer(plans):
 
 
 def test_pipelines_namespace_for_zenml(aws_plan):
-    ns = aws_plan.one(NAMESPACE, "pipelines-ns")
+    ns = aws_plan.one(k8s_facts.NAMESPACE, "pipelines-ns")
     assert ns.inputs["metadata"]["name"] == "zenml"
     account = aws_plan.one("kubernetes:core/v1:ServiceAccount", "pipelines-sa")
     assert account.inputs["metadata"]["name"] == "zenml-service-account"

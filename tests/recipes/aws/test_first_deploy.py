@@ -21,18 +21,12 @@ from provisioner.analysis.mockcloud import aws as mock
 from provisioner.analysis.plan import run_plan
 from recipes import build
 from recipes.aws import encryption, network, policies
+from recipes.facts import aws as facts
 
 from tests.conftest import aws_spec
+from tests.recipes.aws.helpers import MOCK_ACCOUNT, RT_ASSOC
 
-SUBNET = "aws:ec2/subnet:Subnet"
-RT_ASSOC = "aws:ec2/routeTableAssociation:RouteTableAssociation"
-NAT = "aws:ec2/natGateway:NatGateway"
-EKS = "aws:eks/cluster:Cluster"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-KMS_KEY = "aws:kms/key:Key"
-KMS_ALIAS = "aws:kms/alias:Alias"
-MOCK_ACCOUNT = mockcloud.FAKE_AWS_ACCOUNT
+
 # The zone-type filter the recipe must ask with, as AWS spells it.
 STANDARD_ONLY = {"filters": [{"name": "zone-type", "values": ["availability-zone"]}]}
 
@@ -52,7 +46,7 @@ def refused_plan(error: type[BaseException], match: str, **flags) -> BaseExcepti
 
 def zone_of_subnet_ids(plan) -> dict[str, str]:
     """Subnet id -> its zone. A subnet's id is what its route table association names."""
-    zones = {s.name: s.inputs["availabilityZone"] for s in plan.by_type(SUBNET)}
+    zones = {s.name: s.inputs["availabilityZone"] for s in plan.by_type(facts.EC2_SUBNET)}
     return {a.inputs["subnetId"]: zones[a.name] for a in plan.by_type(RT_ASSOC)}
 
 
@@ -90,12 +84,12 @@ def test_mock_lists_local_zones_and_a_zone_without_t3_and_m5():
 def test_chosen_zones_exclude_local_zones_and_the_zone_without_t3(plans, region):
     plan = plans(region=region)
     local = {z.name for z in mock.zones(region) if z.zone_type != "availability-zone"}
-    node_group = plan.one(NODE_GROUP)
+    node_group = plan.one(facts.EKS_NODE_GROUP)
     types = node_group.inputs["instanceTypes"]
     assert types == ["t3.large", "t3a.large", "m5.large", "m6i.large"]  # the dev profile: spot, diversified
     lacking = {z.name for z in mock.zones(region) if not all(z.offers(t) for t in types)}
     assert f"{region}a" in lacking and local <= lacking  # what a blind choice would pick first
-    chosen = sorted({s.inputs["availabilityZone"] for s in plan.by_type(SUBNET)})
+    chosen = sorted({s.inputs["availabilityZone"] for s in plan.by_type(facts.EC2_SUBNET)})
     assert chosen == [f"{region}b", f"{region}c"]  # sorted: the first two that qualify
     assert not set(chosen) & (local | lacking)
 
@@ -104,8 +98,8 @@ def test_chosen_zones_exclude_local_zones_and_the_zone_without_t3(plans, region)
 def test_every_zone_of_the_stack_offers_every_node_type(plans, flags):
     plan = plans(**flags)
     region = plan.spec.region
-    types = plan.one(NODE_GROUP).inputs["instanceTypes"]
-    for subnet in plan.by_type(SUBNET):
+    types = plan.one(facts.EKS_NODE_GROUP).inputs["instanceTypes"]
+    for subnet in plan.by_type(facts.EC2_SUBNET):
         zone = mock_zone(region, subnet.inputs["availabilityZone"])
         assert zone.zone_type == "availability-zone", subnet.name
         assert all(zone.offers(t) for t in types), (subnet.name, zone.name, types)
@@ -156,29 +150,24 @@ def test_the_mock_refuses_a_node_group_in_zones_picked_blindly(monkeypatch, stan
 def test_the_mock_refuses_a_node_group_in_a_zone_lacking_one_of_its_types():
     context = mockcloud.Context(aws_spec())
     for i, zone in enumerate(["eu-west-1a", "eu-west-1b"]):
-        mockcloud.computed(SUBNET, f"s{i}", {"availabilityZone": zone}, context)
-    ids = [mockcloud.fake_id(SUBNET, f"s{i}") for i in range(2)]
+        mockcloud.computed(facts.EC2_SUBNET, f"s{i}", {"availabilityZone": zone}, context)
+    ids = [mockcloud.fake_id(facts.EC2_SUBNET, f"s{i}") for i in range(2)]
     ok = {"clusterName": "c", "subnetIds": ids[1:], "instanceTypes": ["t3.large", "m5.large"]}
-    mockcloud.computed(NODE_GROUP, "ng", ok, context)
-    mockcloud.computed(NODE_GROUP, "ng", {**ok, "subnetIds": ids, "instanceTypes": ["m6i.large"]}, context)
+    mockcloud.computed(facts.EKS_NODE_GROUP, "ng", ok, context)
+    mockcloud.computed(facts.EKS_NODE_GROUP, "ng", {**ok, "subnetIds": ids, "instanceTypes": ["m6i.large"]}, context)
     with pytest.raises(mock.AwsError, match=r"instance type \(m5\.large\) is not supported .* \(eu-west-1a\)"):
-        mockcloud.computed(NODE_GROUP, "ng", {**ok, "subnetIds": ids, "instanceTypes": ["m6i.large", "m5.large"]}, context)
+        mockcloud.computed(facts.EKS_NODE_GROUP, "ng", {**ok, "subnetIds": ids, "instanceTypes": ["m6i.large", "m5.large"]}, context)
     with pytest.raises(mock.AwsError, match=r"Value \(eu-west-1z\) for parameter availabilityZone is invalid"):
-        mockcloud.computed(SUBNET, "bad", {"availabilityZone": "eu-west-1z"}, context)
+        mockcloud.computed(facts.EC2_SUBNET, "bad", {"availabilityZone": "eu-west-1z"}, context)
 
 
 # ---------------------------------------------------------------------------
 # 2. The control plane's log group
 
 
-@pytest.fixture(scope="module")
-def kms_plan(plans):
-    return plans(kms=True)
-
-
 def test_log_group_is_the_one_eks_writes_to_and_the_cluster_waits_for_it(aws_plan):
-    cluster = aws_plan.one(EKS)
-    log_group = aws_plan.one(LOG_GROUP)
+    cluster = aws_plan.one(facts.EKS_CLUSTER)
+    log_group = aws_plan.one(facts.CLOUDWATCH_LOG_GROUP)
     assert log_group.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster" == "/aws/eks/ml-dev/cluster"
     # Created before the cluster (before EKS would create it), deleted after it.
     assert log_group.urn in cluster.dependencies
@@ -190,28 +179,28 @@ def test_log_group_is_the_one_eks_writes_to_and_the_cluster_waits_for_it(aws_pla
 
 @pytest.mark.parametrize("profile,days", [("dev", 30), ("prod", 90)])
 def test_log_group_retention_follows_the_profile(plans, profile, days):
-    assert plans(profile=profile).one(LOG_GROUP).inputs["retentionInDays"] == days
+    assert plans(profile=profile).one(facts.CLOUDWATCH_LOG_GROUP).inputs["retentionInDays"] == days
 
 
 def test_log_group_follows_delete_data_never(plans):
     # Not retained with or without --delete-data: only data outlives the stack.
     plan = plans(aws_spec().with_changes(delete_data=True))
-    assert not plan.one(LOG_GROUP).retain_on_delete
+    assert not plan.one(facts.CLOUDWATCH_LOG_GROUP).retain_on_delete
 
 
 def test_kms_log_group_uses_the_stack_key(kms_plan):
-    log_group = kms_plan.one(LOG_GROUP)
-    key = kms_plan.one(KMS_KEY)
-    arn = kms_plan.one(KMS_ALIAS).inputs["targetKeyId"]
+    log_group = kms_plan.one(facts.CLOUDWATCH_LOG_GROUP)
+    key = kms_plan.one(facts.KMS_KEY)
+    arn = kms_plan.one(facts.KMS_ALIAS).inputs["targetKeyId"]
     assert log_group.inputs["kmsKeyId"] == arn
     assert key.urn in log_group.dependencies
 
 
 def test_kms_key_policy_lets_cloudwatch_logs_use_it_for_this_log_group_only(kms_plan):
-    log_group = kms_plan.one(LOG_GROUP)
+    log_group = kms_plan.one(facts.CLOUDWATCH_LOG_GROUP)
     arn = f"arn:aws:logs:eu-west-1:{MOCK_ACCOUNT}:log-group:/aws/eks/ml-dev/cluster"
     assert log_group.outputs["arn"] == arn
-    statements = json.loads(kms_plan.one(KMS_KEY).inputs["policy"])["Statement"]
+    statements = json.loads(kms_plan.one(facts.KMS_KEY).inputs["policy"])["Statement"]
     (logs,) = [s for s in statements if s["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}]
     assert logs["Effect"] == "Allow" and logs["Resource"] == "*"
     assert {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= set(logs["Action"])
@@ -222,7 +211,7 @@ def test_kms_key_policy_lets_cloudwatch_logs_use_it_for_this_log_group_only(kms_
 
 
 def test_kms_key_policy_without_a_cluster_names_no_log_group(plans):
-    statements = json.loads(plans(kms=True, components=["bucket"]).one(KMS_KEY).inputs["policy"])["Statement"]
+    statements = json.loads(plans(kms=True, components=["bucket"]).one(facts.KMS_KEY).inputs["policy"])["Statement"]
     assert [s["Principal"] for s in statements] == [{"AWS": f"arn:aws:iam::{MOCK_ACCOUNT}:root"}]
 
 
@@ -241,13 +230,13 @@ def test_the_mock_refuses_a_log_group_on_a_key_logs_may_not_use(monkeypatch):
 def test_node_group_is_in_one_zone_and_the_control_plane_in_two(plans, flags):
     plan = plans(**flags)
     zone_of = zone_of_subnet_ids(plan)
-    node_zones = [zone_of[s] for s in plan.one(NODE_GROUP).inputs["subnetIds"]]
+    node_zones = [zone_of[s] for s in plan.one(facts.EKS_NODE_GROUP).inputs["subnetIds"]]
     assert len(set(node_zones)) == 1, node_zones
-    control_plane_zones = {zone_of[s] for s in plan.one(EKS).inputs["vpcConfig"]["subnetIds"]}
+    control_plane_zones = {zone_of[s] for s in plan.one(facts.EKS_CLUSTER).inputs["vpcConfig"]["subnetIds"]}
     assert len(control_plane_zones) == 2  # EKS requires two
     # The nodes' zone is the first chosen one, where the NAT gateway (if any) lives too.
     assert node_zones[0] == min(control_plane_zones)
-    for nat in plan.by_type(NAT):
+    for nat in plan.by_type(facts.EC2_NAT_GATEWAY):
         assert zone_of[nat.inputs["subnetId"]] == node_zones[0]
 
 
@@ -255,17 +244,17 @@ def test_node_group_subnet_is_the_network_kind_of_the_stack(plans):
     for network_kind, flags in (("private", {}), ("public", {"network": "public"})):
         plan = plans(**flags)
         ids = {a.name: a.inputs["subnetId"] for a in plan.by_type(RT_ASSOC)}
-        assert plan.one(NODE_GROUP).inputs["subnetIds"] == [ids[f"network-{network_kind}-0"]]
+        assert plan.one(facts.EKS_NODE_GROUP).inputs["subnetIds"] == [ids[f"network-{network_kind}-0"]]
 
 
 def test_the_mock_refuses_a_control_plane_in_one_zone():
     context = mockcloud.Context(aws_spec())
     for i, zone in enumerate(["eu-west-1b", "eu-west-1b", "eu-west-1c"]):
-        mockcloud.computed(SUBNET, f"s{i}", {"availabilityZone": zone}, context)
-    ids = [mockcloud.fake_id(SUBNET, f"s{i}") for i in range(3)]
-    mockcloud.computed(EKS, "c", {"name": "c", "vpcConfig": {"subnetIds": [ids[0], ids[2]]}}, context)
+        mockcloud.computed(facts.EC2_SUBNET, f"s{i}", {"availabilityZone": zone}, context)
+    ids = [mockcloud.fake_id(facts.EC2_SUBNET, f"s{i}") for i in range(3)]
+    mockcloud.computed(facts.EKS_CLUSTER, "c", {"name": "c", "vpcConfig": {"subnetIds": [ids[0], ids[2]]}}, context)
     with pytest.raises(mock.AwsError, match="Subnets specified must be in at least two different AZs"):
-        mockcloud.computed(EKS, "c", {"name": "c", "vpcConfig": {"subnetIds": ids[:2]}}, context)
+        mockcloud.computed(facts.EKS_CLUSTER, "c", {"name": "c", "vpcConfig": {"subnetIds": ids[:2]}}, context)
 
 
 def test_subnets_never_move_when_the_zone_choice_changes(aws_plan):

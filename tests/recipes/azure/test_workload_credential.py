@@ -15,6 +15,7 @@ import pytest
 
 from recipes.azure import workload_credential as wc
 
+
 TENANT = "00000000-1111-2222-3333-444444444444"
 CLIENT = "55555555-6666-7777-8888-999999999999"
 
