@@ -13,42 +13,32 @@ from pathlib import Path
 APP = "stack-recipes"
 
 
-def _home() -> Path | None:
+def _dir(kind: str) -> Path:
+    """RECIPE_HOME/<kind> when set (tests, CI, several setups side by side), else the platform's own folder."""
     value = os.environ.get("RECIPE_HOME")
-    return Path(value).expanduser() if value else None
+    if value:
+        return Path(value).expanduser() / kind
+    import platformdirs
+
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(APP))
 
 
 def config_dir() -> Path:
-    """The stack registry lives here."""
-    home = _home()
-    if home:
-        return home / "config"
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP))
+    """The stack records live here."""
+    return _dir("config")
 
 
 def data_dir() -> Path:
     """Local Pulumi state, the generated passphrase, kubeconfigs."""
-    home = _home()
-    if home:
-        return home / "data"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP))
+    return _dir("data")
 
 
 def cache_dir() -> Path:
     """Things that can be recomputed: offline plans."""
-    home = _home()
-    if home:
-        return home / "cache"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir(APP))
+    return _dir("cache")
 
 
-def registry_dir() -> Path:
+def records_dir() -> Path:
     return config_dir() / "stacks"
 
 

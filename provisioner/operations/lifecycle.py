@@ -1,6 +1,6 @@
-"""Deploy, preview and destroy a stack, keeping the registry true at every step.
+"""Deploy, preview and destroy a stack, keeping its record (provisioner/stacks/records.py) true at every step.
 
-The registry is written before an operation starts and after it ends, so a
+The record is written before an operation starts and after it ends, so a
 failure or an interrupt is recorded, never forgotten, and nothing already
 known about a stack (its outputs, its backend) is lost on failure.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from recipes import naming, outputs
 from recipes.errors import RecipeError
-from recipes.spec import SpecError, StackSpec
+from recipes.spec import StackSpec
 
 from provisioner import paths
 from provisioner.engine import (
@@ -47,13 +47,13 @@ def target_for(record: StackRecord) -> StackTarget:
     return StackTarget(spec=spec_from_record(record.name, record.spec), backend=record.backend)
 
 
-def deploy_target(spec: StackSpec, backend: str | None, registry: StackRecords) -> tuple[StackRecord | None, StackTarget]:
+def deploy_target(spec: StackSpec, backend: str | None, records: StackRecords) -> tuple[StackRecord | None, StackTarget]:
     """Where a deploy of `spec` goes: the stack's recorded backend, `backend`, or the default.
 
     Refuses what would split a live stack in two: another provider under the
     same name, another backend than the one holding its state.
     """
-    record = registry.find(spec.name)
+    record = records.find(spec.name)
     if record is not None:
         if record.source != "deploy":
             raise OperationError(
@@ -72,7 +72,7 @@ def deploy_target(spec: StackSpec, backend: str | None, registry: StackRecords) 
     return record, StackTarget(spec=spec, backend=backend)
 
 
-def assign_suffix(spec: StackSpec, *, backend: str | None, engine: Engine, registry: StackRecords) -> StackSpec:
+def assign_suffix(spec: StackSpec, *, backend: str | None, engine: Engine, records: StackRecords) -> StackSpec:
     """The spec with its stack's suffix for global names (see recipes/naming.py).
 
     Found again, in this order: --suffix, this machine's record of the stack, the stack's
@@ -81,7 +81,7 @@ def assign_suffix(spec: StackSpec, *, backend: str | None, engine: Engine, regis
     stack's own is refused while anything of the stack exists: it would create new
     buckets and registries beside the old ones.
     """
-    record, target = deploy_target(spec, backend, registry)
+    record, target = deploy_target(spec, backend, records)
     recorded = str((record.spec or {}).get("suffix") or "") if record is not None else ""
     if spec.suffix:
         gone = record is not None and record.status == "destroyed" and not record.retained
@@ -140,8 +140,8 @@ class LastEvent:
 
 
 @contextmanager
-def tracked(registry: StackRecords, record: StackRecord, op: str, status: str, on_event: OnEvent) -> Iterator[LastEvent]:
-    """Run `op` on the stack with the registry saying so before, and truthfully after.
+def tracked(records: StackRecords, record: StackRecord, op: str, status: str, on_event: OnEvent) -> Iterator[LastEvent]:
+    """Run `op` on the stack with its record saying so before, and truthfully after.
 
     Success is recorded by the caller. A failure or an interrupt is recorded as
     `failed` with the time, the message and the last event; a lock held by
@@ -151,45 +151,45 @@ def tracked(registry: StackRecords, record: StackRecord, op: str, status: str, o
     previous_status, previous_op = record.status, copy.deepcopy(record.last_operation)
     record.status = status
     record.start(op)
-    registry.save(record)
+    records.save(record)
     tracker = LastEvent(on_event)
     try:
         yield tracker
     except ConcurrentUpdate:
         record.status, record.last_operation = previous_status, previous_op
-        registry.save(record)
+        records.save(record)
         raise
     except EngineError as exc:
-        _fail(registry, record, "failed", exc.message, exc.resource, tracker.last)
+        _fail(records, record, "failed", exc.message, exc.resource, tracker.last)
         raise
     except (KeyboardInterrupt, SystemExit):
-        _fail(registry, record, "interrupted", f"interrupted before the {op} finished", None, tracker.last)
+        _fail(records, record, "interrupted", f"interrupted before the {op} finished", None, tracker.last)
         raise
 
 
-def deploy(spec: StackSpec, *, backend: str | None, engine: Engine, registry: StackRecords, on_event: OnEvent) -> tuple[StackRecord, Changes]:
+def deploy(spec: StackSpec, *, backend: str | None, engine: Engine, records: StackRecords, on_event: OnEvent) -> tuple[StackRecord, Changes]:
     if not spec.suffix:
-        spec = assign_suffix(spec, backend=backend, engine=engine, registry=registry)
-    record, target = deploy_target(spec, backend, registry)
+        spec = assign_suffix(spec, backend=backend, engine=engine, records=records)
+    record, target = deploy_target(spec, backend, records)
     if record is None:
         record = StackRecord(name=spec.name, provider=spec.provider, region=spec.region, status="deploying", source="deploy")
     check_not_running(record)  # before changing anything in the record
     record.provider, record.region = spec.provider, spec.region
     record.spec = spec.to_mapping()
     record.backend, record.pulumi_stack, record.project = target.backend, spec.name, PROJECT
-    with tracked(registry, record, "deploy", "deploying", on_event) as tracker:
+    with tracked(records, record, "deploy", "deploying", on_event) as tracker:
         result = engine.up(target, tracker)
         try:
             canonical = outputs.validate(result.outputs, source=f"outputs of {spec.name}")
         except outputs.OutputsError as exc:
-            _fail(registry, record, "failed", str(exc), None, tracker.last)
+            _fail(records, record, "failed", str(exc), None, tracker.last)
             raise OperationError(f"the deploy finished but its outputs are incomplete: {exc}") from None
     record.outputs = outputs.public(canonical)
     record.secrets = "pulumi"
     record.retained = []
     record.status = "ready"
     record.finish("succeeded", describe_changes(result.changes))
-    registry.save(record)
+    records.save(record)
     return record, result.changes
 
 
@@ -200,22 +200,22 @@ def preview(record: StackRecord, *, engine: Engine, on_event: OnEvent, spec: Sta
     return engine.preview(target, on_event)
 
 
-def backup(record: StackRecord, *, engine: Engine, registry: StackRecords, on_event: OnEvent) -> str | None:
+def backup(record: StackRecord, *, engine: Engine, records: StackRecords, on_event: OnEvent) -> str | None:
     """Back up the tracker's run history to the bucket: the backup id, None if there is no tracker."""
     from provisioner.engine.run_history import new_backup_id
 
     backup_id = new_backup_id()
     status = record.status
-    with tracked(registry, record, "backup", status, on_event) as tracker:
+    with tracked(records, record, "backup", status, on_event) as tracker:
         done = engine.backup(target_for(record), tracker, backup_id)
     record.status = status
     record.finish("succeeded", f"run history backed up ({backup_id})" if done else "no tracker to back up")
-    registry.save(record)
+    records.save(record)
     return backup_id if done else None
 
 
 def destroy(
-    record: StackRecord, *, delete_data: bool, engine: Engine, registry: StackRecords, on_event: OnEvent,
+    record: StackRecord, *, delete_data: bool, engine: Engine, records: StackRecords, on_event: OnEvent,
     cluster_gone: bool = False, backup_first: bool = True,
 ) -> DestroyResult:
     """Destroy the stack. Unless its data goes too (or its cluster is gone), the tracker's run
@@ -223,9 +223,9 @@ def destroy(
     target = target_for(record)
     backup_id = None
     if backup_first and not delete_data and not cluster_gone:
-        backup_id = backup(record, engine=engine, registry=registry, on_event=on_event)
+        backup_id = backup(record, engine=engine, records=records, on_event=on_event)
     command = "destroy" + (" --delete-data" if delete_data else "") + (" --cluster-gone" if cluster_gone else "")
-    with tracked(registry, record, command, "destroying", on_event) as tracker:
+    with tracked(records, record, command, "destroying", on_event) as tracker:
         result = engine.destroy(target, tracker, delete_data=delete_data, cluster_gone=cluster_gone)
     result.backup_id = backup_id
     record.retained = [r.to_json() for r in result.retained]
@@ -236,7 +236,7 @@ def destroy(
     record.secrets = "none"
     record.status = "destroyed"
     record.finish("succeeded", describe_changes(result.changes))
-    registry.save(record)
+    records.save(record)
     return result
 
 
@@ -249,7 +249,7 @@ class Drift:
     deleted: list[str] = field(default_factory=list)  # "type name"
 
 
-def refresh(record: StackRecord, *, engine: Engine, registry: StackRecords, on_event: OnEvent) -> Drift:
+def refresh(record: StackRecord, *, engine: Engine, records: StackRecords, on_event: OnEvent) -> Drift:
     """Reconcile the state with the cloud and say what differed."""
     target = target_for(record)
     drift = Drift(Changes())
@@ -264,7 +264,7 @@ def refresh(record: StackRecord, *, engine: Engine, registry: StackRecords, on_e
                 drift.changed.append(f"{label}: {', '.join(event.diffs)}")
         tracker(event)
 
-    with tracked(registry, record, "refresh", status, on_event) as tracker:
+    with tracked(records, record, "refresh", status, on_event) as tracker:
         drift.changes = engine.refresh(target, watch)
         values = engine.outputs(target) if status == "ready" else None
     if values:
@@ -274,7 +274,7 @@ def refresh(record: StackRecord, *, engine: Engine, registry: StackRecords, on_e
             pass  # keep what we knew: a partial stack's outputs are not canonical
     record.status = status
     record.finish("succeeded", f"{len(drift.changed)} changed, {len(drift.deleted)} gone outside recipe")
-    registry.save(record)
+    records.save(record)
     return drift
 
 
@@ -292,7 +292,7 @@ def inspect_for_repair(record: StackRecord, *, engine: Engine) -> Repair:
     return Repair(pending=engine.pending_operations(target_for(record)), was_interrupted=interrupted)
 
 
-def repair(record: StackRecord, found: Repair, *, unlock: bool, engine: Engine, registry: StackRecords, on_event: OnEvent) -> Repair:
+def repair(record: StackRecord, found: Repair, *, unlock: bool, engine: Engine, records: StackRecords, on_event: OnEvent) -> Repair:
     """Clear what an interrupted run left behind; each step was confirmed by the user first."""
     target = target_for(record)
     op = record.last_operation
@@ -300,7 +300,7 @@ def repair(record: StackRecord, found: Repair, *, unlock: bool, engine: Engine, 
         # The run we are repairing is over (it died, or the user says so with --unlock).
         record.status = "failed"
         record.finish("interrupted", "the process stopped before the operation finished", op.resource, op.last_event)
-        registry.save(record)
+        records.save(record)
     if unlock:
         engine.cancel(target)
         found.unlocked = True
@@ -308,12 +308,12 @@ def repair(record: StackRecord, found: Repair, *, unlock: bool, engine: Engine, 
         # Half-created resources with a name fixed by their inputs are adopted (read back by
         # their id: kept if they exist), the others dropped from the state.
         adopt = {p.urn: p.adopt_id for p in found.pending if p.adopt_id}
-        with tracked(registry, record, "repair", "failed", on_event) as tracker:
+        with tracked(records, record, "repair", "failed", on_event) as tracker:
             engine.refresh(target, tracker, clear_pending_creates=True, import_pending_creates=adopt or None)
         found.cleared = True
         record.status = "failed"  # the stack is consistent again, but the interrupted operation still has to run
         record.finish("succeeded", f"adopted {len(adopt)} and cleared {len(found.pending) - len(adopt)} pending operation(s)")
-        registry.save(record)
+        records.save(record)
     return found
 
 
@@ -323,7 +323,7 @@ def describe_changes(changes: Changes) -> str:
 
 
 def secret_values(record: StackRecord, engine_factory) -> dict[str, dict[str, str]]:
-    """The stack's secret outputs, from wherever they live (never from the registry)."""
+    """The stack's secret outputs, from wherever they live (never from the stack records)."""
     if record.secrets == "local":
         return load_local_secrets(record.name)
     if record.secrets == "pulumi":
@@ -337,8 +337,8 @@ def full_outputs(record: StackRecord, engine_factory, *, with_secrets: bool) -> 
     return outputs.merge_secrets(record.outputs, secret_values(record, engine_factory))
 
 
-def _fail(registry: StackRecords, record: StackRecord, status: str, message: str, resource: str | None = None,
+def _fail(records: StackRecords, record: StackRecord, status: str, message: str, resource: str | None = None,
           last_event: str | None = None) -> None:
     record.status = "failed"
     record.finish(status, message, resource, last_event)
-    registry.save(record)
+    records.save(record)

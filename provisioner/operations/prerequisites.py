@@ -17,7 +17,7 @@ off, stops before anything is recorded with the one command that turns them on.
 Everything here only reads, except `register_azure`. A missing CLI (or one that cannot
 answer: not logged in, offline) skips the check with a note: a deploy that then meets the
 missing prerequisite fails with the cloud's own error, which the engine explains with the
-same commands (`provisioner.engine.prerequisite_hint`). `recipe doctor` shows the same
+same commands (`provisioner.engine.pulumi.messages.prerequisite_hint`). `recipe doctor` shows the same
 state without changing anything (`azure_providers_state`, `gcp_bootstrap_state`).
 """
 

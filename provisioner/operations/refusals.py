@@ -6,26 +6,23 @@ never a half-created stack, never a registry or bucket replaced by surprise.
 
 from __future__ import annotations
 
+from recipes import facts
 from recipes.spec import SpecError, StackSpec
 
 from provisioner.stacks.records import StackRecords
 
 
-# Clouds whose private API endpoint only the stack's own network reaches. (GKE's has an
-# IAM-authorized DNS endpoint that a deploy from anywhere reaches: see recipes/gcp/cluster.py.)
-PRIVATE_API_FROM_INSIDE_ONLY = {"aws": ("EKS", "VPC"), "azure": ("AKS", "VNet")}
-
-
-def refuse_unreachable_first_deploy(spec: StackSpec, registry: StackRecords) -> None:
+def refuse_unreachable_first_deploy(spec: StackSpec, records: StackRecords) -> None:
     """--private-endpoint on EKS/AKS when the stack has no cluster yet: the deploy that creates the
     network would then have to reach the API server through it, from outside, which never works.
     Refused before anything is recorded or created: never a half-created stack."""
-    if not spec.private_endpoint or spec.provider not in PRIVATE_API_FROM_INSIDE_ONLY or not spec.has("cluster"):
+    inside_only = facts.of(spec.provider).PRIVATE_API_ONLY_FROM_NETWORK
+    if not spec.private_endpoint or inside_only is None or not spec.has("cluster"):
         return
-    record = registry.find(spec.name)
+    record = records.find(spec.name)
     if record is not None and record.status != "destroyed" and "cluster" in record.outputs:
         return  # a cluster that exists: the deploy runs from inside its network
-    service, network = PRIVATE_API_FROM_INSIDE_ONLY[spec.provider]
+    service, network = inside_only
     raise SpecError(
         f"--private-endpoint: an {service} API server that only the stack's own {network} reaches cannot be "
         f"reached by the deploy that creates that {network}. Deploy without it first, restricted to your address "
@@ -34,13 +31,13 @@ def refuse_unreachable_first_deploy(spec: StackSpec, registry: StackRecords) -> 
     )
 
 
-def refuse_data_replacing_changes(spec: StackSpec, registry: StackRecords) -> None:
+def refuse_data_replacing_changes(spec: StackSpec, records: StackRecords) -> None:
     """Changes the clouds can only make by replacing a data resource, refused before anything runs.
 
     A container registry's encryption is fixed when it is created (ECR, Artifact Registry, ACR):
     turning --kms on or off for a stack whose registry exists (also one kept by a destroy)
     would delete the registry, with every image in it, and create another."""
-    record = registry.find(spec.name)
+    record = records.find(spec.name)
     if record is None or record.source != "deploy":
         return
     gone = record.status == "destroyed" and not record.retained
@@ -65,20 +62,14 @@ def refuse_data_replacing_changes(spec: StackSpec, registry: StackRecords) -> No
         )
 
 
-# Registries whose name is fixed for a whole account and region: ZenML pushes every image to
-# `<account>.dkr.ecr.<region>.amazonaws.com/zenml` and accepts no path in an ECR registry's
-# URI, so every AWS stack's repository is called `zenml` (recipes/naming.py).
-REGION_WIDE_REGISTRY = {"aws": "ECR repository `zenml`"}
-
-
-def refuse_second_region_wide_registry(spec: StackSpec, registry: StackRecords) -> None:
+def refuse_second_region_wide_registry(spec: StackSpec, records: StackRecords) -> None:
     """A second stack with a registry where another one already holds that name would fail
     half-way on "already exists": refused before anything runs, with the ways out."""
-    what = REGION_WIDE_REGISTRY.get(spec.provider)
+    what = facts.of(spec.provider).REGION_WIDE_REGISTRY
     if what is None or not spec.has("registry"):
         return
-    records, _ = registry.all()
-    for other in records:
+    known, _ = records.all()
+    for other in known:
         if (other.name == spec.name or other.provider != spec.provider or other.region != spec.region
                 or other.source != "deploy" or "registry" not in (other.spec or {}).get("components", [])):
             continue

@@ -3,7 +3,7 @@
 Renderers are pure: they get the outputs (with secret values only when the
 user asked for them) and say whether what they produced holds a secret, so
 the caller writes it 0600. Nothing here knows which cloud it is rendering
-beyond the flavor tables below.
+beyond its ZenML facts (recipes/facts/<cloud>.py).
 
 The dotenv file is `export KEY='value'` lines (see `_dotenv`): `. ./FILE` in
 sh/bash/zsh puts the variables in the environment of the programs started
@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from recipes import outputs
+from recipes import facts, outputs
 from recipes.errors import BadInput
 from recipes.kubernetes import namespaces
 
@@ -29,25 +29,20 @@ FORMATS = ("zenml", "json", "dotenv", "kubeconfig")
 # The ZenML release this exporter was checked against (see docs/zenml-stack-format.md).
 DEFAULT_ZENML_VERSION = "0.98.0"
 
-ARTIFACT_STORE_FLAVOR = {"aws": "s3", "gcp": "gcp", "azure": "azure"}
-CONTAINER_REGISTRY_FLAVOR = {"aws": "aws", "gcp": "gcp", "azure": "azure"}
 # ZenML 0.98 has a `seldon` model deployer flavor and no `kserve` one.
 ZENML_MODEL_DEPLOYERS = {"seldon": "seldon"}
-# What ZenML's pipeline pods need on a cloud to reach the bucket without keys:
-# on AKS a pod gets its workload identity only with this label, and ZenML's
-# Azure artifact store finds the storage account through this variable.
-PIPELINE_POD_LABELS = {"azure": {"azure.workload.identity/use": "true"}}
-STORAGE_ACCOUNT_ENV = {"azure": "AZURE_STORAGE_ACCOUNT_NAME"}
+# The artifact store and container registry flavors, and what ZenML's pipeline pods need
+# to reach the bucket without keys, are per-cloud facts (recipes/facts/<cloud>.py, ZenML section).
 
 
 def pipeline_pod_settings(data: dict[str, Any]) -> dict[str, Any] | None:
-    provider = data["provider"]
+    cloud = facts.of(data["provider"])
     settings: dict[str, Any] = {}
-    if provider in PIPELINE_POD_LABELS:
-        settings["labels"] = dict(PIPELINE_POD_LABELS[provider])
+    if cloud.PIPELINE_POD_LABELS:
+        settings["labels"] = dict(cloud.PIPELINE_POD_LABELS)
     account = (data.get("bucket") or {}).get("account")
-    if account and provider in STORAGE_ACCOUNT_ENV:
-        settings["env"] = [{"name": STORAGE_ACCOUNT_ENV[provider], "value": account}]
+    if account and cloud.STORAGE_ACCOUNT_ENV:
+        settings["env"] = [{"name": cloud.STORAGE_ACCOUNT_ENV, "value": account}]
     return settings or None
 
 
@@ -119,14 +114,14 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
     components: dict[str, Any] = {
         "artifact_store": {
             "name": f"{stack}-artifacts",
-            "flavor": ARTIFACT_STORE_FLAVOR[provider],
+            "flavor": facts.of(provider).ZENML_ARTIFACT_STORE_FLAVOR,
             "configuration": {"path": data["bucket"]["uri"]},
         }
     }
     if "registry" in data:
         components["container_registry"] = {
             "name": f"{stack}-registry",
-            "flavor": CONTAINER_REGISTRY_FLAVOR[provider],
+            "flavor": facts.of(provider).ZENML_CONTAINER_REGISTRY_FLAVOR,
             "configuration": {"uri": data["registry"]["uri"]},
         }
     if "cluster" in data:

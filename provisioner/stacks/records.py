@@ -1,4 +1,4 @@
-"""The local registry of stacks: what was deployed, where its state is, its status.
+"""The stack records, one per stack this machine knows: what was deployed, where its state is, its status.
 
 One JSON file per stack under the user config dir, written atomically (temp
 file, fsync, rename) under a file lock, so a crash or a second process never
@@ -10,7 +10,6 @@ or in a 0600 file under the data dir (stacks registered from a file).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -28,7 +27,7 @@ FORMAT_VERSION = 1
 
 
 class RecordsError(RecipeError):
-    """A registry problem the user can act on; the message says how."""
+    """A problem with the stack records the user can act on; the message says how."""
 
 
 class StackNotFound(RecordsError):
@@ -141,7 +140,7 @@ class StackRecord:
 
 class StackRecords:
     def __init__(self, root: Path | None = None):
-        self.root = root or paths.registry_dir()
+        self.root = root or paths.records_dir()
 
     # --- paths -------------------------------------------------------------
     def _path(self, name: str) -> Path:
@@ -167,7 +166,7 @@ class StackRecords:
         record = self.find(name)
         if record is None:
             known = ", ".join(r.name for r in self.all()[0]) or "none yet"
-            raise StackNotFound(f"no stack named {name!r} in the registry (registered stacks: {known}); see `recipe stacks`")
+            raise StackNotFound(f"no stack named {name!r} among the stack records (known stacks: {known}); see `recipe stacks`")
         return record
 
     def all(self) -> tuple[list[StackRecord], list[RecordsCorrupt]]:

@@ -1,7 +1,7 @@
 """`recipe register`: adopt a stack deployed with the plain Pulumi CLI.
 
 Its outputs file (`pulumi stack output --json --show-secrets`) is checked
-against the canonical schema; public outputs go to the registry and secrets
+against the canonical schema; public outputs go to the stack's record and secrets
 to a 0600 file of their own, since there is no Pulumi state of ours to read
 them from later.
 """
@@ -19,7 +19,7 @@ REDACTED = "[secret]"
 MAX_BYTES = 5_000_000
 
 
-def register_outputs(name: str, path: Path, *, registry: StackRecords, force: bool = False) -> StackRecord:
+def register_outputs(name: str, path: Path, *, records: StackRecords, force: bool = False) -> StackRecord:
     problem = naming.check_stack_name(name)
     if problem:
         raise outputs.OutputsError(problem)
@@ -38,7 +38,7 @@ def register_outputs(name: str, path: Path, *, registry: StackRecords, force: bo
         raise outputs.OutputsError(
             f"{path} holds the outputs of stack {canonical['stack_name']!r}; register it as {canonical['stack_name']}"
         )
-    existing = registry.find(name)
+    existing = records.find(name)
     if existing is not None and not force:
         raise RecordsError(f"a stack named {name} is already registered ({existing.source}, {existing.status}); pass --force to replace it")
     secret_values = outputs.secrets(canonical)
@@ -57,7 +57,7 @@ def register_outputs(name: str, path: Path, *, registry: StackRecords, force: bo
     )
     record.start("register")
     record.finish("succeeded", f"registered from {path}")
-    registry.save(record)
+    records.save(record)
     return record
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from provisioner.stacks import exporters
 
-from tests.stacks.test_exporters import OUTPUTS
+from tests.stacks.sample import OUTPUTS
 
 # Values that a careless quoting gets wrong: spaces, ?, &, $, #, backslash, *,
 # double quotes, backticks, $( ), ~, ;, |, !, a tab.

@@ -9,18 +9,11 @@ import pytest
 from recipes import outputs
 from recipes.outputs import MASK, OutputsError
 
+from tests.stacks.sample import OUTPUTS
+
 
 def full() -> dict:
-    return {
-        "provider": "aws",
-        "region": "eu-west-1",
-        "stack_name": "ml-dev",
-        "cluster": {"name": "ml-dev", "endpoint": "https://X.eks.amazonaws.com", "kubeconfig": "apiVersion: v1\n", "context": "recipe-ml-dev"},
-        "bucket": {"name": "ml-dev-artifacts-ab18f7", "uri": "s3://ml-dev-artifacts-ab18f7"},
-        "registry": {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com"},
-        "tracker": {"flavor": "mlflow", "uri": "http://tracker", "username": "admin", "password": "s3cr3t-pw"},
-        "deployer": {"flavor": "seldon", "namespace": "seldon", "base_url": "http://deployer"},
-    }
+    return copy.deepcopy(OUTPUTS)
 
 
 def error(data) -> str:
@@ -48,7 +41,7 @@ def test_validate_returns_a_copy_without_unknown_keys():
     assert "extra" not in clean["tracker"]
     assert "something_else" not in clean
     clean["bucket"]["name"] = "changed"
-    assert data["bucket"]["name"] == "ml-dev-artifacts-ab18f7"
+    assert data["bucket"]["name"] == "ml-dev-artifacts-abc123"
 
 
 def test_absent_components_are_not_part_of_the_stack():
@@ -161,7 +154,7 @@ def test_public_and_masked_of_a_partial_stack():
 
 
 def test_secrets_only():
-    assert outputs.secrets(full()) == {"cluster": {"kubeconfig": "apiVersion: v1\n"}, "tracker": {"password": "s3cr3t-pw"}}
+    assert outputs.secrets(full()) == {"cluster": {"kubeconfig": "apiVersion: v1\nkind: Config\n"}, "tracker": {"password": "s3cr3t-pw"}}
     data = full()
     del data["cluster"]
     assert outputs.secrets(data) == {"tracker": {"password": "s3cr3t-pw"}}
@@ -183,8 +176,8 @@ def test_merge_secrets_ignores_non_secret_fields_and_absent_components():
         {"tracker": {"password": "pw", "uri": "http://evil"}, "cluster": {"kubeconfig": "x"}, "bucket": {"name": "other"}},
     )
     assert merged["tracker"]["password"] == "pw"
-    assert merged["tracker"]["uri"] == "http://tracker"
-    assert merged["bucket"]["name"] == "ml-dev-artifacts-ab18f7"
+    assert merged["tracker"]["uri"] == "http://mlflow.example"
+    assert merged["bucket"]["name"] == "ml-dev-artifacts-abc123"
     assert "cluster" not in merged
 
 

@@ -1,4 +1,4 @@
-"""The stack registry: atomic records, no secrets, damaged files isolated."""
+"""The stack records: atomic, no secrets, damaged files isolated."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from provisioner.stacks.records import StackRecords, RecordsCorrupt, RecordsErro
 
 
 @pytest.fixture
-def registry(tmp_path, monkeypatch):
+def records(tmp_path, monkeypatch):
     monkeypatch.setenv("RECIPE_HOME", str(tmp_path))
     return StackRecords()
 
@@ -25,46 +25,46 @@ def record(name="ml-dev", **changes) -> StackRecord:
     return base
 
 
-def test_round_trip_and_operation(registry):
+def test_round_trip_and_operation(records):
     r = record()
     r.start("deploy")
     r.finish("failed", "boom", "urn:x")
-    registry.save(r)
-    loaded = registry.get("ml-dev")
+    records.save(r)
+    loaded = records.get("ml-dev")
     assert loaded.outputs == r.outputs and loaded.last_operation.message == "boom" and loaded.last_operation.resource == "urn:x"
-    assert json.loads((registry.root / "ml-dev.json").read_text())["format"] == 1
+    assert json.loads((records.root / "ml-dev.json").read_text())["format"] == 1
 
 
-def test_refuses_to_store_a_secret(registry):
+def test_refuses_to_store_a_secret(records):
     r = record()
     r.outputs["tracker"] = {"flavor": "mlflow", "uri": "u", "username": "admin", "password": "pw"}
     with pytest.raises(RecordsError, match="secret"):
-        registry.save(r)
-    assert registry.find("ml-dev") is None
+        records.save(r)
+    assert records.find("ml-dev") is None
 
 
-def test_names_are_validated_before_touching_paths(registry):
+def test_names_are_validated_before_touching_paths(records):
     with pytest.raises(RecordsError):
-        registry.find("../../etc/passwd")
+        records.find("../../etc/passwd")
 
 
-def test_unknown_stack_lists_known_ones(registry):
-    registry.save(record("alpha-stack"))
+def test_unknown_stack_lists_known_ones(records):
+    records.save(record("alpha-stack"))
     with pytest.raises(StackNotFound, match="alpha-stack"):
-        registry.get("beta-stack")
+        records.get("beta-stack")
 
 
-def test_corrupt_record_names_file_and_line_and_spares_the_others(registry):
-    registry.save(record("good-stack"))
-    bad = registry.root / "bad-stack.json"
+def test_corrupt_record_names_file_and_line_and_spares_the_others(records):
+    records.save(record("good-stack"))
+    bad = records.root / "bad-stack.json"
     bad.write_text('{\n  "name": "bad-stack",\n  oops\n}')
-    records, errors = registry.all()
-    assert [r.name for r in records] == ["good-stack"]
+    found, errors = records.all()
+    assert [r.name for r in found] == ["good-stack"]
     assert len(errors) == 1 and f"{bad}:3" in str(errors[0])
     with pytest.raises(RecordsCorrupt):
-        registry.get("bad-stack")
-    (registry.root / "odd-stack.json").write_text(json.dumps({**record("odd-stack").to_json(), "status": "exploded"}))
-    assert "unknown status" in str(registry.all()[1][-1])
+        records.get("bad-stack")
+    (records.root / "odd-stack.json").write_text(json.dumps({**record("odd-stack").to_json(), "status": "exploded"}))
+    assert "unknown status" in str(records.all()[1][-1])
 
 
 def test_atomic_write_sets_mode_from_the_start(tmp_path):

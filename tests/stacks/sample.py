@@ -1,0 +1,12 @@
+"""One deployed AWS stack's canonical outputs, as the exporter and schema tests start from."""
+
+OUTPUTS = {
+    "provider": "aws",
+    "region": "eu-west-1",
+    "stack_name": "ml-dev",
+    "cluster": {"name": "ml-dev", "endpoint": "https://x.eks", "kubeconfig": "apiVersion: v1\nkind: Config\n", "context": "recipe-ml-dev"},
+    "bucket": {"name": "ml-dev-artifacts-abc123", "uri": "s3://ml-dev-artifacts-abc123"},
+    "registry": {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com"},
+    "tracker": {"flavor": "mlflow", "uri": "http://mlflow.example", "username": "admin", "password": "s3cr3t-pw"},
+    "deployer": {"flavor": "seldon", "namespace": "seldon", "base_url": "http://gw.example"},
+}
