@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from provisioner.analysis.critical_path import provider_urn
+from recipes import facts
 from recipes.spec import Layer, StackSpec, load_spec
 
 AWS_FLAGS: dict[str, Any] = {"provider": "aws", "region": "eu-west-1", "name": "ml-dev"}
@@ -24,8 +25,7 @@ DEFAULT_FLAGS: dict[str, dict[str, Any]] = {
     "gcp": {"provider": "gcp", "name": "ml-dev", "project": "demo-project"},
     "azure": {"provider": "azure", "name": "ml-dev"},
 }
-CONTROL_PLANE = {"aws": "aws:eks/cluster:Cluster", "gcp": "gcp:container/cluster:Cluster",
-                 "azure": "azure-native:containerservice:ManagedCluster"}
+CONTROL_PLANE = {provider: facts.of(provider).CLUSTER_TYPE for provider in facts.PROVIDERS}
 
 
 def spec_for(provider: str, **values: Any) -> StackSpec:

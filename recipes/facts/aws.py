@@ -69,8 +69,6 @@ CLOUDWATCH_LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 # Role names (the same in every cloud module), for code that reads them through facts.of(provider).
 CLUSTER_TYPE = EKS_CLUSTER
 NODE_POOL_TYPE = EKS_NODE_GROUP
-BUCKET_TYPE = S3_BUCKET
-REGISTRY_TYPE = ECR_REPOSITORY
 NAT_GATEWAY_TYPE = EC2_NAT_GATEWAY
 # What holds the user's data, and (with --kms) the key without which it cannot be read.
 DATA_TYPES = (S3_BUCKET, ECR_REPOSITORY, KMS_KEY)

@@ -56,8 +56,6 @@ FEDERATED_IDENTITY_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityC
 # Role names (the same in every cloud module), for code that reads them through facts.of(provider).
 CLUSTER_TYPE = AKS_CLUSTER
 NODE_POOL_TYPE = AKS_AGENT_POOL
-BUCKET_TYPE = STORAGE_ACCOUNT
-REGISTRY_TYPE = CONTAINER_REGISTRY
 NAT_GATEWAY_TYPE = NAT_GATEWAY
 # What holds the user's data, and (with --kms) the vault and key without which it cannot be read.
 DATA_TYPES = (STORAGE_ACCOUNT, CONTAINER_REGISTRY, BLOB_CONTAINER, KEY_VAULT, KEY_VAULT_KEY)

@@ -61,8 +61,6 @@ KMS_CRYPTO_KEY_IAM_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
 # Role names (the same in every cloud module), for code that reads them through facts.of(provider).
 CLUSTER_TYPE = GKE_CLUSTER
 NODE_POOL_TYPE = GKE_NODE_POOL
-BUCKET_TYPE = GCS_BUCKET
-REGISTRY_TYPE = ARTIFACT_REGISTRY
 NAT_GATEWAY_TYPE = ROUTER_NAT
 # What holds the user's data, and (with --kms) the key without which it cannot be read.
 DATA_TYPES = (GCS_BUCKET, ARTIFACT_REGISTRY, KMS_CRYPTO_KEY)

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from provisioner.analysis.baseline import _hardened, evaluate
+from provisioner.analysis.baseline import evaluate, hardened
 from provisioner.analysis.critical_path import provider_urn
 from provisioner.analysis.plan import _run_plan
 from recipes.kubernetes import history, versions
@@ -220,7 +220,7 @@ def test_the_job_is_hardened_as_the_tracker(plan, with_backup):
     assert pod["securityContext"] == server(plan).inputs["spec"]["template"]["spec"]["securityContext"]
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     for container in [*pod["initContainers"], *pod["containers"]]:
-        assert _hardened(container, init=True), container["name"]  # the baseline's rule T2 (Jobs have no probes)
+        assert hardened(container, init=True), container["name"]  # the baseline's rule T2 (Jobs have no probes)
         assert container["securityContext"]["readOnlyRootFilesystem"] is True, container["name"]
         assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
         assert env_of(container)["HOME"]["value"] == "/tmp"
@@ -272,7 +272,7 @@ def test_the_pod_restores_before_it_prepares(plan):
     assert volumes["history"] == {"name": "history", "emptyDir": {}}
     for container in (fetch, restore):
         assert {"name": "history", "mountPath": history.HISTORY_DIR} in container["volumeMounts"]
-        assert _hardened(container, init=True) and container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert hardened(container, init=True) and container["securityContext"]["readOnlyRootFilesystem"] is True
 
 
 def test_the_restore_adds_nothing_to_the_pods_requests(plan):

@@ -22,7 +22,4 @@ from .queries import STATUSES, Verdict
 from .rules import RULES, RULES_BY_ID, Rule, RuleResult, evaluate, failures
 from .workloads import hardened
 
-# tests/engine/test_history.py checks the run-history Job against T2 under this name.
-_hardened = hardened
-
 __all__ = ["RULES", "RULES_BY_ID", "STATUSES", "Rule", "RuleResult", "Verdict", "evaluate", "failures", "hardened"]

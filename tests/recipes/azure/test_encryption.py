@@ -10,7 +10,8 @@ from recipes.azure import roles
 from recipes.facts import azure as facts
 
 from tests.recipes.azure.helpers import (
-    AZURE_PROVIDER, KEY_VAULT_ROLES, azure, cluster_side, encryption_identity_id, key_id, key_uri, mock_outputs,
+    AZURE_PROVIDER, KEY_VAULT_CRYPTO_OFFICER, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, KEY_VAULT_CRYPTO_USER,
+    KEY_VAULT_ROLES, azure, cluster_side, encryption_identity_id, key_id, key_uri, mock_outputs,
     role_assignments, taggable, vault_id,
 )
 from tests.recipes.plans import USER_TAGS
@@ -57,7 +58,7 @@ def test_kms_key_is_rsa_3072_with_a_rotation_policy(kms_plan, kms_spec):
 
 
 def test_deployer_is_crypto_officer_on_this_vault_only(kms_plan, kms_spec):
-    (officer,) = role_assignments(kms_plan, roles.KEY_VAULT_CRYPTO_OFFICER)
+    (officer,) = role_assignments(kms_plan, KEY_VAULT_CRYPTO_OFFICER)
     assert officer.name == "kms-deployer-crypto-officer"
     assert officer.inputs["scope"] == vault_id(kms_spec)
     assert officer.inputs["principalId"] == azure_mock.FAKE_DEPLOYER_OBJECT_ID
@@ -74,7 +75,7 @@ def test_encryption_identity_lives_in_the_data_group_and_may_use_only_the_key(km
     assert kms_plan.one(facts.RESOURCE_GROUP, "data-group").urn in identity.dependencies
     assert identity.retain_on_delete
     assert mock_outputs(kms_plan, identity)["id"] == encryption_identity_id(kms_spec)
-    (role,) = role_assignments(kms_plan, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)
+    (role,) = role_assignments(kms_plan, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)
     assert role.name == "kms-encryption-user"
     assert role.inputs["scope"] == key_id(kms_spec)  # this key: not the vault, the group or the subscription
     assert role.inputs["principalId"] == mock_outputs(kms_plan, identity)["principalId"]
@@ -125,7 +126,7 @@ def test_aks_encrypts_secrets_with_the_key(kms_plan, kms_spec):
     assert "keyVaultResourceId" not in kms  # only for a private vault
     assert profile["workloadIdentity"] == {"enabled": True}  # C5 unchanged
     # The control plane may encrypt and decrypt with this key only, before the cluster starts.
-    (user,) = role_assignments(kms_plan, roles.KEY_VAULT_CRYPTO_USER)
+    (user,) = role_assignments(kms_plan, KEY_VAULT_CRYPTO_USER)
     control_plane = kms_plan.one(facts.USER_ASSIGNED_IDENTITY, "cluster-identity")
     assert user.name == "cluster-kms-crypto-user"
     assert user.inputs["scope"] == key_id(kms_spec)
@@ -193,7 +194,7 @@ def test_without_kms_none_of_it(plan):
 def test_kms_on_a_storage_only_stack_has_no_cluster_role(plans):
     plan = azure(plans, kms=True, without=["cluster", "tracker", "deployer"])
     assert plan.one(facts.KEY_VAULT) and plan.one(facts.KEY_VAULT_KEY) and plan.one(facts.USER_ASSIGNED_IDENTITY, "kms-identity")
-    assert [r.name for r in role_assignments(plan, roles.KEY_VAULT_CRYPTO_USER)] == []
+    assert [r.name for r in role_assignments(plan, KEY_VAULT_CRYPTO_USER)] == []
     assert plan.one(facts.STORAGE_ACCOUNT).inputs["encryption"]["keySource"] == "Microsoft.Keyvault"
     assert plan.one(facts.CONTAINER_REGISTRY).inputs["sku"] == {"name": "Premium"}
 
@@ -202,7 +203,7 @@ def test_kms_on_a_cluster_without_bucket_or_registry_needs_no_encryption_identit
     plan = azure(plans, kms=True, components=["cluster"])
     assert plan.one(facts.KEY_VAULT) and plan.one(facts.KEY_VAULT_KEY)
     assert [r.name for r in plan.by_type(facts.USER_ASSIGNED_IDENTITY)] == ["cluster-identity"]
-    assert role_assignments(plan, roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER) == []
+    assert role_assignments(plan, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER) == []
     assert plan.one(facts.AKS_CLUSTER).inputs["securityProfile"]["azureKeyVaultKms"]["enabled"] is True
     # The vault still lives in the data group.
     assert plan.one(facts.KEY_VAULT).inputs["resourceGroupName"] == kms_spec.names.resource_group("data")
