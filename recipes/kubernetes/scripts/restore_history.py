@@ -31,6 +31,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 MANIFEST = "backup.json"
 LATEST = "latest"
@@ -48,21 +49,23 @@ def tracking_database_is_empty(uri: str) -> bool:
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def read_manifest(uri: str, work: Path) -> dict | None:
-    """The folder's manifest, or None when there is none."""
+def folder(uri: str) -> tuple[Any, set[str]]:
+    """The backup folder's artifact repository and the names of the files in it."""
     from mlflow.store.artifact.artifact_repository_registry import (
         get_artifact_repository,
     )
 
     repository = get_artifact_repository(uri)
-    names = {info.path.rsplit("/", 1)[-1] for info in repository.list_artifacts() if not info.is_dir}
+    return repository, {info.path.rsplit("/", 1)[-1] for info in repository.list_artifacts() if not info.is_dir}
+
+
+def read_manifest(uri: str, work: Path) -> dict | None:
+    """The folder's manifest, or None when there is none."""
+    repository, names = folder(uri)
     if MANIFEST not in names:
         return None
     return json.loads(Path(repository.download_artifacts(MANIFEST, str(work))).read_text())
@@ -70,12 +73,7 @@ def read_manifest(uri: str, work: Path) -> dict | None:
 
 def fetch(uri: str, files: dict[str, dict], work: Path) -> list[Path] | None:
     """The folder's files, downloaded; None unless each one is there with its manifest's sha256."""
-    from mlflow.store.artifact.artifact_repository_registry import (
-        get_artifact_repository,
-    )
-
-    repository = get_artifact_repository(uri)
-    names = {info.path.rsplit("/", 1)[-1] for info in repository.list_artifacts() if not info.is_dir}
+    repository, names = folder(uri)
     if not set(files) <= names:
         return None
     fetched = [Path(repository.download_artifacts(name, str(work))) for name in sorted(files)]
