@@ -63,6 +63,10 @@ class StackSpec:
     tags: tuple[tuple[str, str], ...] = ()
     # Customer-managed keys for the bucket, the registry and the cluster's secrets (costs money).
     kms: bool = False
+    # Flow logs, bucket access logs and every control-plane log type (prod; costs log storage).
+    audit_logs: bool = False
+    # Azure only: storage account, Key Vault and registry firewalls (prod).
+    network_rules: bool = False
     # The Kubernetes API reachable only from inside the network (deploy from there: VPN, bastion).
     private_endpoint: bool = False
     # GCP only: the project, the zone of a zonal cluster, and regional instead of zonal.
@@ -255,6 +259,8 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
         raise SpecError(where(get("spot"), "spot") + f"spot nodes are offered on {', '.join(SPOT_PROVIDERS)}: "
                         "an AKS cluster's system node pool cannot run on spot VMs; drop --spot")
     private_endpoint = boolean(get("private_endpoint"), "private_endpoint", False)
+    audit_logs = boolean(get("audit_logs"), "audit_logs", defaults.get("audit_logs", False))
+    network_rules = provider == "azure" and boolean(get("network_rules"), "network_rules", defaults.get("network_rules", False))
     if private_endpoint and allow_cidrs:
         raise SpecError("--private-endpoint closes the API endpoint to the internet, so --allow-cidr has nothing to open; give one or the other")
 
@@ -272,6 +278,7 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
         allow_cidrs=allow_cidrs, deployer=deployer, kubernetes_version=kubernetes_version,
         immutable_tags=immutable_tags, suffix=suffix, tags=tags_given,
         project=project, zone=zone, regional=regional, kms=kms, private_endpoint=private_endpoint,
+        audit_logs=audit_logs, network_rules=network_rules,
         admins=admins,
     )
     try:  # every derived cloud name must be acceptable too

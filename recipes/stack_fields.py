@@ -87,6 +87,11 @@ FIELDS: tuple[StackField, ...] = (
                flags=("--suffix",)),
     StackField("kms", "bool", "Customer-managed keys for the bucket, the registry and the cluster's secrets (costs "
                "money; Azure also moves the registry to Premium).", "off", flags=("--kms/--no-kms",)),
+    StackField("audit_logs", "bool", "Flow logs, bucket access logs and every control-plane log type (costs money: "
+               "log storage; see plan --cost).", "off", profile_default=True, flags=("--audit-logs/--no-audit-logs",)),
+    StackField("network_rules", "bool", "Azure: the storage account, Key Vault and registry admit only the cluster's "
+               "network and --allow-cidr (moves the registry to Premium).", "off", profile_default=True,
+               clouds=("azure",), flags=("--network-rules/--no-network-rules",)),
     StackField("private_endpoint", "bool", "Kubernetes API reachable only from inside the network: deploy from "
                "there (VPN, bastion).", "public, restrict with --allow-cidr",
                flags=("--private-endpoint/--public-endpoint",)),

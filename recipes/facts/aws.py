@@ -8,7 +8,7 @@ import re
 # Profile defaults; dev: one 2 vCPU / 8 GiB node on spot, prod: 2-6 on-demand 4 vCPU / 16 GiB nodes, keys.
 PROFILE_DEFAULTS = {
     "dev": {"node_type": "t3.large", "min_nodes": 1, "max_nodes": 3, "spot": True},
-    "prod": {"node_type": "m6i.xlarge", "min_nodes": 2, "max_nodes": 6, "spot": False, "kms": True},
+    "prod": {"node_type": "m6i.xlarge", "min_nodes": 2, "max_nodes": 6, "spot": False, "kms": True, "audit_logs": True},
 }
 SPOT_NODES = True  # the cluster's only node pool may run on spot capacity
 NODE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")

@@ -8,7 +8,7 @@ import re
 # Profile defaults; an AKS system node pool cannot run on spot VMs, so neither profile asks for it.
 PROFILE_DEFAULTS = {
     "dev": {"node_type": "Standard_D2s_v5", "min_nodes": 1, "max_nodes": 3, "spot": False},
-    "prod": {"node_type": "Standard_D4s_v5", "min_nodes": 2, "max_nodes": 6, "spot": False, "kms": True},
+    "prod": {"node_type": "Standard_D4s_v5", "min_nodes": 2, "max_nodes": 6, "spot": False, "kms": True, "audit_logs": True, "network_rules": True},
 }
 SPOT_NODES = False
 NODE_TYPE_RE = re.compile(r"^Standard_[A-Za-z0-9_]+$")

@@ -8,7 +8,7 @@ import re
 # Profile defaults; dev: one 2 vCPU / 8 GiB node on spot, zonal (free tier); prod: regional, on-demand, keys.
 PROFILE_DEFAULTS = {
     "dev": {"node_type": "e2-standard-2", "min_nodes": 1, "max_nodes": 3, "spot": True},
-    "prod": {"node_type": "e2-standard-4", "min_nodes": 1, "max_nodes": 3, "spot": False, "kms": True, "regional": True},
+    "prod": {"node_type": "e2-standard-4", "min_nodes": 1, "max_nodes": 3, "spot": False, "kms": True, "regional": True, "audit_logs": True},
 }
 SPOT_NODES = True  # the cluster's only node pool may run on spot capacity
 NODE_TYPE_RE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9-]+$")

@@ -14,7 +14,7 @@ from recipes.stack_fields import FIELDS, config_values
 STACK_FILE_FIELDS = {
     "provider", "name", "region", "location", "project", "zone", "regional", "components", "without", "profile",
     "spot", "node_type", "min_nodes", "max_nodes", "network", "allow_cidrs", "deployer", "kubernetes_version",
-    "immutable_tags", "tags", "suffix", "kms", "private_endpoint", "admins",
+    "immutable_tags", "tags", "suffix", "kms", "private_endpoint", "admins", "audit_logs", "network_rules",
 }
 
 
