@@ -101,6 +101,10 @@ class Names:
     def s3_bucket(self) -> str:
         return _checked(self.global_("artifacts"), "S3 bucket")
 
+    def s3_log_bucket(self) -> str:
+        """--audit-logs: the bucket the stack's access and flow logs are delivered to."""
+        return _checked(self.global_("logs"), "S3 bucket")
+
     def iam_role(self, part: str) -> str:
         # IAM is global to the account: the suffix keeps same-named stacks in
         # two regions apart.
@@ -125,6 +129,10 @@ class Names:
     # --- GCP ---------------------------------------------------------------
     def gcs_bucket(self) -> str:
         return _checked(self.global_("artifacts"), "GCS bucket")
+
+    def gcs_log_bucket(self) -> str:
+        """--audit-logs: where the artifact bucket's access logs go (globally unique, like it)."""
+        return _checked(self.global_("access-logs"), "GCS bucket")
 
     def gke_cluster(self) -> str:
         return _checked(self.stack, "GKE cluster")
@@ -171,7 +179,8 @@ class Names:
             return {"bucket": self.s3_bucket(), "cluster": self.eks_cluster(), "role": self.iam_role("autoscaler")}
         if provider == "gcp":
             return {
-                "bucket": self.gcs_bucket(), "cluster": self.gke_cluster(), "registry": self.artifact_registry(),
+                "bucket": self.gcs_bucket(), "log-bucket": self.gcs_log_bucket(), "cluster": self.gke_cluster(),
+                "registry": self.artifact_registry(),
                 **{f"sa-{p}": self.gcp_service_account(p) for p in ("nodes", "mlflow", "pipes")},
             }
         if provider == "azure":

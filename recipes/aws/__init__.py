@@ -7,15 +7,16 @@ import pulumi_aws as aws
 
 from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, WorkloadIdentity
 from ..spec import StackSpec
-from .bucket import Bucket, BucketArgs
-from .cluster import Cluster, ClusterArgs, instance_types, log_group_name
+from .bucket import AccessLogs, Bucket, BucketArgs, LogBucket, LogBucketArgs
+from .cluster import AUDIT_LOG_TYPES, LOG_TYPES, Cluster, ClusterArgs, instance_types, log_group_name
 from .encryption import Encryption, EncryptionArgs
 from .identity import BucketAccess, BucketAccessArgs
-from .network import Network, NetworkArgs
+from .network import FlowLogs, Network, NetworkArgs
 from .registry import Registry, RegistryArgs
 
 # Days CloudWatch keeps the EKS control-plane logs (api, audit, authenticator), by profile:
-# a month to debug a dev stack, a quarter of audit trail for prod.
+# a month to debug a dev stack, a quarter of audit trail for prod. With --audit-logs the log
+# bucket keeps the flow and access logs as long.
 LOG_RETENTION_DAYS = {"dev": 30, "prod": 90}
 
 
@@ -30,6 +31,7 @@ class Recipe(CloudRecipe):
         self.opts = pulumi.ResourceOptions(providers=[self.provider])
         self._cluster: Cluster | None = None
         self._encryption: Encryption | None = None
+        self._logs: LogBucket | None = None
 
     def kms_key_arn(self) -> pulumi.Output[str] | None:
         """The stack's customer-managed key (--kms), declared once by whichever component
@@ -54,8 +56,31 @@ class Recipe(CloudRecipe):
             )
         return self._encryption.arn
 
+    def log_bucket(self) -> LogBucket | None:
+        """--audit-logs: the bucket the VPC's flow logs and the artifact bucket's access logs go
+        to, declared once by whichever needs it first; None without --audit-logs."""
+        spec = self.spec
+        if not spec.audit_logs:
+            return None
+        if self._logs is None:
+            self._logs = LogBucket(
+                "logs",
+                LogBucketArgs(
+                    name=spec.names.s3_log_bucket(),
+                    region=spec.region,
+                    expire_days=LOG_RETENTION_DAYS[spec.profile],
+                    retain=not spec.delete_data,  # D1: the audit trail of the data that is kept
+                    # Known from the spec, whichever component asks for the bucket first.
+                    access_log_sources=(spec.names.s3_bucket(),) if spec.has("bucket") else (),
+                    flow_logs=spec.has("cluster"),
+                ),
+                opts=self.opts,
+            )
+        return self._logs
+
     def cluster(self) -> ClusterHandle:
         spec = self.spec
+        logs = self.log_bucket()
         network = Network(
             "network",
             NetworkArgs(
@@ -63,6 +88,7 @@ class Recipe(CloudRecipe):
                 region=spec.region,
                 instance_types=instance_types(spec.node_type, spec.spot),
                 nat_gateway=spec.network == "private",
+                flow_logs=FlowLogs(destination=logs.arn, ready=[logs.policy]) if logs is not None else None,
             ),
             opts=self.opts,
         )
@@ -82,6 +108,8 @@ class Recipe(CloudRecipe):
                 private_endpoint=spec.private_endpoint,
                 kms_key_arn=self.kms_key_arn(),
                 log_retention_days=LOG_RETENTION_DAYS[spec.profile],
+                # L3 (CKV_AWS_37): every control-plane log type with --audit-logs.
+                log_types=AUDIT_LOG_TYPES if spec.audit_logs else LOG_TYPES,
                 labels=spec.labels(),
                 context=spec.names.kube_context(),
                 cluster_role_name=spec.names.iam_role("cluster"),
@@ -97,9 +125,13 @@ class Recipe(CloudRecipe):
         return self._cluster.handle()
 
     def bucket(self) -> BucketHandle:
+        logs = self.log_bucket()
         bucket = Bucket(
             "bucket",
-            BucketArgs(name=self.spec.names.s3_bucket(), retain=not self.spec.delete_data, kms_key_arn=self.kms_key_arn()),
+            BucketArgs(
+                name=self.spec.names.s3_bucket(), retain=not self.spec.delete_data, kms_key_arn=self.kms_key_arn(),
+                access_logs=AccessLogs(bucket=logs.name, ready=[logs.policy]) if logs is not None else None,
+            ),
             opts=self.opts,
         )
         return BucketHandle(name=bucket.name, uri=bucket.uri, resource=bucket, account=None)

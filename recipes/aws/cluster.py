@@ -6,6 +6,7 @@ piece is visible to the mock runtime and to `recipe plan`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,7 +20,13 @@ from ..cloud import ClusterComponent
 from . import policies
 from .autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 
-LOG_TYPES = ["api", "audit", "authenticator"]
+# C2: the control-plane log types every stack sends to CloudWatch; with --audit-logs all of them (L3, CKV_AWS_37).
+LOG_TYPES = ("api", "audit", "authenticator")
+AUDIT_LOG_TYPES = (*LOG_TYPES, "controllerManager", "scheduler")
+# N4: the VPC CNI's network policy agent enforces NetworkPolicy objects (eBPF, on each node). The
+# add-on's documented switch, a string; it needs VPC CNI v1.14.0-eksbuild.3 or later and EKS 1.25
+# or later, which every EKS version in standard support (C6) gets as its default add-on version.
+NETWORK_POLICY_CONFIGURATION = {"enableNetworkPolicy": "true"}
 # --admin: what each listed principal's access entry is associated with, on the whole cluster.
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 STORAGE_CLASS = "gp3"
@@ -79,6 +86,7 @@ class ClusterArgs:
     kms_key_arn: pulumi.Input[str] | None = None
     # How long CloudWatch keeps the control-plane logs (a value CloudWatch accepts: 30, 90, ...).
     log_retention_days: int = 30
+    log_types: tuple[str, ...] = LOG_TYPES
     # The network's gateways and routes: the nodes (and so every workload and load balancer on
     # them) are created after and destroyed before them. The control plane does not wait: it
     # needs no route out, and 10 minutes of it run while the NAT gateway comes up.
@@ -119,6 +127,7 @@ class Cluster(ClusterComponent):
     cluster: aws.eks.Cluster
     log_group: aws.cloudwatch.LogGroup
     node_group: aws.eks.NodeGroup
+    vpc_cni: aws.eks.Addon
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:aws:Cluster", name, None, opts)
@@ -162,7 +171,7 @@ class Cluster(ClusterComponent):
                 "authentication_mode": "API",
                 "bootstrap_cluster_creator_admin_permissions": True,
             },
-            enabled_cluster_log_types=LOG_TYPES,  # C2
+            enabled_cluster_log_types=list(args.log_types),  # C2; L3 with --audit-logs
             # Standard support only: extended support costs six times the control-plane fee.
             upgrade_policy={"support_type": "STANDARD"},
             opts=pulumi.ResourceOptions.merge(
@@ -174,6 +183,18 @@ class Cluster(ClusterComponent):
             ),
         )
 
+        # N4: EKS installed the VPC CNI itself (self-managed) with the cluster; adopted here as a
+        # managed add-on with network policy enforcement, before the node group (nothing to run
+        # on: a DaemonSet is ready with no node), so every node's aws-node starts with the agent
+        # and no node or pod ever runs unenforced. OVERWRITE on create takes over the fields
+        # EKS's own install set (NONE would stop on them); OVERWRITE on update keeps the
+        # declared configuration winning over a hand edit that switched enforcement off.
+        # preserve: should the add-on ever leave the program, aws-node stays (as self-managed),
+        # or every node would lose pod networking.
+        self.vpc_cni = _addon(
+            f"{name}-vpc-cni", self.cluster.name, "vpc-cni", [], child,
+            configuration_values=json.dumps(NETWORK_POLICY_CONFIGURATION), preserve=True,
+        )
         node_role = _role(f"{name}-nodes", args.node_role_name, "ec2.amazonaws.com", policies.EKS_NODE_POLICIES, child)
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-nodes",
@@ -212,7 +233,7 @@ class Cluster(ClusterComponent):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=[*node_role.attachments, *args.network_routes],
+                    depends_on=[*node_role.attachments, *args.network_routes, self.vpc_cni],
                     # An autoscaler owns the current size; redeploying must not reset it.
                     ignore_changes=["scalingConfig.desiredSize"],
                     custom_timeouts=pulumi.CustomTimeouts(create="30m", update="60m", delete="30m"),
@@ -291,7 +312,8 @@ class Cluster(ClusterComponent):
             ),
             opts=child,
         )
-        self.ready = [self.node_group]
+        # Workloads (and the NetworkPolicy objects) wait for the nodes and for enforcement.
+        self.ready = [self.node_group, self.vpc_cni]
         # Public nodes have no stable address to admit: the spec refuses --allow-cidr there
         # when MLflow needs reaching from pods.
         self.internal_sources = (
@@ -324,6 +346,7 @@ def _role(
 def _addon(
     name: str, cluster_name: pulumi.Input[str], addon_name: str, depends_on: list[pulumi.Resource],
     opts: pulumi.ResourceOptions, pod_identity_associations: list[dict] | None = None,
+    configuration_values: str | None = None, preserve: bool | None = None,
 ) -> aws.eks.Addon:
     """An EKS add-on, created after `depends_on` (the nodes it runs on, the roles it uses). OVERWRITE:
     it takes over what a previous install left in its way, so no create or update stops on a conflict."""
@@ -334,5 +357,7 @@ def _addon(
         resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="OVERWRITE",
         pod_identity_associations=pod_identity_associations,
+        configuration_values=configuration_values,
+        preserve=preserve,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=depends_on)),
     )

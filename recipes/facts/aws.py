@@ -47,6 +47,8 @@ EC2_SUBNET = "aws:ec2/subnet:Subnet"
 EC2_NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 EC2_EIP = "aws:ec2/eip:Eip"
 EC2_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EC2_DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+EC2_FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 S3_BUCKET = "aws:s3/bucket:Bucket"
 S3_BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
 S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
@@ -54,6 +56,8 @@ S3_OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 S3_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+S3_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+S3_BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 ECR_REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
@@ -132,7 +136,7 @@ STORAGE_ACCOUNT_ENV = None
 # The resource plugins the program uses. The plugin for `x` comes from the Python SDK distribution
 # `pulumi_x` (`-` becomes `_`), at that SDK's version; community plugins published elsewhere are
 # listed with (their SDK distribution, their plugin server).
-PULUMI_PLUGINS = ("aws", "kubernetes", "random")
+PULUMI_PLUGINS = ("aws", "kubernetes", "random", "tls")
 COMMUNITY_PLUGINS: dict[str, tuple[str, str]] = {}
 # Errors that mean the credentials are missing or expired, and what the user runs then.
 EXPIRED_CREDENTIAL_ERRORS = ("ExpiredToken", "InvalidClientTokenId", "no valid credential sources", "NoCredentialProviders",
@@ -175,3 +179,7 @@ DOCTOR_CREDENTIAL_FILES = (".aws/credentials", ".aws/config")  # under the home 
 DOCTOR_CREDENTIALS_MISSING = "no AWS credentials in the environment or ~/.aws"
 DOCTOR_CREDENTIAL_FIX = "aws configure (or aws sso login)"
 DOCTOR_IDENTITY_COMMAND = ("aws", "sts", "get-caller-identity", "--query", "Arn", "--output", "text")  # who we are
+
+# --- pod egress the stack's NetworkPolicies allow besides DNS and HTTPS (recipes/kubernetes/segmentation.py)
+# EKS Pod Identity: pods get credentials from the agent on their node at this link-local address.
+IDENTITY_ENDPOINTS: tuple[tuple[str, int], ...] = (("169.254.170.23/32", 80),)

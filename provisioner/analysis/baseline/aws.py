@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 
 from provisioner.analysis.plan import Plan, PlannedResource
 from recipes.facts.aws import (
+    EC2_DEFAULT_SECURITY_GROUP,
+    EC2_FLOW_LOG,
     EC2_LAUNCH_TEMPLATE,
     EC2_SUBNET,
+    EC2_VPC,
     ECR_LIFECYCLE_POLICY,
     ECR_REPOSITORY,
     ECR_REPOSITORY_POLICY,
@@ -18,7 +22,9 @@ from recipes.facts.aws import (
     IAM_ROLE,
     IAM_ROLE_POLICY,
     IAM_ROLE_POLICY_ATTACHMENT,
+    KMS_KEY,
     S3_BUCKET,
+    S3_BUCKET_LOGGING,
     S3_BUCKET_POLICY,
     S3_ENCRYPTION,
     S3_OWNERSHIP_CONTROLS,
@@ -77,19 +83,31 @@ def bucket_acls_off(plan: Plan) -> Verdict:
     return _every_bucket_has(plan, S3_OWNERSHIP_CONTROLS, _owner_enforced, "BucketOwnerEnforced", "object ACLs still possible")
 
 
-def bucket_encrypted(plan: Plan) -> Verdict:
-    """B3: SSE-S3 by default, SSE-KMS with the stack's key under --kms."""
-    kms = plan.spec.kms
+def _sse(config: PlannedResource) -> dict:
+    return get(config.inputs, "rules", 0, "applyServerSideEncryptionByDefault") or {}
 
-    def ok(config: PlannedResource) -> bool:
-        rule = get(config.inputs, "rules", 0, "applyServerSideEncryptionByDefault") or {}
+
+def _access_log_targets(plan: Plan) -> set[str]:
+    """The buckets (names) that receive other buckets' server access logs."""
+    return {r.inputs.get("targetBucket") for r in of(plan, S3_BUCKET_LOGGING)}
+
+
+def bucket_encrypted(plan: Plan) -> Verdict:
+    """B3: SSE-S3 by default, SSE-KMS with the stack's key under --kms; an access-log bucket SSE-S3
+    always (S3 delivers no server access logs to a bucket encrypted with SSE-KMS by default)."""
+    kms, targets = plan.spec.kms, _access_log_targets(plan)
+
+    def ok(bucket: PlannedResource, config: PlannedResource) -> bool:
+        rule = _sse(config)
+        if bucket.inputs.get("bucket") in targets:
+            return rule.get("sseAlgorithm") == "AES256"
         if kms:
             return rule.get("sseAlgorithm") == "aws:kms" and bool(rule.get("kmsMasterKeyId"))
         return rule.get("sseAlgorithm") in ("AES256", "aws:kms")
 
-    return _every_bucket_has(plan, S3_ENCRYPTION, ok,
-                             "SSE-KMS with the stack's key" if kms else "SSE-S3 (--kms for a customer-managed key)",
-                             "no (or the wrong) default encryption")
+    return each(of(plan, S3_BUCKET), lambda b: any(ok(b, c) for c in linked(plan, b, S3_ENCRYPTION)),
+                "SSE-KMS with the stack's key" if kms else "SSE-S3 (--kms for a customer-managed key)",
+                "no (or the wrong) default encryption")
 
 
 def _denies_plain_http(r: PlannedResource) -> bool:
@@ -268,3 +286,115 @@ def iam_scoped(plan: Plan) -> Verdict:
     if bad:
         return Verdict("fail", "wildcard or admin permissions", sorted(set(bad)))
     return Verdict("pass", "every policy names its resources; '*' only for read calls AWS cannot scope")
+
+
+# --------------------------------------------------------------------------
+# Segmentation, audit logs, key grants
+
+ALL_LOG_TYPES = {"api", "audit", "authenticator", "controllerManager", "scheduler"}  # every EKS control-plane log type
+SECURITY_GROUP_RULE_TYPES = ("SecurityGroupRule", "SecurityGroupIngressRule", "SecurityGroupEgressRule")
+
+
+def _enforces_network_policy(addon: PlannedResource) -> bool:
+    values = policy_doc(addon.inputs.get("configurationValues"))
+    return addon.inputs.get("addonName") == "vpc-cni" and values.get("enableNetworkPolicy") == "true"
+
+
+def network_policy_enforced(plan: Plan) -> Verdict:
+    """N4: the VPC CNI add-on enforces NetworkPolicy, and every node group starts after it."""
+    agents = [a.urn for a in of(plan, EKS_ADDON) if _enforces_network_policy(a)]
+    return each_of(plan, EKS_NODE_GROUP, lambda g: any(a in g.dependencies for a in agents),
+                   "VPC CNI network policy agent on every node from its start",
+                   "NetworkPolicy not enforced: no vpc-cni add-on with enableNetworkPolicy before the nodes")
+
+
+def default_security_group_closed(plan: Plan) -> Verdict:
+    """N5: every VPC's default security group is adopted with no ingress and no egress rules, and gets none elsewhere."""
+
+    def closed(group: PlannedResource) -> bool:
+        rules = [r for r in plan.resources if r.type.endswith(SECURITY_GROUP_RULE_TYPES) and group.urn in r.dependencies]
+        return group.inputs.get("ingress") == [] and group.inputs.get("egress") == [] and not rules
+
+    return each_of(plan, EC2_VPC, lambda vpc: any(closed(g) for g in linked(plan, vpc, EC2_DEFAULT_SECURITY_GROUP)),
+                   "default security group admits and sends nothing", "default security group open (or not managed)")
+
+
+def _audit_option(plan: Plan, resources: list[PlannedResource], ok: Callable[[PlannedResource], bool],
+                  good: str, bad: str, what: str) -> Verdict:
+    """L1-L3: pass when every resource is logged; without --audit-logs an option (log storage costs money)."""
+    if not resources:
+        return Verdict("n/a", NOT_IN_STACK)
+    failing = [r.name for r in resources if not ok(r)]
+    if not failing:
+        return Verdict("pass", good)
+    option = Verdict("option", f"{what} cost money (log delivery and storage): --audit-logs")
+    return Verdict("fail", bad, failing) if plan.spec.audit_logs else option
+
+
+def flow_logs(plan: Plan) -> Verdict:
+    """L1: every VPC's accepted and rejected traffic is logged to a destination."""
+
+    def ok(vpc: PlannedResource) -> bool:
+        return any(f.inputs.get("logDestination") and f.inputs.get("trafficType") == "ALL" for f in linked(plan, vpc, EC2_FLOW_LOG))
+
+    return _audit_option(plan, of(plan, EC2_VPC), ok, "VPC flow logs (all traffic)", "a VPC without flow logs", "flow logs")
+
+
+def _receives_access_logs(plan: Plan, name: str, source_arn: str) -> bool:
+    """The bucket `name` exists, is SSE-S3, and its policy lets S3 write `source_arn`'s access logs."""
+    for bucket in (b for b in of(plan, S3_BUCKET) if b.inputs.get("bucket") == name):
+        sse_s3 = any(_sse(c).get("sseAlgorithm") == "AES256" for c in linked(plan, bucket, S3_ENCRYPTION))
+        admits = any(s.get("Effect") == "Allow" and get(s, "Principal", "Service") == "logging.s3.amazonaws.com"
+                     and source_arn in as_list(get(s, "Condition", "ArnLike", "aws:SourceArn"))
+                     for p in linked(plan, bucket, S3_BUCKET_POLICY) for s in statements(policy_doc(p.inputs.get("policy"))))
+        return sse_s3 and admits
+    return False
+
+
+def bucket_access_logs(plan: Plan) -> Verdict:
+    """L2: every bucket but the log bucket sends its server access logs to another bucket that accepts them."""
+    destinations = {str(f.inputs.get("logDestination")).removeprefix("arn:aws:s3:::").split("/")[0] for f in of(plan, EC2_FLOW_LOG)}
+    log_buckets = {lg.inputs.get("targetBucket") for lg in of(plan, S3_BUCKET_LOGGING)
+                   if lg.inputs.get("targetBucket") != lg.inputs.get("bucket")} | destinations
+
+    def ok(bucket: PlannedResource) -> bool:
+        name = bucket.inputs.get("bucket")
+        return any(lg.inputs.get("bucket") == name and lg.inputs.get("targetBucket") != name
+                   and _receives_access_logs(plan, lg.inputs.get("targetBucket"), f"arn:aws:s3:::{name}")
+                   for lg in of(plan, S3_BUCKET_LOGGING))
+
+    buckets = [b for b in of(plan, S3_BUCKET) if b.inputs.get("bucket") not in log_buckets]
+    return _audit_option(plan, buckets, ok, "server access logs to the log bucket", "a bucket without access logs", "access logs")
+
+
+def all_control_plane_logs(plan: Plan) -> Verdict:
+    """L3: every control-plane log type (api, audit, authenticator, controllerManager, scheduler) is sent."""
+    return _audit_option(plan, of(plan, EKS_CLUSTER), lambda c: ALL_LOG_TYPES <= set(as_list(c.inputs.get("enabledClusterLogTypes"))),
+                         "every control-plane log type", "control-plane log types missing", "controllerManager and scheduler logs")
+
+
+def _unscoped_grant(statement: dict, account_root: str | None) -> bool:
+    """An Allow of kms:CreateGrant (named or by wildcard) without kms:GrantIsForAWSResource. In a
+    key policy, the statement for the key's own account root is the account delegating to IAM."""
+    actions = [a.lower() for a in as_list(statement.get("Action"))]
+    if statement.get("Effect") != "Allow" or not any(fnmatchcase("kms:creategrant", a) for a in actions):
+        return False
+    if account_root is not None and as_list(get(statement, "Principal", "AWS")) == [account_root]:
+        return False
+    return get(statement, "Condition", "Bool", "kms:GrantIsForAWSResource") not in ("true", True)
+
+
+def _account_root(key: PlannedResource) -> str | None:
+    """The root of the key's account (its ARN: arn:aws:kms:<region>:<account>:...), None if unknown."""
+    parts = str(key.outputs.get("arn") or "").split(":")
+    return f"arn:aws:iam::{parts[4]}:root" if len(parts) > 4 else None
+
+
+def kms_grants_scoped(plan: Plan) -> Verdict:
+    """I3: kms:CreateGrant only for AWS resources (Bool kms:GrantIsForAWSResource), in IAM and key policies."""
+    documents = [(r, None) for t in (IAM_ROLE_POLICY, IAM_POLICY) for r in of(plan, t)]
+    documents += [(k, _account_root(k)) for k in of(plan, KMS_KEY)]
+    bad = [r.name for r, root in documents for s in statements(policy_doc(r.inputs.get("policy"))) if _unscoped_grant(s, root)]
+    if bad:
+        return Verdict("fail", "kms:CreateGrant without kms:GrantIsForAWSResource", sorted(set(bad)))
+    return Verdict("pass", "kms:CreateGrant only for AWS resources")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from recipes.facts.aws import (
+    CLOUDWATCH_LOG_GROUP,
     EC2_EIP,
+    EC2_FLOW_LOG,
     EC2_LAUNCH_TEMPLATE,
     EC2_NAT_GATEWAY,
     EC2_SUBNET,
@@ -14,13 +16,16 @@ from recipes.facts.aws import (
     EKS_NODE_GROUP,
     KMS_KEY,
     S3_BUCKET,
+    S3_BUCKET_LOGGING,
     S3_BUCKET_V2,
+    S3_LIFECYCLE,
+    S3_VERSIONING,
 )
 from recipes.facts.kubernetes import PERSISTENT_VOLUME_CLAIM, SERVICE
 
 from . import kubernetes
 from .model import PlanPricer, count_text, hours, monthly, number, plural, usd
-from .prices import BASELINE_GB, EBS_VOLUME_TYPES, HOURS_PER_MONTH
+from .prices import BASELINE_GB, DAYS_PER_MONTH, EBS_VOLUME_TYPES, HOURS_PER_MONTH
 
 if TYPE_CHECKING:
     from provisioner.analysis.plan import PlannedResource
@@ -29,12 +34,50 @@ LB_TYPE_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
 LB_INTERNAL_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-internal"
 LB_SCHEME_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-scheme"
 PUBLIC_ELB_SUBNET_TAG = "kubernetes.io/role/elb"  # the subnets a public load balancer takes an address in
+# What --audit-logs delivers a month, assumed as BASELINE_GB is for stored data: the plan knows no traffic.
+FLOW_LOG_GB = 5  # flow-log records of a small VPC (a few nodes, their load balancers, the NAT gateway)
+ACCESS_LOG_GB = 1  # server access log records of one bucket
+CONTROL_PLANE_LOG_GB = 1  # each control-plane log type --audit-logs adds
+# The control-plane log types --audit-logs adds to those every stack sends (api, audit, authenticator: C2).
+AUDIT_ONLY_LOG_TYPES = ("controllerManager", "scheduler")
 
 
 def eks_cluster(pricer: PlanPricer, r: PlannedResource) -> None:
     support = str((r.inputs.get("upgradePolicy") or {}).get("supportType") or "STANDARD").upper()
     price = pricer.prices["eks_extended" if support == "EXTENDED" else "eks_standard"]
     pricer.add(r, f"EKS control plane ({support.lower()} support)", monthly(price.usd), hours(price.usd))
+    added = [t for t in r.inputs.get("enabledClusterLogTypes") or [] if t in AUDIT_ONLY_LOG_TYPES]
+    if added:
+        _control_plane_logs(pricer, r, added)
+
+
+def _control_plane_logs(pricer: PlanPricer, r: PlannedResource, types: list[str]) -> None:
+    """CloudWatch Logs: the added types' data ingested, and kept as long as the log group keeps it."""
+    gb = CONTROL_PLANE_LOG_GB * len(types)
+    ingest, storage = pricer.prices["cloudwatch_logs_ingest"].usd, pricer.prices["cloudwatch_logs_storage"].usd
+    group = f"/aws/eks/{r.inputs.get('name')}/cluster"
+    days = next((number(g.inputs.get("retentionInDays")) for g in pricer.plan.resources
+                 if g.type == CLOUDWATCH_LOG_GROUP and g.inputs.get("name") == group), None)
+    what, basis = f"EKS control-plane logs ({', '.join(types)})", f"{count_text(gb)} GB/month assumed x {usd(ingest)}/GB ingested"
+    pricer.assumptions.append(f"{r.name}: {CONTROL_PLANE_LOG_GB} GB a month of each of {', '.join(types)} logs assumed")
+    if not days:
+        pricer.add(r, what, gb * ingest, f"{basis}; kept without expiry: storage grows by {count_text(gb)} GB x {usd(storage)} each month")
+        return
+    kept = gb * days / DAYS_PER_MONTH
+    pricer.add(r, what, gb * ingest + kept * storage,
+               f"{basis} + {kept:.2f} GB kept ({count_text(days)} days) x {usd(storage)}/GB-month")
+
+
+def flow_log(pricer: PlanPricer, r: PlannedResource) -> None:
+    """Vended logs: to S3 at half the price of CloudWatch Logs; their storage is the destination bucket's."""
+    kind = r.inputs.get("logDestinationType") or "cloud-watch-logs"
+    if kind not in ("s3", "cloud-watch-logs"):
+        pricer.unpriced(r, "VPC flow logs", f"flow logs delivered to {kind}")
+        return
+    price = pricer.prices["vended_logs_s3" if kind == "s3" else "cloudwatch_logs_ingest"].usd
+    pricer.add(r, f"VPC flow logs delivered to {'S3' if kind == 's3' else 'CloudWatch Logs'}", price * FLOW_LOG_GB,
+               f"{FLOW_LOG_GB} GB/month assumed x {usd(price)}/GB delivered (storage: at the destination)")
+    pricer.assumptions.append(f"{r.name}: {FLOW_LOG_GB} GB of flow-log records a month assumed (a small VPC)")
 
 
 def eks_node_group(pricer: PlanPricer, r: PlannedResource) -> None:
@@ -99,7 +142,46 @@ def elastic_ip(pricer: PlanPricer, r: PlannedResource) -> None:
 
 def s3_bucket(pricer: PlanPricer, r: PlannedResource) -> None:
     price = pricer.prices["s3_standard"].usd
+    logs = _logs_delivered(pricer, r)
+    if logs:
+        _log_storage(pricer, r, logs, price)
+        return
     pricer.add(r, "S3 Standard storage", price * BASELINE_GB, f"{BASELINE_GB} GB assumed x {usd(price)}/GB-month")
+
+
+def _logs_delivered(pricer: PlanPricer, r: PlannedResource) -> float:
+    """The GB a month delivered to bucket `r` as logs: each bucket logging to it, each flow log to it."""
+    name, resources = r.inputs.get("bucket"), pricer.plan.resources
+    access = sum(1 for x in resources if x.type == S3_BUCKET_LOGGING and x.inputs.get("targetBucket") == name)
+    flows = sum(1 for x in resources if x.type == EC2_FLOW_LOG
+                and str(x.inputs.get("logDestination") or "").removeprefix("arn:aws:s3:::").split("/")[0] == name)
+    if access:
+        pricer.assumptions.append(f"{r.name}: {ACCESS_LOG_GB} GB of access-log records a month assumed per bucket logging to it")
+    return access * ACCESS_LOG_GB + flows * FLOW_LOG_GB
+
+
+def _log_storage(pricer: PlanPricer, r: PlannedResource, gb: float, price: float) -> None:
+    """Logs kept until they expire (and, versioned, as old versions after): GB a month x months kept."""
+    days = _days_kept(pricer, r)
+    if days is None:
+        pricer.unpriced(r, "S3 Standard storage (logs)", "logs kept without expiry")
+        return
+    kept = gb * days / DAYS_PER_MONTH
+    pricer.add(r, "S3 Standard storage (logs)", kept * price,
+               f"{count_text(gb)} GB/month assumed, kept {count_text(days)} days: {kept:.2f} GB x {usd(price)}/GB-month")
+
+
+def _days_kept(pricer: PlanPricer, r: PlannedResource) -> float | None:
+    """Days from delivery to deletion under the bucket's lifecycle rule; None if nothing expires."""
+    linked = [x for x in pricer.plan.resources if r.urn in x.dependencies]
+    versioned = any(x.type == S3_VERSIONING and (x.inputs.get("versioningConfiguration") or {}).get("status") == "Enabled"
+                    for x in linked)
+    for rule in (rule for x in linked if x.type == S3_LIFECYCLE for rule in x.inputs.get("rules") or []):
+        expire = number((rule.get("expiration") or {}).get("days"))
+        if rule.get("status") == "Enabled" and expire:
+            noncurrent = number((rule.get("noncurrentVersionExpiration") or {}).get("noncurrentDays"), 0.0)
+            return expire + (noncurrent if versioned else 0.0)
+    return None
 
 
 def ecr_repository(pricer: PlanPricer, r: PlannedResource) -> None:
@@ -146,6 +228,7 @@ PRICERS = {
     EKS_NODE_GROUP: eks_node_group,
     EC2_NAT_GATEWAY: nat_gateway,
     EC2_EIP: elastic_ip,
+    EC2_FLOW_LOG: flow_log,
     S3_BUCKET: s3_bucket,
     S3_BUCKET_V2: s3_bucket,
     ECR_REPOSITORY: ecr_repository,
@@ -154,4 +237,4 @@ PRICERS = {
     PERSISTENT_VOLUME_CLAIM: volume_claim,
 }
 # Display order: control plane, nodes, network (then the Kubernetes items, then storage).
-DISPLAY_RANK = {EKS_CLUSTER: 0, EKS_NODE_GROUP: 10, EC2_NAT_GATEWAY: 20, EC2_EIP: 21}
+DISPLAY_RANK = {EKS_CLUSTER: 0, EKS_NODE_GROUP: 10, EC2_NAT_GATEWAY: 20, EC2_EIP: 21, EC2_FLOW_LOG: 22}

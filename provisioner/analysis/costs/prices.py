@@ -38,6 +38,7 @@ AWS_EBS = "https://aws.amazon.com/ebs/pricing/"
 AWS_S3 = "https://aws.amazon.com/s3/pricing/"
 AWS_ECR = "https://aws.amazon.com/ecr/pricing/"
 AWS_KMS = "https://aws.amazon.com/kms/pricing/"
+AWS_CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
 GCP_GKE = "https://cloud.google.com/kubernetes-engine/pricing"
 GCP_VM = "https://cloud.google.com/compute/vm-instance-pricing"
 GCP_NAT = "https://cloud.google.com/nat/pricing"
@@ -46,6 +47,7 @@ GCP_DISK = "https://cloud.google.com/compute/disks-image-pricing"
 GCP_GCS = "https://cloud.google.com/storage/pricing"
 GCP_AR = "https://cloud.google.com/artifact-registry/pricing"
 GCP_KMS = "https://cloud.google.com/kms/pricing"
+GCP_LOGGING = "https://cloud.google.com/stackdriver/pricing"
 AZ_AKS = "https://azure.microsoft.com/pricing/details/kubernetes-service/"
 AZ_VM = "https://azure.microsoft.com/pricing/details/virtual-machines/linux/"
 AZ_LB = "https://azure.microsoft.com/pricing/details/load-balancer/"
@@ -55,6 +57,8 @@ AZ_DISK = "https://azure.microsoft.com/pricing/details/managed-disks/"
 AZ_BLOB = "https://azure.microsoft.com/pricing/details/storage/blobs/"
 AZ_ACR = "https://azure.microsoft.com/pricing/details/container-registry/"
 AZ_KV = "https://azure.microsoft.com/pricing/details/key-vault/"
+AZ_MONITOR = "https://azure.microsoft.com/pricing/details/monitor/"
+AZ_NETWORK_WATCHER = "https://azure.microsoft.com/pricing/details/network-watcher/"
 
 PRICES: dict[str, dict[str, Price]] = {
     "aws": {
@@ -70,6 +74,9 @@ PRICES: dict[str, dict[str, Price]] = {
         "s3_standard": Price(0.023, "GB-month", AWS_S3),  # S3 Standard, first 50 TB
         "ecr": Price(0.10, "GB-month", AWS_ECR),  # ECR private repository storage
         "kms_key": Price(1.00, "key-month", AWS_KMS),  # customer managed KMS key
+        "cloudwatch_logs_ingest": Price(0.50, "GB", AWS_CLOUDWATCH),  # Logs, standard class: data ingested (EKS control-plane logs)
+        "cloudwatch_logs_storage": Price(0.03, "GB-month", AWS_CLOUDWATCH),  # Logs: archived (kept) data
+        "vended_logs_s3": Price(0.25, "GB", AWS_CLOUDWATCH),  # vended logs (VPC flow logs) delivered to S3, first 10 TB
     },
     "gcp": {
         "gke_management": Price(0.10, "hour", GCP_GKE),  # cluster management fee, zonal or regional
@@ -88,6 +95,11 @@ PRICES: dict[str, dict[str, Price]] = {
         "artifact_registry": Price(0.10, "GB-month", GCP_AR),  # beyond the free 0.5 GB
         "artifact_registry_free_gb": Price(0.5, "GB-month", GCP_AR),  # free storage per billing account
         "kms_key_version": Price(0.06, "key-month", GCP_KMS),  # active software key version
+        "logging_ingestion": Price(0.50, "GiB", GCP_LOGGING),  # Cloud Logging storage: per GiB ingested, 30 days kept
+        "logging_free_gib": Price(50, "GiB-month", GCP_LOGGING),  # ... free per project per month (not vended logs)
+        # VPC flow logs kept in Cloud Logging ("vended network logs", no free allotment); the network
+        # telemetry generation charge on the VPC pricing page is waived for logs stored in Cloud Logging.
+        "vended_network_logs": Price(0.25, "GiB", GCP_LOGGING),
     },
     "azure": {
         "aks_free": Price(0.0, "hour", AZ_AKS),  # AKS Free tier control plane
@@ -102,6 +114,9 @@ PRICES: dict[str, dict[str, Price]] = {
         "acr_standard": Price(0.667, "day", AZ_ACR),  # Standard: 100 GB included (~$20/month)
         "acr_premium": Price(1.667, "day", AZ_ACR),  # Premium: 500 GB included (~$50/month)
         "key_vault_key": Price(0.0, "key-month", AZ_KV),  # software-protected key: per operation only
+        "log_analytics_ingestion": Price(2.30, "GB", AZ_MONITOR),  # Analytics logs, pay-as-you-go, per GB ingested
+        "log_analytics_retention": Price(0.10, "GB-month", AZ_MONITOR),  # retention past the 31 days included
+        "flow_logs_collected": Price(0.50, "GB", AZ_NETWORK_WATCHER),  # VNet flow logs (first 5 GB/month per subscription free)
     },
 }
 

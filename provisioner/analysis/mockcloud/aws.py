@@ -5,27 +5,36 @@ subnet in a zone the region does not have, a node group in a zone that does not
 offer one of its instance types, a control plane with subnets in fewer than two
 zones, a log group on a KMS key whose policy does not let CloudWatch Logs use
 it. Those answers depend on resources registered earlier in the plan (the zone
-of each subnet, each key's policy), recorded in `context.state["aws"]`.
+of each subnet, each key's policy), recorded in `context.state["aws"]`. So are
+the logging and network-policy controls' refusals: a flow log without a destination (or to
+a bucket that does not exist), access logs to a missing bucket, a VPC CNI configuration its
+add-on's schema refuses.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from recipes.facts.aws import (
     CLOUDWATCH_LOG_GROUP,
+    EC2_DEFAULT_SECURITY_GROUP,
     EC2_EIP,
+    EC2_FLOW_LOG,
     EC2_LAUNCH_TEMPLATE,
     EC2_SUBNET,
+    EC2_VPC,
     ECR_REPOSITORY,
+    EKS_ADDON,
     EKS_CLUSTER,
     EKS_NODE_GROUP,
     IAM_ROLE,
     KMS_KEY,
     S3_BUCKET,
+    S3_BUCKET_LOGGING,
 )
 
 from . import FAKE_AWS_ACCOUNT as ACCOUNT
@@ -150,7 +159,7 @@ def _instance_type_offerings(args: dict[str, Any], region: str) -> dict[str, Any
 
 
 def _state(context: Context) -> dict[str, Any]:
-    return context.state.setdefault("aws", {"subnet_zones": {}, "key_policies": {}})
+    return context.state.setdefault("aws", {"subnet_zones": {}, "key_policies": {}, "buckets": set(), "vpcs": set()})
 
 
 def _subnet(name: str, inputs: dict[str, Any], context: Context) -> str:
@@ -241,6 +250,56 @@ def _check_log_group(name: str, arn: str, inputs: dict[str, Any], context: Conte
         )
 
 
+def _check_flow_log(name: str, inputs: dict[str, Any], context: Context) -> None:
+    """CreateFlowLogs: an S3 destination must be named and exist; S3 takes no delivery role."""
+    where = f"creating Flow Log ({inputs.get('vpcId') or name}): "
+    kind, destination = inputs.get("logDestinationType") or "cloud-watch-logs", inputs.get("logDestination")
+    if kind == "s3" and inputs.get("iamRoleArn"):
+        raise AwsError(where + "InvalidParameter: DeliverLogsPermissionArn is not applicable for s3 delivery")
+    if not destination and not (kind == "cloud-watch-logs" and inputs.get("logGroupName")):
+        # The rule of the CreateFlowLogs API reference, in the form EC2's InvalidParameter errors take.
+        raise AwsError(where + f"InvalidParameter: LogDestination can't be empty if LogDestinationType is {kind}.")
+    bucket = str(destination).removeprefix("arn:aws:s3:::").split("/")[0]
+    if kind == "s3" and bucket not in _state(context)["buckets"]:
+        raise AwsError(where + f"400: Access Denied for LogDestination: {bucket}. Please check LogDestination permission")
+
+
+def _check_bucket_logging(inputs: dict[str, Any], context: Context) -> None:
+    """PutBucketLogging: both buckets must exist. (A bucket logging to itself is accepted, if unwise.)"""
+    buckets = _state(context)["buckets"]
+    where = f"creating S3 Bucket ({inputs.get('bucket')}) Logging: "
+    if inputs.get("bucket") not in buckets:
+        raise AwsError(where + "NoSuchBucket: The specified bucket does not exist")
+    if inputs.get("targetBucket") not in buckets:
+        raise AwsError(where + "InvalidTargetBucketForLogging: The target bucket for logging does not exist")
+
+
+# The top-level keys of the vpc-cni add-on's configuration schema (DescribeAddonConfiguration),
+# which allows no others; enableNetworkPolicy is in it from v1.14.0 on, and is a string.
+VPC_CNI_SCHEMA_KEYS = {"affinity", "enableNetworkPolicy", "enableWindowsIpam", "enableWindowsPrefixDelegation", "env",
+                       "eniConfig", "init", "livenessProbeTimeoutSeconds", "nodeAgent", "podAnnotations", "podLabels",
+                       "readinessProbeTimeoutSeconds", "resources", "tolerations"}
+NETWORK_POLICY_SINCE = (1, 14, 0)
+
+
+def _check_addon(inputs: dict[str, Any]) -> None:
+    """CreateAddon validates configurationValues against the add-on version's JSON schema."""
+    if inputs.get("addonName") != "vpc-cni" or not inputs.get("configurationValues"):
+        return
+    values = json.loads(inputs["configurationValues"])
+    keys = set(VPC_CNI_SCHEMA_KEYS)
+    version = re.match(r"v(\d+)\.(\d+)\.(\d+)", inputs.get("addonVersion") or "")
+    if version and tuple(int(v) for v in version.groups()) < NETWORK_POLICY_SINCE:
+        keys.discard("enableNetworkPolicy")
+    errors = [f"$.{k}: is not defined in the schema and the schema does not allow additional properties" for k in values if k not in keys]
+    if "enableNetworkPolicy" in keys and not isinstance(values.get("enableNetworkPolicy", ""), str):
+        found = {bool: "boolean", int: "integer", float: "number"}.get(type(values["enableNetworkPolicy"]), "object")
+        errors.append(f"$.enableNetworkPolicy: {found} found, string expected")
+    if errors:
+        raise AwsError(f"creating EKS Add-On ({inputs.get('clusterName')}:vpc-cni): InvalidParameterException: ConfigurationValue "
+                       f"provided in request is not supported: Json schema validation failed with error: [{', '.join(errors)}]")
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -268,6 +327,9 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
     elif type_ == EC2_SUBNET:
         out.update(id=_subnet(name, inputs, context))
     elif type_ == KMS_KEY:
+        # AWS names a key by a generated UUID: arn:aws:kms:<region>:<account>:key/<key id>.
+        key_id = _uuid(type_, name)
+        out.update(arn=f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}", keyId=key_id)
         _state(context)["key_policies"][out["arn"]] = inputs.get("policy") or "{}"
     elif type_ == CLOUDWATCH_LOG_GROUP:
         # The provider reports the ARN without the trailing ":*" the API returns.
@@ -282,9 +344,22 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
         )
     elif type_ == S3_BUCKET:
         bucket = inputs.get("bucket", name)
+        _state(context)["buckets"].add(bucket)
         out.update(arn=f"arn:aws:s3:::{bucket}", bucket=bucket, bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com")
     elif type_ == IAM_ROLE:
         out.update(arn=f"arn:aws:iam::{ACCOUNT}:role/{inputs.get('name', name)}")
+    elif type_ == EC2_VPC:
+        _state(context)["vpcs"].add(fake_id(type_, name))
+    elif type_ == EC2_DEFAULT_SECURITY_GROUP:
+        if inputs.get("vpcId") not in _state(context)["vpcs"]:
+            raise AwsError(f"InvalidVpcID.NotFound: The vpc ID '{inputs.get('vpcId')}' does not exist")
+        out.update(id=f"sg-{digest(name, length=17)}", name="default")
+    elif type_ == EC2_FLOW_LOG:
+        _check_flow_log(name, inputs, context)
+    elif type_ == S3_BUCKET_LOGGING:
+        _check_bucket_logging(inputs, context)
+    elif type_ == EKS_ADDON:
+        _check_addon(inputs)
     elif type_ == EC2_LAUNCH_TEMPLATE:
         out.update(latestVersion=1, defaultVersion=1)
     elif type_ == EC2_EIP:
@@ -307,3 +382,9 @@ def call(token: str, args: dict[str, Any], context: Context) -> dict[str, Any] |
     if token == "aws:index/getPartition:getPartition":
         return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
     return None
+
+
+def _uuid(*parts: str) -> str:
+    """A stable UUID-shaped id, as AWS generates for keys."""
+    h = digest(*parts, length=32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"

@@ -17,7 +17,8 @@ def test_cluster_uses_access_entries_and_audit_logs(aws_plan, make_spec):
     assert cluster.inputs["name"] == make_spec().names.eks_cluster()
     assert cluster.inputs["accessConfig"]["authenticationMode"] == "API"
     assert cluster.inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is True
-    assert {"api", "audit", "authenticator"} <= set(cluster.inputs["enabledClusterLogTypes"])
+    # C2 only without --audit-logs (every type with it: tests/recipes/aws/test_audit_logs.py).
+    assert cluster.inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
 
 
 def test_cluster_endpoint_open_without_allow_cidr(aws_plan):
@@ -115,7 +116,8 @@ def test_node_group_waits_for_its_role_policies(aws_plan):
 
 def test_pod_identity_agent_and_ebs_csi_addons(aws_plan, make_spec):
     addons = {a.inputs["addonName"]: a for a in aws_plan.by_type(facts.EKS_ADDON)}
-    assert set(addons) == {"eks-pod-identity-agent", "aws-ebs-csi-driver"}
+    # vpc-cni: network policy enforcement (tests/recipes/aws/test_network_policy.py).
+    assert set(addons) == {"vpc-cni", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
     ebs = addons["aws-ebs-csi-driver"]
     assert addons["eks-pod-identity-agent"].urn in ebs.dependencies
     (association,) = ebs.inputs["podIdentityAssociations"]

@@ -15,7 +15,7 @@ from tests.recipes.aws.helpers import (
 from tests.recipes.plans import as_list
 
 
-CLUSTER_KEY_ACTIONS = {"kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ListGrants"}
+CLUSTER_KEY_ACTIONS = {"kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:ListGrants"}
 OBJECT_KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
 
 
@@ -104,10 +104,14 @@ def test_kms_cluster_role_may_use_only_this_key(kms_plan, make_spec):
     control_plane = kms_plan.one(facts.IAM_ROLE, "cluster-control-plane")
     assert control_plane.inputs["name"] == make_spec(kms=True).names.iam_role("cluster")
     assert control_plane.urn in policy.dependencies
-    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    statement, grants = json.loads(policy.inputs["policy"])["Statement"]
     assert statement["Effect"] == "Allow"
-    assert set(statement["Action"]) == CLUSTER_KEY_ACTIONS
+    assert set(statement["Action"]) == CLUSTER_KEY_ACTIONS and "Condition" not in statement
     assert statement["Resource"] == arn
+    # I4: grants on the key for AWS resources only, in a statement of their own (the condition
+    # key is absent from Encrypt/Decrypt requests, where it would deny them).
+    assert grants == {"Sid": "GrantsForAwsResourcesOnly", "Effect": "Allow", "Action": ["kms:CreateGrant"], "Resource": arn,
+                      "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
     # The control plane has the permission before EKS first uses the key.
     assert policy.urn in kms_plan.one(facts.EKS_CLUSTER).dependencies
 
