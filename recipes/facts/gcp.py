@@ -125,7 +125,7 @@ STORAGE_ACCOUNT_ENV = None
 # The resource plugins the program uses. The plugin for `x` comes from the Python SDK distribution
 # `pulumi_x` (`-` becomes `_`), at that SDK's version; community plugins published elsewhere are
 # listed with (their SDK distribution, their plugin server): time, for recipes/propagation.py.
-PULUMI_PLUGINS = ("gcp", "kubernetes", "random", "time")
+PULUMI_PLUGINS = ("gcp", "kubernetes", "random", "time", "tls")
 COMMUNITY_PLUGINS: dict[str, tuple[str, str]] = {
     "time": ("pulumiverse_time", "github://api.github.com/pulumiverse/pulumi-time"),
 }
@@ -174,3 +174,8 @@ DOCTOR_CREDENTIAL_FILES = (".config/gcloud/application_default_credentials.json"
 DOCTOR_CREDENTIALS_MISSING = "none found"
 DOCTOR_CREDENTIAL_FIX = "gcloud auth application-default login"
 DOCTOR_IDENTITY_COMMAND = None  # found credentials are reported, not verified
+
+# --- pod egress the stack's NetworkPolicies allow besides DNS and HTTPS (recipes/kubernetes/segmentation.py)
+# GKE Workload Identity: the GKE metadata server (169.254.169.254:80, served through 169.254.169.252:988
+# under Dataplane V2; GKE's network policy docs name both).
+IDENTITY_ENDPOINTS: tuple[tuple[str, int], ...] = (("169.254.169.254/32", 80), ("169.254.169.252/32", 988))

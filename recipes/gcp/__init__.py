@@ -3,7 +3,9 @@
 Options: `--kms` adds one Cloud KMS key for the bucket, the registry and the
 cluster's Secrets (encryption.py); `--private-endpoint` removes the cluster's
 public API endpoint (cluster.py); `--admin` gives IAM members cluster-admin
-(cluster.py), the bucket's objects (bucket.py) and push/pull on the repository (registry.py).
+(cluster.py), the bucket's objects (bucket.py) and push/pull on the repository (registry.py);
+`--audit-logs` adds the subnet's flow logs (network.py), the control plane's own logs and
+intranode visibility (cluster.py) and the bucket's access logs in a log bucket (bucket.py).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Recipe(CloudRecipe):
                 nat_address_name=names.resource("nat-ip"),
                 region=spec.region,
                 nat=spec.network == "private",
+                flow_logs=spec.audit_logs,
                 apis=self.apis.of("cluster"),
             ),
             opts=self.opts,
@@ -107,6 +110,7 @@ class Recipe(CloudRecipe):
                 network_routes=network.routes,
                 apis=self.apis.of("cluster"),
                 admins=spec.admins,
+                audit_logs=spec.audit_logs,
             ),
             opts=self.opts,
         )
@@ -124,6 +128,7 @@ class Recipe(CloudRecipe):
                 kms_key_name=kms_key_name,
                 key_access=key_access,
                 admins=self.spec.admins,
+                access_log_bucket=self.spec.names.gcs_log_bucket() if self.spec.audit_logs else None,
             ),
             opts=self.opts,
         )

@@ -17,7 +17,9 @@ import pulumi_gcp as gcp
 # What each component calls. `iam` creates service accounts, `iamcredentials`
 # mints the short-lived tokens workload identity hands to pods,
 # `cloudresourcemanager` reads and writes project IAM policy (node roles), and
-# `containerscanning` scans every image pushed to Artifact Registry (R2).
+# `containerscanning` scans every image pushed to Artifact Registry (R2), and
+# `binaryauthorization` is what GKE asks before admitting a pod's image (C7): a cluster that
+# enforces it cannot be created in a project where the API is off, which a fresh project is.
 APIS_BY_COMPONENT: dict[str, tuple[str, ...]] = {
     "cluster": (
         "compute.googleapis.com",
@@ -25,6 +27,7 @@ APIS_BY_COMPONENT: dict[str, tuple[str, ...]] = {
         "iam.googleapis.com",
         "iamcredentials.googleapis.com",
         "cloudresourcemanager.googleapis.com",
+        "binaryauthorization.googleapis.com",
     ),
     "bucket": ("storage.googleapis.com",),
     "registry": ("artifactregistry.googleapis.com", "containerscanning.googleapis.com"),

@@ -8,6 +8,10 @@ public IP; Private Google Access lets them reach Google APIs (Artifact
 Registry, Cloud Storage, logging) without the NAT. The NAT's external address
 is reserved, not auto-allocated: one fixed address the program knows, which a
 load balancer restricted with --allow-cidr admits.
+
+With `--audit-logs` the subnet has VPC Flow Logs (L1): sampled records of its nodes'
+and pods' connections (with the cluster's intranode visibility, pod to pod on one
+node too), kept in Cloud Logging's _Default bucket for its 30 days.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ import pulumi_gcp as gcp
 NODES_CIDR = "10.0.0.0/20"  # 4096 node addresses
 PODS_RANGE, PODS_CIDR = "pods", "10.4.0.0/14"  # a /24 per node: room for 1024 nodes
 SERVICES_RANGE, SERVICES_CIDR = "services", "10.8.0.0/20"
+# GCP's defaults, stated: one record per connection every 5 s, half of them kept (what the
+# volume, and so the cost in provisioner/analysis/costs/gcp.py, scales with), with the VMs'
+# and subnets' names so a record reads without a lookup.
+FLOW_LOGS = {"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"}
 
 
 @dataclass
@@ -33,6 +41,8 @@ class NetworkArgs:
     # Cloud NAT for private nodes. Without it (`--network public`) nodes have
     # public IPs: cheapest, for dev only.
     nat: bool = True
+    # --audit-logs: VPC Flow Logs on the subnet.
+    flow_logs: bool = False
     # The compute API must be on before any of this exists.
     apis: list[pulumi.Resource] = field(default_factory=list)
 
@@ -71,6 +81,7 @@ class Network(pulumi.ComponentResource):
                 {"range_name": SERVICES_RANGE, "ip_cidr_range": SERVICES_CIDR},
             ],
             private_ip_google_access=True,
+            log_config=FLOW_LOGS if args.flow_logs else None,
             opts=child,
         )
         routes: list[pulumi.Resource] = []

@@ -6,6 +6,7 @@ from provisioner.analysis.plan import Plan, PlannedResource
 from recipes.facts.gcp import (
     ARTIFACT_REGISTRY,
     ARTIFACT_REGISTRY_IAM_MEMBER,
+    COMPUTE_SUBNETWORK,
     GCS_BUCKET,
     GCS_BUCKET_IAM_MEMBER,
     GKE_CLUSTER,
@@ -20,6 +21,7 @@ from .queries import (
     NOT_IN_STACK,
     Verdict,
     as_list,
+    each,
     each_of,
     get,
     immutable_tags,
@@ -35,9 +37,17 @@ GKE_NODE_ROLES = {
     "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader",
 }
 ADMIN_ROLE_PREFIXES = ("roles/owner", "roles/editor", "roles/iam.", "roles/resourcemanager.", "roles/storage.admin")
-BUCKET_OBJECT_ROLES = ("roles/storage.objectUser", "roles/storage.objectViewer", "roles/storage.legacyBucketReader")
+# objectCreator: what Cloud Storage's log writer gets on the access-log bucket (L2); it creates objects only.
+BUCKET_OBJECT_ROLES = ("roles/storage.objectUser", "roles/storage.objectViewer", "roles/storage.legacyBucketReader",
+                       "roles/storage.objectCreator")
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 DEFAULT_COMPUTE_ACCOUNT = "-compute@developer.gserviceaccount.com"
+DATAPLANE_V2 = "ADVANCED_DATAPATH"
+BINARY_AUTHORIZATION_ENFORCED = "PROJECT_SINGLETON_POLICY_ENFORCE"
+BINARY_AUTHORIZATION_API = "binaryauthorization.googleapis.com"
+# Cloud Storage writes usage logs as this group; without a create grant on the log bucket it drops them.
+LOG_WRITER = "group:cloud-storage-analytics@google.com"
+LOG_WRITER_ROLES = ("roles/storage.objectCreator", "roles/storage.objectUser", "roles/storage.objectAdmin")
 
 
 # --------------------------------------------------------------------------
@@ -246,3 +256,78 @@ def iam_scoped(plan: Plan) -> Verdict:
     if bad:
         return Verdict("fail", "admin or broad roles", bad)
     return Verdict("pass", "bucket access on this bucket only; no admin roles")
+
+
+# --------------------------------------------------------------------------
+# NetworkPolicy, admission, logs
+
+
+def _enforces_network_policy(c: PlannedResource) -> bool:
+    if c.inputs.get("datapathProvider") == DATAPLANE_V2:
+        return True
+    # The legacy way: Calico on the nodes, and its add-on in the control plane.
+    return get(c.inputs, "networkPolicy", "enabled") is True \
+        and get(c.inputs, "addonsConfig", "networkPolicyConfig", "disabled") is False
+
+
+def network_policy_enforced(plan: Plan) -> Verdict:
+    """N4: NetworkPolicy objects are enforced (GKE Dataplane V2), not just stored."""
+    clusters = of(plan, GKE_CLUSTER)
+    if not clusters:
+        return Verdict("n/a", NO_CLUSTER)
+    return each(clusters, _enforces_network_policy, "GKE Dataplane V2 enforces NetworkPolicy",
+                "NetworkPolicy is not enforced (legacy datapath, no Calico)")
+
+
+def binary_authorization(plan: Plan) -> Verdict:
+    """C7: GKE admits pods by the project's Binary Authorization policy, its API enabled by the stack."""
+    clusters = of(plan, GKE_CLUSTER)
+    if not clusters:
+        return Verdict("n/a", NO_CLUSTER)
+    off = [c.name for c in clusters if get(c.inputs, "binaryAuthorization", "evaluationMode") != BINARY_AUTHORIZATION_ENFORCED]
+    if off:
+        return Verdict("fail", "Binary Authorization not enforced", off)
+    if not any(s.inputs.get("service") == BINARY_AUTHORIZATION_API for s in of(plan, PROJECT_SERVICE)):
+        return Verdict("fail", "Binary Authorization enforced but its API is not enabled (GKE refuses the cluster)",
+                       [c.name for c in clusters])
+    return Verdict("pass", "enforced with the project's policy (it admits every image until the project owner sets one)")
+
+
+def _flow_logged(subnet: PlannedResource) -> bool:
+    config = subnet.inputs.get("logConfig")
+    return bool(config) and config.get("enable") is not False
+
+
+def flow_logs(plan: Plan) -> Verdict:
+    """L1: VPC flow logs on every subnet, and intranode visibility so they see pod-to-pod traffic on one node."""
+    subnets = of(plan, COMPUTE_SUBNETWORK)
+    if not subnets:
+        return Verdict("n/a", NOT_IN_STACK)
+    missing = [s.name for s in subnets if not _flow_logged(s)]
+    missing += [c.name for c in of(plan, GKE_CLUSTER) if c.inputs.get("enableIntranodeVisibility") is not True]
+    if not missing:
+        return Verdict("pass", "flow logs on every subnet, intranode visibility on")
+    if plan.spec.audit_logs:
+        return Verdict("fail", "--audit-logs given but flow logs or intranode visibility are off", missing)
+    return Verdict("option", "flow logs cost money (Cloud Logging): --audit-logs")
+
+
+def bucket_access_logs(plan: Plan) -> Verdict:
+    """L2: each bucket's access logs go to another bucket, where Cloud Storage may write them."""
+    buckets = of(plan, GCS_BUCKET)
+    if not buckets:
+        return Verdict("n/a", NOT_IN_STACK)
+    log_buckets = {get(b.inputs, "logging", "logBucket") for b in buckets} - {None}
+    logged = [b for b in buckets if b.inputs.get("name") not in log_buckets]  # a log bucket does not log itself
+    writable = {m.inputs.get("bucket") for m in of(plan, GCS_BUCKET_IAM_MEMBER)
+                if m.inputs.get("member") == LOG_WRITER and m.inputs.get("role") in LOG_WRITER_ROLES}
+    dropped = [b.name for b in logged
+               if get(b.inputs, "logging", "logBucket") and get(b.inputs, "logging", "logBucket") not in writable]
+    if dropped:
+        return Verdict("fail", "access logs go to a bucket Cloud Storage may not write: they are dropped", dropped)
+    unlogged = [b.name for b in logged if not get(b.inputs, "logging", "logBucket")]
+    if not unlogged:
+        return Verdict("pass", "access logs in a log bucket of their own")
+    if plan.spec.audit_logs:
+        return Verdict("fail", "--audit-logs given but a bucket has no access logs", unlogged)
+    return Verdict("option", "access logs cost money (log storage): --audit-logs")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from recipes.facts.gcp import (
     ARTIFACT_REGISTRY,
     COMPUTE_ADDRESS,
+    COMPUTE_SUBNETWORK,
     GCS_BUCKET,
     GKE_CLUSTER,
     GKE_NODE_POOL,
@@ -24,6 +25,16 @@ if TYPE_CHECKING:
     from provisioner.analysis.plan import PlannedResource
 
 ZONE_RE = re.compile(r"^[a-z]+-[a-z]+\d+-[a-z]$")  # us-central1-b; a region has no zone letter
+# --audit-logs bills by log volume, which follows traffic: these are the volumes assumed, stated in
+# every item's basis. Flow logs: a flow record (~1 KiB with metadata) per active connection per 5 s
+# window, ~20 connections per node (kubelet, system pods, the workloads): ~10 GiB per VM a month
+# at full sampling, times the subnet's sampling rate.
+FLOW_LOG_GIB_PER_VM = 10
+# The API server's, scheduler's and controller manager's own logs of one small cluster, a month.
+CONTROL_PLANE_LOG_GIB = 5
+CONTROL_PLANE_LOGS = ("APISERVER", "CONTROLLER_MANAGER", "SCHEDULER")
+# Usage logs (hourly CSV) and storage logs (daily) of one bucket, kept a year.
+ACCESS_LOG_GB = 1
 
 
 def gke_cluster(pricer: PlanPricer, r: PlannedResource) -> None:
@@ -47,6 +58,7 @@ def gke_cluster(pricer: PlanPricer, r: PlannedResource) -> None:
         why = "regional clusters are not covered by the free tier" if not (zonal or autopilot) \
             else "the free tier credit covers one cluster per billing account"
         pricer.add(r, f"GKE cluster management fee ({kind}, {location})", fee, f"{hours(price)} ({why})")
+    _control_plane_logs(pricer, r)
     if not autopilot and not r.inputs.get("removeDefaultNodePool"):
         node_config = r.inputs.get("nodeConfig") or {}
         per_zone = number(r.inputs.get("initialNodeCount"), 3) or 3
@@ -55,6 +67,20 @@ def gke_cluster(pricer: PlanPricer, r: PlannedResource) -> None:
         pricer.node_count += count
         pricer.nodes(r, "GKE default node pool", node_config.get("machineType") or "e2-medium", count,
                      f"{count_text(per_zone)} per zone x {plural(zones, 'zone')}")
+
+
+def _control_plane_logs(pricer: PlanPricer, r: PlannedResource) -> None:
+    """--audit-logs: the control plane's own logs, ingested into Cloud Logging at an assumed volume."""
+    components = (r.inputs.get("loggingConfig") or {}).get("enableComponents") or []
+    logged = [c for c in CONTROL_PLANE_LOGS if c in components]
+    if not logged:
+        return
+    price, free = pricer.prices["logging_ingestion"].usd, pricer.prices["logging_free_gib"].usd
+    pricer.add(r, "GKE control-plane logs (Cloud Logging)", price * CONTROL_PLANE_LOG_GIB,
+               f"{CONTROL_PLANE_LOG_GIB} GiB/month assumed ({', '.join(logged)}) x {usd(price)}/GiB ingested")
+    pricer.assumptions.append(
+        f"{r.name}: control-plane logs are priced at {CONTROL_PLANE_LOG_GIB} GiB a month, all billed; the project's first "
+        f"{free:g} GiB of Cloud Logging each month are free, so while all its logs stay under that they cost nothing")
 
 
 def _zones(node_locations: Any, location: str) -> int:
@@ -128,12 +154,36 @@ def reserved_address(pricer: PlanPricer, r: PlannedResource) -> None:
     pricer.add(r, "Cloud NAT external IP (reserved)", monthly(ip), f"{hours(ip)} x 1 address")
 
 
+def subnetwork(pricer: PlanPricer, r: PlannedResource) -> None:
+    """A subnet is free; its flow logs (L1) are Cloud Logging's vended network logs, by volume: priced
+    per VM behind it (after the node pools, see PRICING_PASS) at an assumed volume."""
+    config = r.inputs.get("logConfig")
+    if not config:
+        pricer.add(r, "VPC subnet (flow logs off: --audit-logs)", 0.0, "subnets are free")
+        return
+    price = pricer.prices["vended_network_logs"].usd
+    sampling = number(config.get("flowSampling"), 0.5)
+    vms = max(pricer.node_count, 1)
+    gib = FLOW_LOG_GIB_PER_VM * sampling * vms
+    pricer.add(r, "VPC flow logs (Cloud Logging)", price * gib,
+               f"{FLOW_LOG_GIB_PER_VM} GiB per VM assumed at full sampling x {sampling:g} sampling x "
+               f"{plural(vms, 'VM')} = {gib:g} GiB x {usd(price)}/GiB")
+    pricer.assumptions.append(
+        f"{r.name}: flow logs grow with connections (intranode visibility adds pod-to-pod traffic on one node): "
+        f"priced at {FLOW_LOG_GIB_PER_VM} GiB per VM a month at full sampling")
+
+
 def gcs_bucket(pricer: PlanPricer, r: PlannedResource) -> None:
     storage_class = str(r.inputs.get("storageClass") or "STANDARD").upper()
     if storage_class != "STANDARD":
         pricer.unpriced(r, f"GCS {storage_class} storage", f"GCS {storage_class}")
         return
     price = pricer.prices["gcs_standard"].usd
+    log_buckets = {(b.inputs.get("logging") or {}).get("logBucket") for b in pricer.plan.by_type(GCS_BUCKET)}
+    if r.inputs.get("name") in log_buckets:
+        pricer.add(r, "GCS Standard storage (access logs)", price * ACCESS_LOG_GB,
+                   f"{ACCESS_LOG_GB} GB of logs assumed x {usd(price)}/GB-month (log objects' writes extra, cents)")
+        return
     pricer.add(r, "GCS Standard storage", price * BASELINE_GB, f"{BASELINE_GB} GB assumed x {usd(price)}/GB-month")
 
 
@@ -178,6 +228,7 @@ PRICERS = {
     GKE_NODE_POOL: gke_node_pool,
     ROUTER_NAT: cloud_nat,
     COMPUTE_ADDRESS: reserved_address,
+    COMPUTE_SUBNETWORK: subnetwork,
     GCS_BUCKET: gcs_bucket,
     ARTIFACT_REGISTRY: artifact_registry,
     KMS_CRYPTO_KEY: kms_crypto_key,
@@ -187,4 +238,4 @@ PRICERS = {
 # Node pools first and Cloud NAT last: Cloud NAT is billed per VM behind it (other types: pass 1).
 PRICING_PASS = {GKE_NODE_POOL: 0, ROUTER_NAT: 2}
 # Display order: control plane, nodes, network (then the Kubernetes items, then storage).
-DISPLAY_RANK = {GKE_CLUSTER: 0, GKE_NODE_POOL: 10, ROUTER_NAT: 20, COMPUTE_ADDRESS: 21}
+DISPLAY_RANK = {GKE_CLUSTER: 0, GKE_NODE_POOL: 10, ROUTER_NAT: 20, COMPUTE_ADDRESS: 21, COMPUTE_SUBNETWORK: 22}

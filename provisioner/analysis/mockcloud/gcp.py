@@ -12,7 +12,10 @@ Where GCP refuses what a program asks, so does this mock: an IAM grant to a Goog
 service agent (`service-<project number>@...`) that nothing in the plan created
 before it (a `ServiceIdentity`, the Cloud Storage agent lookup, or enabling the API
 whose agent comes with it) fails as GCP fails it, with "Service account ... does
-not exist". The agents created so far are recorded in `context.state["gcp"]`.
+not exist". The agents created so far are recorded in `context.state["gcp"]`, and so
+are the APIs enabled so far: a GKE cluster that enforces Binary Authorization before
+the plan enabled its API fails as GKE fails it. So does a cluster asking for GKE
+Dataplane V2 and the legacy (Calico) NetworkPolicy enforcement at once.
 """
 
 from __future__ import annotations
@@ -79,6 +82,33 @@ def _check_grant(type_: str, name: str, inputs: dict[str, Any], context: Context
             )
 
 
+def _apis(context: Context) -> set[str]:
+    return context.state.setdefault("gcp", {}).setdefault("apis", set())
+
+
+def _check_dataplane(name: str, inputs: dict[str, Any]) -> None:
+    """Dataplane V2 enforces NetworkPolicy itself; GKE refuses to turn on Calico's enforcement beside it."""
+    if inputs.get("datapathProvider") == "ADVANCED_DATAPATH" and (inputs.get("networkPolicy") or {}).get("enabled"):
+        raise GcpError(f"creating Cluster ({name}): googleapi: Error 400: Enabling NetworkPolicy for clusters with "
+                       "DatapathProvider=ADVANCED_DATAPATH is not allowed., badRequest")
+
+
+def _check_binary_authorization(name: str, inputs: dict[str, Any], context: Context) -> None:
+    """GKE asks the Binary Authorization API about every pod: it refuses the setting while that API is off."""
+    config = inputs.get("binaryAuthorization") or {}
+    if "enabled" in config and "evaluationMode" in config:
+        raise GcpError(f'creating Cluster ({name}): "binary_authorization.0.enabled": conflicts with '
+                       "binary_authorization.0.evaluation_mode")
+    enforced = config.get("evaluationMode", "DISABLED") != "DISABLED" or config.get("enabled") is True
+    if enforced and "binaryauthorization.googleapis.com" not in _apis(context):
+        raise GcpError(
+            f"creating Cluster ({name}): googleapi: Error 403: Binary Authorization API has not been used in project "
+            f"{FAKE_GCP_PROJECT_NUMBER} before or it is disabled. Enable it by visiting https://console.developers."
+            f"google.com/apis/api/binaryauthorization.googleapis.com/overview?project={FAKE_GCP_PROJECT_NUMBER} then "
+            "retry., accessNotConfigured"
+        )
+
+
 def _check_maintenance(name: str, inputs: dict[str, Any]) -> None:
     """The GKE API's rules for maintenance exclusions, as the provider and the API enforce them."""
     policy = inputs.get("maintenancePolicy") or {}
@@ -100,6 +130,8 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
     out: dict[str, Any] = {"project": project}
     if type_ == GKE_CLUSTER:
         _check_maintenance(name, inputs)
+        _check_dataplane(name, inputs)
+        _check_binary_authorization(name, inputs, context)
         cluster = inputs.get("name", name)
         location = inputs.get("location", region)
         h = digest(project, location, cluster, length=4)
@@ -179,6 +211,9 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
         out.update(id=path, selfLink=f"https://www.googleapis.com/compute/v1/{path}")
         if kind == "subnetworks":
             out["gatewayAddress"] = "10.0.0.1"
+            if inputs.get("logConfig"):  # flow logs on: GCP reads back its defaults for what was not set
+                out["logConfig"] = {"enable": True, "aggregationInterval": "INTERVAL_5_SEC", "flowSampling": 0.5,
+                                    "metadata": "INCLUDE_ALL_METADATA", "filterExpr": "true", **inputs["logConfig"]}
     elif type_ == COMPUTE_ADDRESS:
         resource = inputs.get("name", name)
         path = f"projects/{project}/regions/{inputs.get('region', region)}/addresses/{resource}"
@@ -191,6 +226,7 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
         )
     elif type_ == PROJECT_SERVICE:
         out["id"] = f"{project}/{inputs.get('service')}"
+        _apis(context).add(str(inputs.get("service")))
         _agents(context).update(agent_email(d) for d in AGENTS_OF_API.get(str(inputs.get("service")), ()))
     elif type_ == PROJECT_SERVICE_IDENTITY:
         service = str(inputs.get("service"))

@@ -22,7 +22,7 @@ ENCRYPTION = "recipes:gcp:Encryption"
 ALL_APIS = {
     "compute.googleapis.com", "container.googleapis.com", "iam.googleapis.com", "iamcredentials.googleapis.com",
     "cloudresourcemanager.googleapis.com", "storage.googleapis.com", "artifactregistry.googleapis.com",
-    "containerscanning.googleapis.com",
+    "containerscanning.googleapis.com", "binaryauthorization.googleapis.com",
 }
 
 

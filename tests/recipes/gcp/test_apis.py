@@ -6,8 +6,8 @@ import pytest
 
 from recipes.facts import gcp as facts
 
-from tests.recipes.gcp.helpers import ACCOUNT_IAM, ALL_APIS, GCP_PROVIDER, as_map, service_urns
-from tests.recipes.plans import USER_TAGS
+from tests.recipes.gcp.helpers import ACCOUNT_IAM, ALL_APIS, GCP_PROVIDER, as_map, gcp_spec, service_urns
+from tests.recipes.plans import USER_TAGS, fresh_plan
 
 pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:pulumi_gcp\..*")
 
@@ -43,7 +43,8 @@ def test_only_the_apis_of_present_components_are_enabled(gcp, variant, expected)
     [
         (facts.COMPUTE_NETWORK, ["compute"]), (facts.COMPUTE_SUBNETWORK, ["compute"]),
         (facts.COMPUTE_ROUTER, ["compute"]), (facts.ROUTER_NAT, ["compute"]),
-        (facts.GKE_CLUSTER, ["container", "compute"]), (facts.GKE_NODE_POOL, ["container", "compute"]),
+        # GKE refuses a cluster that enforces Binary Authorization while its API is off (a fresh project).
+        (facts.GKE_CLUSTER, ["container", "compute", "binaryauthorization"]), (facts.GKE_NODE_POOL, ["container", "compute"]),
         (facts.SERVICE_ACCOUNT, ["iam"]), (facts.PROJECT_IAM_MEMBER, ["cloudresourcemanager"]), (ACCOUNT_IAM, ["iam"]),
         (facts.GCS_BUCKET, ["storage"]), (facts.GCS_BUCKET_IAM_MEMBER, ["storage"]),
         (facts.ARTIFACT_REGISTRY, ["artifactregistry", "containerscanning"]), (facts.ARTIFACT_REGISTRY_IAM_MEMBER, ["artifactregistry"]),
@@ -56,6 +57,19 @@ def test_resources_wait_for_their_apis(gcp_plan, type_, apis):
     assert len(needed) == len(apis)
     for r in resources:
         assert needed <= gcp_plan.deps_closure(r), r.name
+
+
+def test_a_cluster_enforcing_binary_authorization_without_its_api_is_refused(monkeypatch):
+    """The mock cloud refuses, as GKE does, a cluster enforcing Binary Authorization in a project where nothing
+    enabled the API: drop the API from the program's list and the plan fails with GKE's error."""
+    from provisioner.analysis.mockcloud.gcp import GcpError
+    from recipes.gcp import apis
+
+    cluster_apis = tuple(a for a in apis.APIS_BY_COMPONENT["cluster"] if a != "binaryauthorization.googleapis.com")
+    monkeypatch.setitem(apis.APIS_BY_COMPONENT, "cluster", cluster_apis)
+    with pytest.raises(GcpError, match=r"Binary Authorization API has not been used in project \d+ before or it is "
+                                       r"disabled\. Enable it by visiting .*binaryauthorization\.googleapis\.com"):
+        fresh_plan(gcp_spec())
 
 
 # ---------------------------------------------------------------------------

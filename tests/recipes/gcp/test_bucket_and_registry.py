@@ -84,3 +84,82 @@ def test_data_resources_do_not_depend_on_the_cluster(gcp_plan):
     }
     for r in data:
         assert not gcp_plan.deps_closure(r) & cluster_urns, r.name
+
+
+# ---------------------------------------------------------------------------
+# Access logs (--audit-logs, L2)
+
+LOG_WRITER = "group:cloud-storage-analytics@google.com"
+
+
+def log_bucket_of(plan):
+    (log_bucket,) = [b for b in plan.by_type(facts.GCS_BUCKET) if b.name == "bucket-access-logs"]
+    return log_bucket
+
+
+@pytest.mark.parametrize("flags", [{"audit_logs": True}, {"profile": "prod"}], ids=["audit-logs", "prod"])
+def test_audit_logs_send_the_buckets_access_logs_to_a_hardened_log_bucket(gcp, flags):
+    from provisioner.analysis.baseline import gcp as baseline
+
+    plan = gcp(**flags)
+    spec = gcp_spec(**flags)
+    bucket, log_bucket = plan.one(facts.GCS_BUCKET, "bucket"), log_bucket_of(plan)
+    name = log_bucket.inputs["name"]
+    assert name == spec.names.gcs_log_bucket() == f"ml-dev-access-logs-{spec.names.suffix}"  # globally unique
+    assert bucket.inputs["logging"] == {"logBucket": name}  # CKV_GCP_62, and not itself (CKV_GCP_63)
+    assert "logging" not in log_bucket.inputs  # a log bucket logging into itself would log its own writes
+    inputs = log_bucket.inputs
+    assert inputs["location"] == bucket.inputs["location"] == "us-central1"  # usage logs stay in the bucket's location
+    assert inputs["uniformBucketLevelAccess"] is True and inputs["publicAccessPrevention"] == "enforced"
+    assert inputs["versioning"] == {"enabled": True}
+    assert inputs.get("encryption") == bucket.inputs.get("encryption")  # the stack's key under --kms (prod)
+    rules = [(r["action"]["type"], r["condition"]) for r in inputs["lifecycleRules"]]
+    assert ("Delete", {"age": 365, "withState": "LIVE"}) in rules  # logs expire after a year
+    assert ("Delete", {"daysSinceNoncurrentTime": 30, "withState": "ARCHIVED"}) in rules
+    # Cloud Storage writes the logs as its analytics group, which may only create objects there.
+    (writer,) = [m for m in plan.by_type(facts.GCS_BUCKET_IAM_MEMBER) if m.inputs["member"] == LOG_WRITER]
+    assert writer.inputs == {"bucket": name, "member": LOG_WRITER, "role": "roles/storage.objectCreator"}
+    assert writer.urn in bucket.dependencies  # the bucket logs only once its logs can be written
+    for check in ("bucket_access_logs", "bucket_public_access_prevented", "bucket_acls_off", "bucket_versioned",
+                  "bucket_encrypted", "iam_scoped"):
+        assert getattr(baseline, check)(plan.plan).status == "pass", check
+
+
+def test_without_audit_logs_there_is_no_log_bucket(gcp_plan):
+    from provisioner.analysis.baseline import gcp as baseline
+
+    assert [b.name for b in gcp_plan.by_type(facts.GCS_BUCKET)] == ["bucket"]
+    assert "logging" not in gcp_plan.one(facts.GCS_BUCKET).inputs
+    assert not [m for m in gcp_plan.by_type(facts.GCS_BUCKET_IAM_MEMBER) if m.inputs["member"] == LOG_WRITER]
+    assert baseline.bucket_access_logs(gcp_plan.plan).status == "option"
+
+
+@pytest.mark.parametrize("delete_data", [False, True], ids=["kept", "delete-data"])
+def test_the_log_bucket_is_kept_like_the_bucket_unless_delete_data(plans, delete_data):
+    plan = plans(gcp_spec(audit_logs=True).with_changes(delete_data=delete_data))
+    log_bucket = log_bucket_of(plan)
+    assert log_bucket.retain_on_delete is log_bucket.protect is (not delete_data)  # D1: audit logs are data
+    assert log_bucket.inputs["forceDestroy"] is delete_data
+    assert log_bucket.parent == plan.one("recipes:gcp:Bucket", "bucket").urn  # --delete-data re-declares it
+
+
+def test_logs_written_where_cloud_storage_may_not_write_fail_l2(gcp):
+    from copy import deepcopy
+
+    from provisioner.analysis.baseline import gcp as baseline
+
+    plan = deepcopy(gcp(audit_logs=True).plan)
+    plan.resources = [r for r in plan.resources if r.inputs.get("member") != LOG_WRITER]
+    verdict = baseline.bucket_access_logs(plan)
+    assert verdict.status == "fail" and verdict.resources == ["bucket"] and "dropped" in verdict.detail
+
+
+def test_destroy_delete_data_re_declares_the_log_bucket_to_delete_it(plans):
+    """`recipe destroy --delete-data` runs the data components' program over what destroy kept: the log bucket is
+    in it, released and force-destroyable, so it goes with the artifact bucket instead of staying behind."""
+    from provisioner.engine.teardown import data_only
+
+    plan = plans(data_only(gcp_spec(audit_logs=True)))
+    log_bucket = log_bucket_of(plan)
+    assert not log_bucket.protect and not log_bucket.retain_on_delete and log_bucket.inputs["forceDestroy"] is True
+    assert plan.one(facts.GCS_BUCKET, "bucket").inputs["logging"] == {"logBucket": log_bucket.inputs["name"]}

@@ -11,7 +11,7 @@ from recipes.facts import kubernetes as k8s_facts
 from recipes.facts import gcp as facts
 
 from tests.recipes.gcp.helpers import gcp_spec
-from tests.recipes.plans import ALLOW_CIDRS
+from tests.recipes.plans import ALLOW_CIDRS, fresh_plan
 
 pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:pulumi_gcp\..*")
 
@@ -111,7 +111,7 @@ def test_gke_needs_no_cluster_autoscaler_release(gcp_plan):
     # The node pool's autoscaling bounds are acted on by GKE itself.
     releases = {r.name for r in gcp_plan.by_type(k8s_facts.HELM_RELEASE)}
     assert "cluster-autoscaler" not in releases
-    assert releases == {"istio-base", "istiod", "istio-ingressgateway", "seldon-core"}
+    assert releases == {"istio-base", "istiod", "istio-ingressgateway", "cert-manager", "seldon-core"}
 
 
 def test_kubeconfig_reaches_the_clusters_ip_with_its_ca(gcp_plan):
@@ -122,3 +122,118 @@ def test_kubeconfig_reaches_the_clusters_ip_with_its_ca(gcp_plan):
     (cluster,) = config["clusters"]
     assert cluster["cluster"]["server"] == endpoint
     assert cluster["cluster"]["certificate-authority-data"]  # the cluster's CA, read back from GKE
+
+
+# ---------------------------------------------------------------------------
+# NetworkPolicy (N4), Binary Authorization (C7), control-plane logs (--audit-logs)
+
+
+@pytest.mark.parametrize("flags", [{}, {"profile": "prod"}], ids=["dev", "prod"])
+def test_dataplane_v2_and_binary_authorization_on_every_profile(gcp, flags):
+    plan = gcp(**flags)
+    inputs = plan.one(facts.GKE_CLUSTER).inputs
+    assert inputs["datapathProvider"] == "ADVANCED_DATAPATH"  # N4: NetworkPolicy enforced, at no charge
+    assert inputs["networkPolicy"] == {"enabled": False}  # the legacy (Calico) enforcement GKE refuses beside it
+    assert inputs["binaryAuthorization"] == {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}  # C7
+    from provisioner.analysis.baseline import gcp as baseline
+
+    assert baseline.network_policy_enforced(plan.plan).status == "pass"
+    assert baseline.binary_authorization(plan.plan).status == "pass"
+
+
+def test_n4_and_c7_fail_on_a_cluster_without_them(gcp_plan):
+    from copy import deepcopy
+
+    from provisioner.analysis.baseline import gcp as baseline
+
+    plan = deepcopy(gcp_plan.plan)
+    cluster = plan.one(facts.GKE_CLUSTER)
+    del cluster.inputs["datapathProvider"]
+    assert baseline.network_policy_enforced(plan).status == "fail"
+    cluster.inputs["networkPolicy"] = {"enabled": True}
+    cluster.inputs["addonsConfig"]["networkPolicyConfig"] = {"disabled": False}
+    assert baseline.network_policy_enforced(plan).status == "pass"  # the legacy (Calico) enforcement counts
+    plan.resources = [r for r in plan.resources if r.inputs.get("service") != "binaryauthorization.googleapis.com"]
+    assert baseline.binary_authorization(plan).detail.startswith("Binary Authorization enforced but its API is not")
+    cluster.inputs["binaryAuthorization"] = {"evaluationMode": "DISABLED"}
+    assert baseline.binary_authorization(plan).status == "fail"
+
+
+def test_an_existing_clusters_datapath_and_network_policy_are_never_changed(gcp_plan):
+    """GKE sets the datapath only at creation (the provider replaces the cluster to change it, deleting it first
+    since its name is fixed): a cluster created before Dataplane V2 keeps its own, and legacy enforcement someone
+    turned on stays on."""
+    cluster = gcp_plan.one(facts.GKE_CLUSTER)
+    assert sorted(cluster.ignore_changes) == ["datapathProvider", "networkPolicy", "nodeConfig"]
+
+
+@pytest.mark.parametrize("datapath, calico, warned", [
+    ("ADVANCED_DATAPATH", False, False), ("LEGACY_DATAPATH", False, True), (None, False, True),
+    ("LEGACY_DATAPATH", True, False),
+])
+def test_the_owner_of_a_legacy_datapath_cluster_is_told_how_to_get_enforcement(datapath, calico, warned):
+    from recipes.gcp.cluster import legacy_datapath_notice
+
+    notice = legacy_datapath_notice("ml-prod", datapath, calico)
+    assert (notice is not None) == warned
+    if warned:
+        assert "ml-prod" in notice and "does not enforce NetworkPolicy" in notice
+        assert "`recipe destroy`" in notice and "`recipe deploy`" in notice
+
+
+def test_a_deploy_over_a_legacy_datapath_cluster_warns(monkeypatch, caplog):
+    """What GKE reads back for a cluster created before Dataplane V2 reaches the deploy's output as a warning."""
+    import logging
+
+    from provisioner.analysis.mockcloud import gcp as mock_gcp
+
+    answer = mock_gcp.computed
+
+    def legacy(type_, name, inputs, context):
+        out = answer(type_, name, inputs, context)
+        return {**out, "datapathProvider": "LEGACY_DATAPATH"} if type_ == facts.GKE_CLUSTER else out
+
+    monkeypatch.setattr(mock_gcp, "computed", legacy)
+    with caplog.at_level(logging.WARNING):
+        fresh_plan(gcp_spec())
+    assert [r for r in caplog.records if "runs the legacy datapath (LEGACY_DATAPATH)" in r.getMessage()]
+
+
+def test_a_new_cluster_deploys_without_the_datapath_warning(caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        fresh_plan(gcp_spec())
+    assert not [r for r in caplog.records if "legacy datapath" in r.getMessage()]
+
+
+@pytest.mark.parametrize("flags, audit", [({}, False), ({"audit_logs": True}, True), ({"profile": "prod"}, True),
+                                          ({"profile": "prod", "audit_logs": False}, False)],
+                         ids=["dev", "audit-logs", "prod", "prod-no-audit-logs"])
+def test_audit_logs_add_control_plane_logs_and_intranode_visibility(gcp, flags, audit):
+    inputs = gcp(**flags).one(facts.GKE_CLUSTER).inputs
+    components = inputs["loggingConfig"]["enableComponents"]
+    assert components[:2] == ["SYSTEM_COMPONENTS", "WORKLOADS"]  # C2, on every profile
+    assert ({"APISERVER", "CONTROLLER_MANAGER", "SCHEDULER"} <= set(components)) is audit
+    assert len(components) == (5 if audit else 2)
+    assert "loggingService" not in inputs  # CKV_GCP_1: only "none" fails; GKE's default is Cloud Logging
+    assert inputs["enableIntranodeVisibility"] is audit  # CKV_GCP_61: same-node pod traffic in the flow logs
+
+
+@pytest.mark.parametrize("cluster, error, accepted", [
+    ({"datapathProvider": "ADVANCED_DATAPATH", "networkPolicy": {"enabled": True, "provider": "CALICO"}},
+     "Enabling NetworkPolicy for clusters with DatapathProvider=ADVANCED_DATAPATH is not allowed",
+     [{"datapathProvider": "ADVANCED_DATAPATH", "networkPolicy": {"enabled": False}},
+      {"networkPolicy": {"enabled": True, "provider": "CALICO"}}]),
+    ({"binaryAuthorization": {"enabled": True, "evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}},
+     "conflicts with binary_authorization.0.evaluation_mode",
+     [{"binaryAuthorization": {"evaluationMode": "DISABLED"}}, {"binaryAuthorization": {"enabled": False}}]),
+], ids=["dataplane-v2-and-calico", "binauthz-enabled-and-mode"])
+def test_mock_gke_rejects_what_gke_rejects_in_networking_and_admission(cluster, error, accepted):
+    from provisioner.analysis.mockcloud import Context
+    from provisioner.analysis.mockcloud import gcp as mock_gcp
+
+    with pytest.raises(mock_gcp.GcpError, match=error):
+        mock_gcp.computed(facts.GKE_CLUSTER, "c", cluster, Context(gcp_spec()))
+    for inputs in accepted:
+        assert mock_gcp.computed(facts.GKE_CLUSTER, "c", inputs, Context(gcp_spec()))["endpoint"]

@@ -88,7 +88,7 @@ def test_workloads_use_gke_storage_and_load_balancers(restricted):
     claim = restricted.one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "tracker-db-data")
     assert claim.inputs["spec"]["storageClassName"] == "standard-rwo"  # GKE's own class: nothing to install
     assert not restricted.by_type("kubernetes:storage.k8s.io/v1:StorageClass")
-    for name in ("deployer-ingress-lb",):
+    for name in ("ingress-lb",):
         service = restricted.one(k8s_facts.SERVICE, name)
         assert service.inputs["spec"]["type"] == "LoadBalancer"
         # --allow-cidr first, then the stack's own nodes, pods and NAT address (test_internal_sources).
@@ -96,4 +96,41 @@ def test_workloads_use_gke_storage_and_load_balancers(restricted):
         assert not service.inputs["metadata"].get("annotations"), name  # GKE's default external load balancer
     # Addresses are IPs on GCP.
     for url in (restricted.raw_outputs["tracker"]["uri"].removesuffix(":5000"), restricted.raw_outputs["deployer"]["base_url"]):
-        assert ipaddress.ip_address(url.removeprefix("http://"))
+        assert ipaddress.ip_address(url.removeprefix("https://"))
+
+
+# ---------------------------------------------------------------------------
+# Flow logs (--audit-logs, L1)
+
+
+@pytest.mark.parametrize("flags, audit", [({}, False), ({"audit_logs": True}, True), ({"profile": "prod"}, True),
+                                          ({"profile": "prod", "audit_logs": False}, False)],
+                         ids=["dev", "audit-logs", "prod", "prod-no-audit-logs"])
+def test_audit_logs_turn_on_the_subnets_flow_logs(gcp, flags, audit):
+    from provisioner.analysis.baseline import gcp as baseline
+
+    plan = gcp(**flags)
+    subnet = plan.one(facts.COMPUTE_SUBNETWORK)
+    if audit:
+        # CKV_GCP_26 reads log_config's presence; GCP's own defaults, stated.
+        assert subnet.inputs["logConfig"] == {"aggregationInterval": "INTERVAL_5_SEC", "flowSampling": 0.5,
+                                              "metadata": "INCLUDE_ALL_METADATA"}
+        assert subnet.outputs["logConfig"]["enable"] is True  # what GCP reads back
+        assert baseline.flow_logs(plan.plan).status == "pass"
+    else:
+        assert "logConfig" not in subnet.inputs
+        assert baseline.flow_logs(plan.plan).status == "option"
+
+
+def test_flow_logs_without_intranode_visibility_fail_l1_under_audit_logs(gcp):
+    """L1 asks for both: flow logs on the subnet, and the cluster sending same-node pod traffic through the VPC."""
+    from copy import deepcopy
+
+    from provisioner.analysis.baseline import gcp as baseline
+
+    plan = deepcopy(gcp(audit_logs=True).plan)
+    plan.one(facts.GKE_CLUSTER).inputs["enableIntranodeVisibility"] = False
+    verdict = baseline.flow_logs(plan)
+    assert verdict.status == "fail" and verdict.resources == ["cluster"]
+    plan.one(facts.COMPUTE_SUBNETWORK).inputs.pop("logConfig")
+    assert baseline.flow_logs(plan).resources == ["network-nodes", "cluster"]

@@ -161,4 +161,4 @@ def test_gkes_temporary_default_pool_runs_as_the_node_service_account(plans):
     # The account's roles exist before the pool boots; a later change never replaces the cluster.
     roles = [r for r in plan.by_type("gcp:projects/iAMMember:IAMMember") if r.inputs["member"].endswith(email)]
     assert roles and {r.urn for r in roles} <= set(cluster.dependencies)
-    assert cluster.ignore_changes == ["nodeConfig"]
+    assert "nodeConfig" in cluster.ignore_changes  # the rest: test_cluster.py (datapath, network policy)
