@@ -17,6 +17,14 @@ Options (each costs money or changes how the stack is reached):
   the storage account and the registry (then Premium) encrypt with it, and AKS
   envelope-encrypts its secrets with it.
 - --private-endpoint: a private AKS API server, reachable only from the VNet.
+- --audit-logs (prod): control-plane and blob access logs in a Log Analytics
+  workspace, VNet flow logs in a log storage account, all in the data group and
+  kept with the data (`audit.AuditLogs`).
+- --network-rules (prod): the storage account and the registry (then Premium) deny
+  by default and admit the cluster's network and --allow-cidr (`firewall.py`);
+  `network_rules_warning` says what that means for the deploying machine.
+
+NetworkPolicies are always enforced: Azure CNI powered by Cilium (cluster.py).
 
 --admin: each listed Entra principal administers the cluster (cluster.py) and
 gets "Storage Blob Data Contributor" on the stack's blob container and "AcrPush"
@@ -38,11 +46,14 @@ from pulumi_azure_native.provider import Provider
 
 from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, WorkloadIdentity, kept
 from ..spec import StackSpec
+from .audit import AuditLogs, AuditLogsArgs, log_account_name
 from .bucket import Bucket, BucketArgs
 from .cluster import Cluster, ClusterArgs
+from .firewall import STORAGE_SERVICE_ENDPOINT, Firewall, ip_rule_values, network_rules_warning
 from .identity import BucketAccess, BucketAccessArgs
 from .kms import ClusterKms, Kms, KmsArgs
 from .network import Network, NetworkArgs
+from .placement import Placement
 from .registry import Registry, RegistryArgs
 from .roles import ACR_PUSH, STORAGE_BLOB_DATA_CONTRIBUTOR, Roles, admin_principals
 
@@ -54,6 +65,8 @@ WORKLOAD_CREDENTIAL_SOURCE = (Path(__file__).parent / "workload_credential.py").
 AZURE_IDENTITY_MODULE = "azure/identity/__init__.py"
 WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+
+__all__ = ["Recipe", "network_rules_warning"]
 
 
 class Recipe(CloudRecipe):
@@ -71,6 +84,8 @@ class Recipe(CloudRecipe):
         self._main_group: resources.ResourceGroup | None = None
         self._data_group: resources.ResourceGroup | None = None
         self._cluster: Cluster | None = None
+        self._network: Network | None = None
+        self._audit: AuditLogs | None = None
 
     # --- shared pieces, created only when a component needs them -----------------
     @property
@@ -136,21 +151,59 @@ class Recipe(CloudRecipe):
                     tenant_id=self.client().tenant_id,
                     tags=self.tags,
                     roles=self.roles(),
-                    encryption_identity=spec.has("bucket") or spec.has("registry"),
+                    # What encrypts at rest with the key: the bucket, the registry, the flow log account.
+                    encryption_identity=spec.has("bucket") or spec.has("registry") or (spec.audit_logs and spec.has("cluster")),
                     retain=self.retain_data,
                 ),
                 opts=self.opts,
             )
         return self._kms
 
+    def firewall(self, subnet_id: pulumi.Input[str] | None = None,
+                 addresses: tuple[pulumi.Input[str], ...] = ()) -> Firewall | None:
+        """--network-rules: what a data service admits besides trusted Azure services (B7); None without it."""
+        if not self.spec.network_rules:
+            return None
+        return Firewall(ip_rules=ip_rule_values(self.spec.allow_cidrs), subnet_id=subnet_id, addresses=list(addresses))
+
+    def audit(self) -> AuditLogs | None:
+        """--audit-logs: the stack's Log Analytics workspace (and log account), kept with the data (D1)."""
+        if not self.spec.audit_logs:
+            return None
+        if self._audit is None:
+            spec = self.spec
+            self._audit = AuditLogs(
+                "audit",
+                AuditLogsArgs(
+                    workspace_name=f"log-{spec.name}",
+                    log_account_name=log_account_name(spec.names.alnum, spec.names.suffix),
+                    resource_group_name=self.data_group().name,
+                    location=spec.region,
+                    tags=self.tags,
+                    roles=self.roles(),
+                    retain=self.retain_data,
+                    firewall=self.firewall(),
+                    encryption=self.kms().encryption() if self.spec.kms and spec.has("cluster") else None,
+                ),
+                opts=self.opts,
+            )
+        return self._audit
+
     # --- CloudRecipe ---------------------------------------------------------------
     def cluster(self) -> ClusterHandle:
         spec = self.spec
         group = self.main_group()
         kms = self.kms()
-        network = Network(
+        # --network-rules: the storage account admits the node subnet (service endpoint), the registry
+        # the cluster's own outbound address.
+        rules = spec.network_rules
+        network = self._network = Network(
             "network",
-            NetworkArgs(name=f"vnet-{spec.name}", resource_group_name=group.name, location=spec.region, tags=self.tags),
+            NetworkArgs(
+                name=f"vnet-{spec.name}", resource_group_name=group.name, location=spec.region, tags=self.tags,
+                service_endpoints=(STORAGE_SERVICE_ENDPOINT,) if rules and spec.has("bucket") else (),
+                egress_ip_name=f"pip-{spec.name}-egress" if rules and spec.has("registry") else None,
+            ),
             opts=self.opts,
         )
         self._cluster = Cluster(
@@ -173,9 +226,19 @@ class Recipe(CloudRecipe):
                 allow_cidrs=spec.allow_cidrs,
                 private_endpoint=spec.private_endpoint,
                 kms=ClusterKms(key_uri_with_version=kms.key_uri_with_version, key_id=kms.key_id) if kms else None,
+                egress_ip_id=network.egress_ip.id if network.egress_ip is not None else None,
             ),
             opts=self.opts,
         )
+        audit = self.audit()
+        if audit is not None:
+            audit.control_plane("cluster-audit-logs", self._cluster.cluster.id, parent=self._cluster)  # C2
+            audit.flow_logs(  # L1
+                "network-flow-logs", vnet=network.vnet,
+                placement=Placement(resource_group_name=group.name, location=spec.region, tags=self.tags),
+                identity_name=spec.names.managed_identity("flowlogs"),
+                flow_log_name=f"flowlog-{spec.name}-{spec.names.suffix}", parent=network,
+            )
         return self._cluster.handle()
 
     def bucket(self) -> BucketHandle:
@@ -191,9 +254,13 @@ class Recipe(CloudRecipe):
                 roles=self.roles(),
                 retain=self.retain_data,
                 encryption=kms.encryption() if kms else None,
+                firewall=self.firewall(subnet_id=self._network.node_subnet_id if self._network else None),
             ),
             opts=self.opts,
         )
+        audit = self.audit()
+        if audit is not None:  # L2
+            audit.blob_access("bucket-access-logs", bucket.account.id, bucket.blob_service, parent=bucket)
         # --admin: blobs of the stack's container (the deployer's own grant is on the account, in
         # bucket.py).
         self.roles().grant_admins(
@@ -215,6 +282,7 @@ class Recipe(CloudRecipe):
                 kubelet_object_id=self._cluster.kubelet_object_id if cluster is not None and self._cluster else None,
                 retain=self.retain_data,
                 encryption=kms.encryption() if kms else None,
+                firewall=self.firewall(addresses=self._egress_address(cluster)),
             ),
             opts=self.opts,
         )
@@ -223,6 +291,11 @@ class Recipe(CloudRecipe):
             what=f"pushes and pulls images of {self.spec.names.container_registry()}", parent=registry,
         )
         return RegistryHandle(uri=registry.uri, resource=registry)
+
+    def _egress_address(self, cluster: ClusterHandle | None) -> tuple[pulumi.Output[str], ...]:
+        """The cluster's outbound address, which the registry admits (--network-rules)."""
+        egress = self._network.egress_ip if cluster is not None and self._network is not None else None
+        return (egress.ip_address.apply(lambda address: address or ""),) if egress is not None else ()
 
     def bucket_identity(
         self, purpose: str, cluster: ClusterHandle, bucket: BucketHandle, namespace: str, service_account: str

@@ -16,6 +16,13 @@ Encryption at rest (B3): Microsoft-managed keys by default. With --kms the
 account encrypts with the stack's Key Vault key (`kms.Kms`), reached through
 the user-assigned encryption identity, and is created only once that identity
 may use the key. It is given the versionless key, so it follows rotations.
+
+--network-rules (B7, firewall.py): the account denies by default and admits the
+AKS node subnet (its `Microsoft.Storage` service endpoint), trusted Azure services
+and --allow-cidr's public addresses. Firewall rules apply to the data plane only,
+so the deploy itself (account, container, policies: control plane) is unaffected.
+--audit-logs (L2, audit.py): reads, writes and deletes of blobs go to the stack's
+Log Analytics workspace.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import pulumi
 import pulumi_azure_native.storage as storage
 
 from . import roles
+from .firewall import TRUSTED_SERVICES, Firewall
 from .kms import EncryptionKey
 from .placement import Placement
 from ..cloud import kept
@@ -42,6 +50,42 @@ class BucketArgs(Placement):
     retain: bool = True  # D1
     # --kms: the stack's key and the identity that reaches it; None: Microsoft-managed keys.
     encryption: EncryptionKey | None = None
+    # --network-rules: deny by default, admit these; None: reachable from any network (Entra ID only).
+    firewall: Firewall | None = None
+
+
+def network_rule_set(firewall: Firewall | None) -> dict:
+    """B7: deny unless trusted Azure services, the node subnet or an --allow-cidr address. Without
+    --network-rules, Azure's own default said explicitly: any network (Entra ID only), trusted services."""
+    if firewall is None:
+        return {"default_action": "Allow", "bypass": TRUSTED_SERVICES}
+    rules: dict = {
+        "default_action": "Deny",
+        "bypass": TRUSTED_SERVICES,
+        "ip_rules": [{"i_p_address_or_range": value, "action": "Allow"} for value in firewall.ip_rules],
+    }
+    if firewall.subnet_id is not None:
+        rules["virtual_network_rules"] = [{"virtual_network_resource_id": firewall.subnet_id, "action": "Allow"}]
+    return rules
+
+
+def account_encryption(cmk: EncryptionKey | None) -> tuple[dict | None, dict | None]:
+    """B3: a storage account's (identity, encryption): the stack's key through the encryption
+    identity with --kms, else Microsoft-managed keys (always on, nothing to set)."""
+    if cmk is None:
+        return None, None
+    identity = {"type": "UserAssigned", "user_assigned_identities": [cmk.identity_id]}
+    encryption = {
+        "key_source": "Microsoft.Keyvault",
+        # No version: the account picks up the newest key version after a rotation.
+        "key_vault_properties": {"key_name": cmk.key_name, "key_vault_uri": cmk.vault_uri},
+        "encryption_identity": {"encryption_user_assigned_identity": cmk.identity_id},
+        "services": {
+            "blob": {"enabled": True, "key_type": "Account"},
+            "file": {"enabled": True, "key_type": "Account"},
+        },
+    }
+    return identity, encryption
 
 
 class Bucket(pulumi.ComponentResource):
@@ -57,20 +101,9 @@ class Bucket(pulumi.ComponentResource):
         child = kept(args.retain, parent=self)
 
         cmk = args.encryption
-        identity = encryption = None  # B3 default: Microsoft-managed keys (always on)
+        identity, encryption = account_encryption(cmk)  # B3
         account_opts = child
         if cmk is not None:
-            identity = {"type": "UserAssigned", "user_assigned_identities": [cmk.identity_id]}
-            encryption = {
-                "key_source": "Microsoft.Keyvault",
-                # No version: the account picks up the newest key version after a rotation.
-                "key_vault_properties": {"key_name": cmk.key_name, "key_vault_uri": cmk.vault_uri},
-                "encryption_identity": {"encryption_user_assigned_identity": cmk.identity_id},
-                "services": {
-                    "blob": {"enabled": True, "key_type": "Account"},
-                    "file": {"enabled": True, "key_type": "Account"},
-                },
-            }
             # Azure checks the key when the account is created: only once the identity may use it.
             account_opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cmk.ready))
         self.account = storage.StorageAccount(
@@ -87,12 +120,14 @@ class Bucket(pulumi.ComponentResource):
             allow_shared_key_access=False,  # B6
             default_to_o_auth_authentication=True,  # the portal uses Entra ID too
             allow_cross_tenant_replication=False,
+            public_network_access="Enabled" if args.firewall is not None else None,  # through the firewall
+            network_rule_set=network_rule_set(args.firewall),  # B7 with --network-rules
             identity=identity,
             encryption=encryption,  # B3: the stack's Key Vault key with --kms
             tags=args.tags,
             opts=account_opts,
         )
-        blob_service = storage.BlobServiceProperties(  # B5
+        self.blob_service = blob_service = storage.BlobServiceProperties(  # B5
             f"{name}-blob-service",
             account_name=self.account.name,
             resource_group_name=args.resource_group_name,

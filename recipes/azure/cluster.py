@@ -27,9 +27,22 @@
 - Secrets (C3): with --kms, AKS KMS envelope-encrypts Kubernetes secrets in etcd
   with the stack's Key Vault key (`kms.Kms`); the control-plane identity gets
   "Key Vault Crypto User" on that key only, before the cluster is created.
-- Audit logs (C2) and Defender are options, not defaults: AKS sends control-plane
-  logs only through a diagnostic setting to a Log Analytics workspace, which is
-  billed per GB ingested.
+- NetworkPolicy (N4), always on and free: Azure CNI powered by Cilium on the
+  same overlay (dataplane and policy engine both `cilium`; AKS refuses either one
+  without the other). Azure Network Policy Manager also runs on overlay, but it is
+  retired (Linux support ends 30 September 2028, Windows 30 September 2026) and
+  Microsoft's migration path is Cilium; Calico would be a third component to keep.
+  AKS switches an existing overlay cluster's dataplane in place (`az aks update
+  --network-dataplane cilium --network-policy cilium`, reimaging every node pool at
+  once), but azure-native marks `networkDataplane` and `networkPolicy` replace-on-change,
+  so a deploy would recreate the cluster of a stack created before: both are ignored
+  after creation, and such a cluster is moved with that az command, then `recipe refresh`.
+- Audit logs (C2), with --audit-logs: every control-plane log category, the
+  complete `kube-audit` among them, through a diagnostic setting to the stack's
+  Log Analytics workspace (audit.py), billed per GB ingested; Defender stays an option.
+- --network-rules with a registry: the cluster egresses through the stack's own
+  static public IP (network.py), which the registry's firewall admits; the
+  control-plane identity may join it (Network Contributor on that IP only).
 """
 
 from __future__ import annotations
@@ -55,6 +68,9 @@ OS_DISK_GIB = 64  # the AKS default (128 GiB) doubles the disk price for no bene
 POD_CIDR = "10.244.0.0/16"  # overlay: pod addresses never consume VNet space
 SERVICE_CIDR = "10.0.0.0/16"
 DNS_SERVICE_IP = "10.0.0.10"
+# N4: Azure CNI powered by Cilium enforces NetworkPolicy; AKS takes the pair or neither.
+NETWORK_DATAPLANE = "cilium"
+NETWORK_POLICY = "cilium"
 # Entra ID application of the AKS AAD server: the audience of every AKS token (same in every tenant).
 AKS_AAD_SERVER_ID = kubeconfig.AKS_AAD_SERVER_ID
 
@@ -78,6 +94,8 @@ class ClusterArgs(Placement):
     private_endpoint: bool = False
     # --kms: envelope encryption of secrets with the stack's key.
     kms: ClusterKms | None = None
+    # --network-rules with a registry: the static public IP the cluster egresses through.
+    egress_ip_id: pulumi.Input[str] | None = None
 
 
 def api_server_access(args: ClusterArgs) -> dict | None:
@@ -87,6 +105,25 @@ def api_server_access(args: ClusterArgs) -> dict | None:
     if args.allow_cidrs:
         return {"authorized_ip_ranges": list(args.allow_cidrs)}
     return None
+
+
+def network_profile(args: ClusterArgs) -> dict:
+    """Azure CNI Overlay with the Cilium dataplane (N4), outbound through the cluster's load balancer
+    (from the stack's own address with --network-rules)."""
+    profile = {
+        "network_plugin": "azure",
+        "network_plugin_mode": "overlay",
+        "network_dataplane": NETWORK_DATAPLANE,
+        "network_policy": NETWORK_POLICY,
+        "pod_cidr": POD_CIDR,
+        "service_cidr": SERVICE_CIDR,
+        "dns_service_ip": DNS_SERVICE_IP,
+        "load_balancer_sku": "standard",
+        "outbound_type": "loadBalancer",
+    }
+    if args.egress_ip_id is not None:
+        profile["load_balancer_profile"] = {"outbound_ips": {"public_ips": [{"id": args.egress_ip_id}]}}
+    return profile
 
 
 def ca_from_kubeconfig(encoded: str) -> str:
@@ -116,6 +153,13 @@ class Cluster(ClusterComponent):
 
         security_profile: dict = {"workload_identity": {"enabled": True}}  # C5
         ready_to_create: list[pulumi.Resource] = [subnet_role]
+        if args.egress_ip_id is not None:
+            # AKS attaches an address outside its node resource group only with the right to join it.
+            ready_to_create.append(args.roles.grant_identity(
+                f"{name}-egress-network-contributor", role=roles.NETWORK_CONTRIBUTOR, scope=args.egress_ip_id,
+                principal_id=control_identity.principal_id,
+                description=f"AKS {args.name} egresses through the stack's outbound address", opts=child,
+            ))
         self.kms_role = None
         if args.kms is not None:
             # C3: the control plane encrypts and decrypts with the key (AKS KMS, public vault); I1: this key only.
@@ -168,15 +212,7 @@ class Cluster(ClusterComponent):
                     "tags": args.tags,  # the scale set and its disks, in the AKS node resource group
                 }
             ],
-            network_profile={
-                "network_plugin": "azure",
-                "network_plugin_mode": "overlay",
-                "pod_cidr": POD_CIDR,
-                "service_cidr": SERVICE_CIDR,
-                "dns_service_ip": DNS_SERVICE_IP,
-                "load_balancer_sku": "standard",
-                "outbound_type": "loadBalancer",
-            },
+            network_profile=network_profile(args),  # N4
             oidc_issuer_profile={"enabled": True},  # C5
             security_profile=security_profile,  # C5, C3 with --kms
             enable_rbac=True,  # C4
@@ -195,8 +231,12 @@ class Cluster(ClusterComponent):
                 pulumi.ResourceOptions(
                     # Its subnet (and with --kms its key) must be usable before it starts.
                     depends_on=ready_to_create,
-                    # The autoscaler owns the current node count; redeploying must not reset it.
-                    ignore_changes=["agentPoolProfiles[0].count"],
+                    # The autoscaler owns the current node count; redeploying must not reset it. A new
+                    # cluster gets Cilium at creation; azure-native would *replace* one created before
+                    # (both fields are replace-on-change), so an existing cluster is moved in place
+                    # with `az aks update` instead (module docstring), never recreated by a deploy.
+                    ignore_changes=["agentPoolProfiles[0].count", "networkProfile.networkDataplane",
+                                    "networkProfile.networkPolicy"],
                     custom_timeouts=pulumi.CustomTimeouts(create="30m", update="60m", delete="30m"),
                 ),
             ),
@@ -253,7 +293,7 @@ class Cluster(ClusterComponent):
         # The system pool is part of the cluster resource: workloads wait for it and for the admin role.
         self.ready = [self.cluster, self.admin_role, self.admin_wait.sleep]
         self.addons_ready = []  # the disk driver and the workload identity webhook: part of AKS
-        # An AKS load balancer is addressed by IP, so kube-proxy short-circuits in-cluster traffic
-        # to it and applies loadBalancerSourceRanges to the pod's or node's own address.
+        # An AKS load balancer is addressed by IP, so Cilium's kube-proxy replacement short-circuits
+        # in-cluster traffic to it and applies loadBalancerSourceRanges to the pod's or node's own address.
         self.internal_sources = [args.node_cidr, POD_CIDR]
         self.register_cluster_outputs(oidc_issuer_url=self.oidc_issuer_url)

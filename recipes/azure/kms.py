@@ -11,7 +11,9 @@ What it creates, all in the *data* resource group:
   re-created after that (or by recovering the deleted vault).
   Public network access stays on: the deployer creates the key from outside
   and AKS KMS in its "Public" mode reaches the vault over the internet;
-  every call is still authenticated and authorised through Entra ID.
+  every call is still authenticated and authorised through Entra ID. It stays
+  on with --network-rules too: AKS KMS in public mode cannot pass a Key Vault
+  firewall, nor can ACR's user-assigned key identity (firewall.py).
 - the deploying principal gets "Key Vault Crypto Officer" on this vault only:
   the key is created (and, on --delete-data, deleted) through the Key Vault
   data plane on its behalf.

@@ -1,4 +1,4 @@
-"""The container registry ZenML pushes images to: ACR Basic (Premium with --kms), no admin user, kept on destroy.
+"""The container registry ZenML pushes images to: ACR Basic (Premium with --kms or --network-rules), no admin user, kept on destroy.
 
 Data survival (D1): the registry lives in the stack's data resource group and is
 `retain_on_delete` unless --delete-data, like the storage account. The AcrPull
@@ -18,6 +18,14 @@ Microsoft-managed keys. The key is versionless, so ACR follows rotations. ACR
 accepts a customer-managed key only when the registry is created: turning
 --kms on for an existing stack's registry is refused by Azure (move the images
 to a new registry, or keep --kms off for that stack).
+
+--network-rules (B7, firewall.py): the registry denies by default and admits the
+cluster's own outbound address, trusted Azure services and --allow-cidr's public
+addresses. IP rules need Premium too, so --network-rules also moves the registry to
+Premium (an in-place SKU change). Its public endpoint stays enabled: disabling it
+would need private endpoints (and DNS) for the nodes and would lock out every
+machine outside the VNet. Turning --network-rules off again moves a registry
+without --kms back to Basic, which Azure allows only once its IP rules are gone.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import pulumi
 import pulumi_azure_native.containerregistry as containerregistry
 
 from . import roles
+from .firewall import TRUSTED_SERVICES, Firewall
 from .kms import EncryptionKey
 from .placement import Placement
 from ..cloud import kept
@@ -42,6 +51,19 @@ class RegistryArgs(Placement):
     retain: bool = True  # D1
     # --kms: the stack's key and the identity that reaches it (and Premium); None: Basic, Microsoft-managed keys.
     encryption: EncryptionKey | None = None
+    # --network-rules: deny by default, admit these (and Premium); None: any network, tokens only.
+    firewall: Firewall | None = None
+
+
+def premium(args: RegistryArgs) -> bool:
+    """Customer-managed keys (--kms) and IP rules (--network-rules) are Premium features."""
+    return args.encryption is not None or args.firewall is not None
+
+
+def network_rule_set(firewall: Firewall) -> dict:
+    """B7: deny unless the cluster's outbound address or an --allow-cidr address (ACR takes IP rules only)."""
+    values = [*firewall.ip_rules, *firewall.addresses]
+    return {"default_action": "Deny", "ip_rules": [{"i_p_address_or_range": v, "action": "Allow"} for v in values]}
 
 
 class Registry(pulumi.ComponentResource):
@@ -68,12 +90,15 @@ class Registry(pulumi.ComponentResource):
             registry_name=args.name,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            # Customer-managed keys need Premium: only with --kms (it costs more).
-            sku={"name": "Premium" if cmk is not None else "Basic"},
+            # Customer-managed keys and IP rules need Premium: only with --kms or --network-rules (it costs more).
+            sku={"name": "Premium" if premium(args) else "Basic"},
             admin_user_enabled=False,  # R3: no shared admin password
             anonymous_pull_enabled=False,  # R3
             identity=identity,
             encryption=encryption,  # B3
+            public_network_access="Enabled" if args.firewall is not None else None,  # through the firewall
+            network_rule_set=network_rule_set(args.firewall) if args.firewall is not None else None,  # B7
+            network_rule_bypass_options=TRUSTED_SERVICES if args.firewall is not None else None,
             tags=args.tags,
             opts=kept(args.retain, parent=self, depends_on=depends_on),
         )

@@ -28,6 +28,7 @@ from ..propagation import AZURE_ROLE_ASSIGNMENT, Propagation, PropagationArgs
 # Built-in role definition IDs (the same in every Azure tenant).
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"  # --audit-logs: the deployer reads flow logs
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"  # push and pull
@@ -39,6 +40,7 @@ KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
 ROLE_NAMES = {
     ACR_PULL: "AcrPull",
     STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
+    STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
     AKS_RBAC_CLUSTER_ADMIN: "Azure Kubernetes Service RBAC Cluster Admin",
     NETWORK_CONTRIBUTOR: "Network Contributor",
     ACR_PUSH: "AcrPush",

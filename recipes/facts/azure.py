@@ -53,12 +53,17 @@ KEY_VAULT_KEY = "azure-native:keyvault:Key"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 USER_ASSIGNED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 FEDERATED_IDENTITY_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+PUBLIC_IP_ADDRESS = "azure-native:network:PublicIPAddress"
+FLOW_LOG = "azure-native:network:FlowLog"
+LOG_ANALYTICS_WORKSPACE = "azure-native:operationalinsights:Workspace"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 # Role names (the same in every cloud module), for code that reads them through facts.of(provider).
 CLUSTER_TYPE = AKS_CLUSTER
 NODE_POOL_TYPE = AKS_AGENT_POOL
 NAT_GATEWAY_TYPE = NAT_GATEWAY
 # What holds the user's data, and (with --kms) the vault and key without which it cannot be read.
-DATA_TYPES = (STORAGE_ACCOUNT, CONTAINER_REGISTRY, BLOB_CONTAINER, KEY_VAULT, KEY_VAULT_KEY)
+# --audit-logs: the logs kept for audit (the log storage account is a STORAGE_ACCOUNT).
+DATA_TYPES = (STORAGE_ACCOUNT, CONTAINER_REGISTRY, BLOB_CONTAINER, KEY_VAULT, KEY_VAULT_KEY, LOG_ANALYTICS_WORKSPACE)
 # Long-lived credentials no recipe may create (baseline rule I2).
 LONG_LIVED_KEY_TYPES = (CONTAINER_REGISTRY_TOKEN, STORAGE_ACCOUNT_KEY)
 
@@ -81,6 +86,11 @@ CREATE_SECONDS = {
     FEDERATED_IDENTITY_CREDENTIAL: 10,
     VIRTUAL_NETWORK: 10,
     SUBNET: 10,
+    PUBLIC_IP_ADDRESS: 10,
+    # --audit-logs: a workspace and a flow log are ARM long-running operations like a storage account.
+    LOG_ANALYTICS_WORKSPACE: 30,
+    FLOW_LOG: 30,
+    DIAGNOSTIC_SETTING: 10,
 }
 # A control plane in a region rather than a zone, when that takes longer (GKE only).
 REGIONAL_CLUSTER_CREATE_SECONDS = None
@@ -115,7 +125,7 @@ STORAGE_ACCOUNT_ENV = "AZURE_STORAGE_ACCOUNT_NAME"
 # The resource plugins the program uses. The plugin for `x` comes from the Python SDK distribution
 # `pulumi_x` (`-` becomes `_`), at that SDK's version; community plugins published elsewhere are
 # listed with (their SDK distribution, their plugin server): time, for recipes/propagation.py.
-PULUMI_PLUGINS = ("azure-native", "kubernetes", "random", "time")
+PULUMI_PLUGINS = ("azure-native", "kubernetes", "random", "time", "tls")
 COMMUNITY_PLUGINS: dict[str, tuple[str, str]] = {
     "time": ("pulumiverse_time", "github://api.github.com/pulumiverse/pulumi-time"),
 }
@@ -149,6 +159,10 @@ IMPORT_ID_FORMATS = {
     VIRTUAL_NETWORK: _ARM_GROUP + "/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}",
     SUBNET: _ARM_GROUP + "/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{subnetName}",
     ROLE_ASSIGNMENT: "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+    PUBLIC_IP_ADDRESS: _ARM_GROUP + "/providers/Microsoft.Network/publicIPAddresses/{publicIpAddressName}",
+    LOG_ANALYTICS_WORKSPACE: _ARM_GROUP + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}",
+    FLOW_LOG: _ARM_GROUP + "/providers/Microsoft.Network/networkWatchers/{networkWatcherName}/flowLogs/{flowLogName}",
+    DIAGNOSTIC_SETTING: "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
 }
 
 # --- this machine's tools and credentials (read by provisioner/cli/doctor.py)
@@ -161,3 +175,7 @@ DOCTOR_CREDENTIAL_FILES = (".azure/msal_token_cache.json", ".azure/azureProfile.
 DOCTOR_CREDENTIALS_MISSING = "none found"
 DOCTOR_CREDENTIAL_FIX = "az login"
 DOCTOR_IDENTITY_COMMAND = None  # found credentials are reported, not verified
+
+# --- pod egress the stack's NetworkPolicies allow besides DNS and HTTPS (recipes/kubernetes/segmentation.py)
+# AKS workload identity exchanges the projected token with Entra ID over HTTPS: nothing link-local.
+IDENTITY_ENDPOINTS: tuple[tuple[str, int], ...] = ()

@@ -8,14 +8,19 @@ from recipes.facts.azure import (
     BLOB_CONTAINER,
     BLOB_SERVICE_PROPERTIES,
     CONTAINER_REGISTRY,
+    DIAGNOSTIC_SETTING,
+    FLOW_LOG,
+    KEY_VAULT,
     ROLE_ASSIGNMENT,
     STORAGE_ACCOUNT,
+    VIRTUAL_NETWORK,
 )
 
 from .queries import (
     NO_CLUSTER,
     Verdict,
     as_list,
+    each,
     each_of,
     get,
     linked,
@@ -125,9 +130,110 @@ def endpoint_restricted(plan: Plan) -> Verdict:
     return restricted_endpoint(plan, AKS_CLUSTER, _endpoint_private, _endpoint_restricted)
 
 
+def _logs(plan: Plan, resource: PlannedResource, categories: set[str]) -> bool:
+    """Whether a diagnostic setting on `resource` sends every one of `categories` to a destination."""
+    for setting in linked(plan, resource, DIAGNOSTIC_SETTING):
+        sent = {log.get("category") for log in as_list(setting.inputs.get("logs")) if log.get("enabled") is True}
+        destination = any(setting.inputs.get(k) for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId"))
+        if destination and categories <= sent:
+            return True
+    return False
+
+
 def control_plane_logged(plan: Plan) -> Verdict:
-    """C2: an option (Log Analytics bills per GB)."""
-    return option_if_present(plan, AKS_CLUSTER, "AKS control-plane logs go to Log Analytics, billed per GB", NO_CLUSTER)
+    """C2: with --audit-logs, the complete audit log (kube-audit) and the API server's to Log Analytics;
+    an option otherwise (Log Analytics bills per GB)."""
+    if not plan.spec.audit_logs:
+        return option_if_present(plan, AKS_CLUSTER, "AKS control-plane logs go to Log Analytics, billed per GB: "
+                                 "--audit-logs", NO_CLUSTER)
+    if not of(plan, AKS_CLUSTER):
+        return Verdict("n/a", NO_CLUSTER)
+    return each_of(plan, AKS_CLUSTER, lambda c: _logs(plan, c, {"kube-audit", "kube-apiserver"}),
+                   "control-plane logs, the complete kube-audit included, to Log Analytics",
+                   "--audit-logs given but the cluster does not send kube-audit and kube-apiserver logs")
+
+
+def _enforces_policies(c: PlannedResource) -> bool:
+    profile = c.inputs.get("networkProfile") or {}
+    policy = profile.get("networkPolicy")
+    if policy == "cilium":  # enforced by the Cilium dataplane only
+        return profile.get("networkDataplane") == "cilium"
+    return policy in ("azure", "calico")
+
+
+def network_policy_enforced(plan: Plan) -> Verdict:
+    """N4: a NetworkPolicy engine runs (Azure CNI powered by Cilium), so the stack's NetworkPolicies apply."""
+    if not of(plan, AKS_CLUSTER):
+        return Verdict("n/a", NO_CLUSTER)
+    return each_of(plan, AKS_CLUSTER, _enforces_policies, "NetworkPolicies enforced (Cilium)",
+                   "no network policy engine: NetworkPolicies would be accepted and ignored")
+
+
+# --------------------------------------------------------------------------
+# Logs and firewalls (--audit-logs, --network-rules)
+
+
+def flow_logs(plan: Plan) -> Verdict:
+    """L1: with --audit-logs, every VNet has an enabled flow log that keeps its records; an option otherwise."""
+    if not of(plan, VIRTUAL_NETWORK):
+        return Verdict("n/a", "no virtual network in this stack")
+    if not plan.spec.audit_logs:
+        return Verdict("option", "VNet flow logs are billed per GB collected: --audit-logs")
+
+    def ok(vnet: PlannedResource) -> bool:
+        return any(f.inputs.get("enabled") is True and get(f.inputs, "retentionPolicy", "enabled") is True
+                   and f.inputs.get("storageId") for f in linked(plan, vnet, FLOW_LOG))
+
+    return each_of(plan, VIRTUAL_NETWORK, ok, "VNet flow logs kept in the stack's log account",
+                   "--audit-logs given but a VNet has no enabled flow log with retention")
+
+
+def _bucket_accounts(plan: Plan) -> list[PlannedResource]:
+    """The storage accounts that hold the bucket (a blob container), not the flow log account."""
+    return [a for a in of(plan, STORAGE_ACCOUNT) if linked(plan, a, BLOB_CONTAINER)]
+
+
+def bucket_access_logs(plan: Plan) -> Verdict:
+    """L2: with --audit-logs, the bucket's blob reads, writes and deletes are logged; an option otherwise."""
+    accounts = _bucket_accounts(plan)
+    if not accounts:
+        return Verdict("n/a", "no bucket in this stack")
+    if not plan.spec.audit_logs:
+        return Verdict("option", "blob access logs are billed per GB in Log Analytics: --audit-logs")
+    logged = {"StorageRead", "StorageWrite", "StorageDelete"}
+
+    def ok(account: PlannedResource) -> bool:
+        return any(_logs(plan, service, logged) for service in linked(plan, account, BLOB_SERVICE_PROPERTIES))
+
+    return each(accounts, ok, "blob reads, writes and deletes logged to Log Analytics",
+                "--audit-logs given but the bucket's blob access is not logged")
+
+
+def _denies(r: PlannedResource) -> bool:
+    """No public endpoint, or a public endpoint that denies what its rules do not admit."""
+    return r.inputs.get("publicNetworkAccess") == "Disabled" or get(r.inputs, "networkRuleSet", "defaultAction") == "Deny"
+
+
+def service_firewalls(plan: Plan) -> Verdict:
+    """B7: with --network-rules, the storage accounts and the registry (Premium) deny by default; the Key
+    Vault stays reachable (AKS KMS in public mode and ACR's user-assigned key identity cannot pass its
+    firewall), said as a warning; an option otherwise."""
+    services = of(plan, STORAGE_ACCOUNT) + of(plan, CONTAINER_REGISTRY)
+    if not services:
+        return Verdict("n/a", "no storage account or registry in this stack")
+    if not plan.spec.network_rules:
+        return Verdict("option", "storage and registry firewalls (the registry then Premium): --network-rules")
+    bad = [r.name for r in services if not _denies(r)]
+    bad += [r.name for r in of(plan, CONTAINER_REGISTRY) if get(r.inputs, "sku", "name") != "Premium"]
+    if bad:
+        return Verdict("fail", "--network-rules given but a storage account or registry admits any network", bad)
+    vaults = [v.name for v in of(plan, KEY_VAULT) if get(v.inputs, "properties", "networkAcls", "defaultAction") != "Deny"]
+    if vaults:
+        return Verdict("warn", "storage and registry deny by default; the Key Vault stays reachable from the internet "
+                       "(Entra ID and RBAC on every call): AKS KMS in public key vault mode and ACR's user-assigned key "
+                       "identity cannot pass a Key Vault firewall", vaults)
+    return Verdict("pass", "storage accounts and registry deny by default; cluster network, --allow-cidr and "
+                   "trusted Azure services only")
 
 
 def _kms_secrets(c: PlannedResource) -> bool:

@@ -1,4 +1,8 @@
-"""Azure pricing: one function per billed resource type, in `PRICERS` by type token."""
+"""Azure pricing: one function per billed resource type, in `PRICERS` by type token.
+
+--audit-logs bills by volume, so its items price a stated monthly volume (like the bucket's
+BASELINE_GB): what a small stack's logs come to, said in each item's basis and assumptions.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,12 @@ from recipes.facts.azure import (
     AKS_AGENT_POOL,
     AKS_CLUSTER,
     CONTAINER_REGISTRY,
+    DIAGNOSTIC_SETTING,
+    FLOW_LOG,
     KEY_VAULT_KEY,
+    LOG_ANALYTICS_WORKSPACE,
     NAT_GATEWAY,
+    PUBLIC_IP_ADDRESS,
     STORAGE_ACCOUNT,
 )
 from recipes.facts.kubernetes import PERSISTENT_VOLUME_CLAIM, SERVICE
@@ -23,6 +31,12 @@ if TYPE_CHECKING:
     from provisioner.analysis.plan import PlannedResource
 
 LB_INTERNAL_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-internal"
+# Assumed monthly log volumes (GB) of a small stack, by what a diagnostic setting is on: AKS with the
+# complete kube-audit (controllers' reads included) about 1 GB a day; the bucket's blob access logs.
+LOG_GB_PER_MONTH = {"managedClusters": 30.0, "blobServices": 1.0}
+LOG_SOURCES = {"managedClusters": "AKS control-plane logs", "blobServices": "blob access logs"}
+FLOW_LOG_GB_PER_MONTH = 5.0  # VNet flow logs of a few nodes
+INCLUDED_RETENTION_DAYS = 31  # Log Analytics keeps Analytics logs this long at no charge
 
 
 def disk_tier(sku: str, size: float) -> tuple[int, str, float] | None:
@@ -66,7 +80,9 @@ def aks_cluster(pricer: PlanPricer, r: PlannedResource) -> None:
         pricer.lb_rules += 1  # the outbound rule
         pricer.add(r, "Standard Load Balancer (cluster outbound and LoadBalancer Services)", monthly(lb),
                    f"{hours(lb)} for the first 5 rules (data processed extra)")
-        pricer.add(r, "outbound public IP", monthly(ip), f"{hours(ip)} x 1 address")
+        # The stack's own outbound addresses (--network-rules) are PublicIPAddress resources, priced there.
+        if not (network.get("loadBalancerProfile") or {}).get("outboundIPs"):
+            pricer.add(r, "outbound public IP", monthly(ip), f"{hours(ip)} x 1 address")
     elif outbound == "managedNATGateway":
         nat, ip = pricer.prices["nat_gateway"].usd, pricer.prices["public_ip"].usd
         pricer.add(r, "managed NAT gateway", monthly(nat), f"{hours(nat)} (data processing extra)")
@@ -96,6 +112,22 @@ def nat_gateway(pricer: PlanPricer, r: PlannedResource) -> None:
     pricer.add(r, "NAT gateway", monthly(price), f"{hours(price)} (data processing extra)")
 
 
+def public_ip_address(pricer: PlanPricer, r: PlannedResource) -> None:
+    """A Standard static IPv4 address (the cluster's own outbound address with --network-rules)."""
+    ip = pricer.prices["public_ip"].usd
+    pricer.add(r, "public IP (Standard, static)", monthly(ip), f"{hours(ip)} x 1 address")
+
+
+def _flow_log_retention_days(pricer: PlanPricer, account: PlannedResource) -> float | None:
+    """The retention of the flow logs written to `account`, when a flow log of the plan writes there."""
+    name = account.inputs.get("accountName")
+    for flow_log in pricer.plan.by_type(FLOW_LOG):
+        if name and str(flow_log.inputs.get("storageId", "")).endswith(f"/storageAccounts/{name}"):
+            policy = flow_log.inputs.get("retentionPolicy") or {}
+            return number(policy.get("days")) if policy.get("enabled") else None
+    return None
+
+
 def storage_account(pricer: PlanPricer, r: PlannedResource) -> None:
     sku = str((r.inputs.get("sku") or {}).get("name") or "Standard_LRS")
     tier = str(r.inputs.get("accessTier") or "Hot")
@@ -103,7 +135,56 @@ def storage_account(pricer: PlanPricer, r: PlannedResource) -> None:
         pricer.unpriced(r, f"Blob storage ({tier}, {sku})", f"Blob {tier} {sku}")
         return
     price = pricer.prices["blob_hot_lrs"].usd
+    days = _flow_log_retention_days(pricer, r)
+    if days is not None:  # the log account holds the flow logs of the last `days` days
+        stored = FLOW_LOG_GB_PER_MONTH * days / DAYS_PER_MONTH
+        pricer.add(r, "flow logs kept (Blob hot, LRS)", price * stored,
+                   f"{count_text(FLOW_LOG_GB_PER_MONTH)} GB/month assumed x {count_text(days)} days kept = "
+                   f"{stored:.2f} GB x {usd(price)}/GB-month")
+        return
     pricer.add(r, "Blob storage (hot, LRS)", price * BASELINE_GB, f"{BASELINE_GB} GB assumed x {usd(price)}/GB-month")
+
+
+def flow_log(pricer: PlanPricer, r: PlannedResource) -> None:
+    """Network Watcher bills the flow logs it collects (their storage: the log account's item)."""
+    price = pricer.prices["flow_logs_collected"].usd
+    pricer.add(r, "VNet flow logs collected", price * FLOW_LOG_GB_PER_MONTH,
+               f"{count_text(FLOW_LOG_GB_PER_MONTH)} GB/month assumed x {usd(price)}/GB (the first 5 GB a month of "
+               "the subscription are free, not credited here)")
+
+
+def log_analytics_workspace(pricer: PlanPricer, r: PlannedResource) -> None:
+    pricer.add(r, "Log Analytics workspace", 0.0, "no fee: billed per GB ingested and retained (diagnostic settings)")
+
+
+def _retention_days(pricer: PlanPricer, workspace_id: str) -> float:
+    name = workspace_id.rstrip("/").rsplit("/", 1)[-1]
+    for workspace in pricer.plan.by_type(LOG_ANALYTICS_WORKSPACE):
+        if workspace.inputs.get("workspaceName") == name:
+            return number(workspace.inputs.get("retentionInDays"), INCLUDED_RETENTION_DAYS) or INCLUDED_RETENTION_DAYS
+    return INCLUDED_RETENTION_DAYS
+
+
+def diagnostic_setting(pricer: PlanPricer, r: PlannedResource) -> None:
+    """Logs sent to a Log Analytics workspace: ingestion per GB, and retention past the included 31 days."""
+    uri, workspace = str(r.inputs.get("resourceUri", "")), r.inputs.get("workspaceId")
+    kind = next((k for k in LOG_GB_PER_MONTH if f"/{k}/" in uri + "/"), None)
+    if not workspace or kind is None:
+        pricer.unpriced(r, "diagnostic logs", "logs of this resource or destination")
+        return
+    volume, source = LOG_GB_PER_MONTH[kind], LOG_SOURCES[kind]
+    pricer.assumptions.append(f"{r.name}: {count_text(volume)} GB/month of {source} assumed; the real volume "
+                              "follows the stack's use (see the workspace's Usage table)")
+    ingest = pricer.prices["log_analytics_ingestion"].usd
+    pricer.add(r, f"Log Analytics ingestion ({source})", ingest * volume,
+               f"{count_text(volume)} GB/month assumed x {usd(ingest)}/GB")
+    extra_days = _retention_days(pricer, str(workspace)) - INCLUDED_RETENTION_DAYS
+    if extra_days > 0:
+        retain = pricer.prices["log_analytics_retention"].usd
+        stored = volume * extra_days / DAYS_PER_MONTH
+        pricer.add(r, f"Log Analytics retention ({source})", retain * stored,
+                   f"{count_text(volume)} GB/month kept {count_text(extra_days)} days past the 31 included = "
+                   f"{stored:.2f} GB x {usd(retain)}/GB-month")
 
 
 def container_registry(pricer: PlanPricer, r: PlannedResource) -> None:
@@ -112,7 +193,8 @@ def container_registry(pricer: PlanPricer, r: PlannedResource) -> None:
     if price is None:
         pricer.unpriced(r, f"Container Registry ({sku})", f"ACR {sku}")
         return
-    pricer.add(r, f"Container Registry ({sku})", price.usd * DAYS_PER_MONTH,
+    why = " (IP rules need Premium)" if sku == "Premium" and r.inputs.get("networkRuleSet") else ""
+    pricer.add(r, f"Container Registry ({sku}){why}", price.usd * DAYS_PER_MONTH,
                f"{DAYS_PER_MONTH:.2f} days x {usd(price.usd)}/day (storage included covers the {BASELINE_GB} GB assumed)")
 
 
@@ -151,8 +233,12 @@ PRICERS = {
     STORAGE_ACCOUNT: storage_account,
     CONTAINER_REGISTRY: container_registry,
     KEY_VAULT_KEY: key_vault_key,
+    PUBLIC_IP_ADDRESS: public_ip_address,
+    FLOW_LOG: flow_log,
+    LOG_ANALYTICS_WORKSPACE: log_analytics_workspace,
+    DIAGNOSTIC_SETTING: diagnostic_setting,
     SERVICE: load_balancer_service,
     PERSISTENT_VOLUME_CLAIM: volume_claim,
 }
 # Display order: control plane, nodes, network (then the Kubernetes items, then storage).
-DISPLAY_RANK = {AKS_CLUSTER: 0, AKS_AGENT_POOL: 10, NAT_GATEWAY: 20}
+DISPLAY_RANK = {AKS_CLUSTER: 0, AKS_AGENT_POOL: 10, NAT_GATEWAY: 20, PUBLIC_IP_ADDRESS: 20}

@@ -5,11 +5,20 @@ the real shape under the fake subscription; the few computed outputs the Azure
 recipe reads back (AKS FQDN, OIDC issuer, kubelet identity, managed identity
 client/principal ids, ACR login server, Key Vault URI, key URIs) are derived
 deterministically from those names.
+
+Where Azure refuses what a program asks, so does this mock (`AzureError`, Azure's
+code and message): AKS policy engines without their dataplane, storage IP rules
+Azure does not take (private ranges, /31, /32), a storage VNet rule for a subnet
+without the `Microsoft.Storage` endpoint, registry network rules below Premium, NSG
+flow logs (retired), a flow log before its region's Network Watcher exists or into
+another region's account, a diagnostic setting with a category the resource lacks.
+What the plan created so far is recorded in `context.state["azure"]`.
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import uuid
 from typing import Any
 
@@ -20,9 +29,13 @@ from recipes.facts.azure import (
     BLOB_CONTAINER,
     BLOB_SERVICE_PROPERTIES,
     CONTAINER_REGISTRY,
+    DIAGNOSTIC_SETTING,
     FEDERATED_IDENTITY_CREDENTIAL,
+    FLOW_LOG,
     KEY_VAULT,
     KEY_VAULT_KEY,
+    LOG_ANALYTICS_WORKSPACE,
+    PUBLIC_IP_ADDRESS,
     RESOURCE_GROUP,
     ROLE_ASSIGNMENT,
     STORAGE_ACCOUNT,
@@ -80,7 +93,126 @@ RESOURCES: dict[str, tuple[str, str]] = {
     ROLE_ASSIGNMENT: (
         "roleAssignmentName", "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
     ),
+    PUBLIC_IP_ADDRESS: ("publicIpAddressName", _RG + "/providers/Microsoft.Network/publicIPAddresses/{name}"),
+    LOG_ANALYTICS_WORKSPACE: ("workspaceName", _RG + "/providers/Microsoft.OperationalInsights/workspaces/{name}"),
+    FLOW_LOG: ("flowLogName", _RG + "/providers/Microsoft.Network/networkWatchers/{networkWatcherName}/flowLogs/{name}"),
+    DIAGNOSTIC_SETTING: ("name", "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}"),
 }
+
+
+class AzureError(Exception):
+    """What Azure answers a request it refuses."""
+
+
+# ---------------------------------------------------------------------------
+# Checks Azure makes
+
+# Resource log categories Azure offers, by the resource a diagnostic setting is on (Azure Monitor's
+# supported resource logs for Microsoft.ContainerService/managedClusters and blobServices).
+LOG_CATEGORIES = {
+    "managedClusters": {"kube-apiserver", "kube-audit", "kube-audit-admin", "kube-controller-manager", "kube-scheduler",
+                        "cluster-autoscaler", "cloud-controller-manager", "guard", "csi-azuredisk-controller",
+                        "csi-azurefile-controller", "csi-snapshot-controller"},
+    "blobServices": {"StorageRead", "StorageWrite", "StorageDelete"},
+}
+RFC_1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+STORAGE_IP_RULE_ERROR = ("InvalidValuesForRequestParameters: Values for request parameters are invalid: "
+                         "networkAcls.ipRule[*].value. For more information, see - https://aka.ms/storagenetworkruleset")
+
+
+def _state(context: Context) -> dict[str, Any]:
+    return context.state.setdefault("azure", {"subnets": {}, "vnet_regions": set(), "accounts": {}})
+
+
+def _check_network_profile(name: str, profile: dict[str, Any]) -> None:
+    """AKS takes a network policy engine only on the dataplane and plugin that run it."""
+    dataplane, policy = profile.get("networkDataplane") or "azure", profile.get("networkPolicy")
+    plugin = profile.get("networkPlugin") or "kubenet"
+    if policy == "cilium" and dataplane != "cilium":
+        raise AzureError(f"creating ManagedCluster ({name}): NetworkPolicyNotSupported: Network Policy cilium requires "
+                         "NetworkDataplane cilium (subcode NetworkPolicyCiliumRequiresCiliumDataplane)")
+    if dataplane == "cilium" and policy != "cilium":
+        raise AzureError(f"creating ManagedCluster ({name}): BadRequest: Cilium dataplane requires network policy "
+                         "cilium. (subcode CiliumDataplaneRequiresNetworkPolicyCilium)")
+    if plugin != "azure" and (dataplane == "cilium" or policy == "azure"):
+        # Documented (Cilium and Azure NPM run on Azure CNI only); the error's wording is the mock's.
+        raise AzureError(f"creating ManagedCluster ({name}): NetworkPolicyNotSupported: network policy {policy} "
+                         f"requires network plugin azure, not {plugin}")
+
+
+def _check_storage_network(name: str, inputs: dict[str, Any], context: Context) -> None:
+    rules = inputs.get("networkRuleSet") or {}
+    for rule in rules.get("ipRules") or []:
+        value = str(rule.get("iPAddressOrRange", ""))
+        try:
+            network = ipaddress.ip_network(value)
+        except ValueError:
+            network = None
+        # Public IPv4 only (RFC 1918 ranges refused), and no /31 or /32 prefix: single addresses bare.
+        if network is None or network.version != 4 or any(network.subnet_of(r) for r in RFC_1918) \
+                or ("/" in value and network.prefixlen > 30):
+            raise AzureError(f"creating StorageAccount ({name}): {STORAGE_IP_RULE_ERROR}")
+    for rule in rules.get("virtualNetworkRules") or []:
+        subnet = str(rule.get("virtualNetworkResourceId", ""))
+        if "Microsoft.Storage" not in _state(context)["subnets"].get(subnet.lower(), ()):
+            vnet, _, subnet_name = subnet.split("/")[-3:]  # .../virtualNetworks/<vnet>/subnets/<subnet>
+            raise AzureError(
+                f"creating StorageAccount ({name}): NetworkAclsValidationFailure: Validation of network acls failure: "
+                f"SubnetsHaveNoServiceEndpointsConfigured:Subnets {subnet_name} of virtual network {vnet} do not have "
+                "ServiceEndpoints for Microsoft.Storage resources configured. Add Microsoft.Storage to subnet's "
+                "ServiceEndpoints collection before trying to ACL Microsoft.Storage resources to these subnets..")
+
+
+def _check_registry_network(name: str, inputs: dict[str, Any]) -> None:
+    rules, sku = inputs.get("networkRuleSet") or {}, (inputs.get("sku") or {}).get("name")
+    if (rules.get("defaultAction") == "Deny" or rules.get("ipRules")) and sku != "Premium":
+        # ACR: "Configuring IP access rules is available in the Premium container registry service tier".
+        raise AzureError(f"creating Registry ({name}): network rules are not supported for the SKU {sku}: IP access "
+                         "rules need the Premium tier")
+    for rule in rules.get("ipRules") or []:
+        try:
+            ipaddress.IPv4Network(str(rule.get("iPAddressOrRange", "")))
+        except ValueError:
+            raise AzureError(f"creating Registry ({name}): {rule.get('iPAddressOrRange')!r}: only an IPv4 address "
+                             "or range in CIDR format is allowed") from None
+
+
+def _check_flow_log(name: str, inputs: dict[str, Any], context: Context) -> None:
+    target, state = str(inputs.get("targetResourceId", "")), _state(context)
+    if "/networkSecurityGroups/" in target:
+        raise AzureError(f"creating FlowLog ({name}): NSG flow logs can no longer be created (retired on 30 June "
+                         "2025): create a virtual network flow log instead")
+    watcher, location = inputs.get("networkWatcherName"), inputs.get("location") or context.region
+    # Azure creates NetworkWatcher_<region> in NetworkWatcherRG with the region's first VNet.
+    if (inputs.get("resourceGroupName") != "NetworkWatcherRG" or watcher != f"NetworkWatcher_{location}"
+            or location not in state["vnet_regions"]):
+        raise AzureError(f"creating FlowLog ({name}): ParentResourceNotFound: Can not perform requested operation on "
+                         f"nested resource. Parent resource '{watcher}' not found.")
+    account = state["accounts"].get(str(inputs.get("storageId", "")).lower())
+    if account is not None and account != location:
+        raise AzureError(f"creating FlowLog ({name}): the storage account must be in the flow log's region "
+                         f"({location}), not {account}")
+
+
+def _check_diagnostic_setting(name: str, inputs: dict[str, Any]) -> None:
+    if not any(inputs.get(k) for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId")):
+        raise AzureError(f"creating DiagnosticSetting ({name}): BadRequest: At least one of storage account, event hub, "
+                         "log analytics workspace or partner solution must be specified.")
+    kind = next((k for k in LOG_CATEGORIES if f"/{k}/" in str(inputs.get("resourceUri", "")) + "/"), None)
+    for log in inputs.get("logs") or []:
+        category = log.get("category")
+        if kind is not None and category is not None and category not in LOG_CATEGORIES[kind]:
+            raise AzureError(f"creating DiagnosticSetting ({name}): BadRequest: Category '{category}' is not supported.")
+
+
+def _record(type_: str, resource_id: str | None, inputs: dict[str, Any], context: Context) -> None:
+    state = _state(context)
+    if type_ == SUBNET and resource_id:
+        state["subnets"][resource_id.lower()] = {e.get("service") for e in inputs.get("serviceEndpoints") or []}
+    elif type_ == VIRTUAL_NETWORK:
+        state["vnet_regions"].add(inputs.get("location") or context.region)
+    elif type_ == STORAGE_ACCOUNT and resource_id:
+        state["accounts"][resource_id.lower()] = inputs.get("location") or context.region
 
 
 def fake_guid(*parts: str) -> str:
@@ -109,6 +241,8 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
     if resource_id is not None:
         key = RESOURCES[type_][0]
         out.update(id=resource_id, name=inputs.get(key) or name)
+    _check(type_, name, inputs, context)
+    _record(type_, resource_id, inputs, context)
     if type_ == AKS_CLUSTER:
         cluster = out.get("name", name)
         prefix = inputs.get("dnsPrefix") or cluster
@@ -174,7 +308,28 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
             out["identity"] = _user_assigned_identity(inputs["identity"])
     elif type_ == FEDERATED_IDENTITY_CREDENTIAL:
         out.update(type="Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials")
+    elif type_ == PUBLIC_IP_ADDRESS:  # a public address from an Azure range (20.0.0.0/8), fixed by the name
+        h = digest(resource_id or name, length=4)
+        out.update(ipAddress=f"20.{int(h[:2], 16) % 200 + 30}.{int(h[2:], 16) % 250 + 1}.{int(h[:2], 16) % 250 + 4}",
+                   provisioningState="Succeeded")
+    elif type_ == FLOW_LOG and inputs.get("identity"):
+        out["identity"] = _user_assigned_identity(inputs["identity"])
+    elif type_ == LOG_ANALYTICS_WORKSPACE:
+        out.update(customerId=fake_guid("workspace", resource_id or name), provisioningState="Succeeded")
     return out
+
+
+def _check(type_: str, name: str, inputs: dict[str, Any], context: Context) -> None:
+    if type_ == AKS_CLUSTER:
+        _check_network_profile(name, inputs.get("networkProfile") or {})
+    elif type_ == STORAGE_ACCOUNT:
+        _check_storage_network(name, inputs, context)
+    elif type_ == CONTAINER_REGISTRY:
+        _check_registry_network(name, inputs)
+    elif type_ == FLOW_LOG:
+        _check_flow_log(name, inputs, context)
+    elif type_ == DIAGNOSTIC_SETTING:
+        _check_diagnostic_setting(name, inputs)
 
 
 def _cluster_identity(identity: dict[str, Any]) -> dict[str, Any]:

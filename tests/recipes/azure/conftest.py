@@ -34,3 +34,20 @@ def kms_spec() -> StackSpec:
 @pytest.fixture(scope="module")
 def kms_plan(plans, kms_spec):
     return plans(kms_spec)
+
+
+@pytest.fixture(scope="module")
+def prod_spec() -> StackSpec:
+    """The prod profile (--kms, --audit-logs, --network-rules), restricted to --allow-cidr."""
+    return azure_spec(profile="prod", allow_cidrs=ALLOW_CIDRS)
+
+
+@pytest.fixture(scope="module")
+def prod(plans, prod_spec):
+    return plans(prod_spec)
+
+
+@pytest.fixture(scope="module")
+def prod_open(plans):
+    """The prod profile without --allow-cidr: only the cluster's network passes the data's firewalls."""
+    return plans(azure_spec(profile="prod"))

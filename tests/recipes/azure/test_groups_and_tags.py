@@ -59,7 +59,8 @@ def test_every_located_resource_is_in_the_stack_region(plan):
 # Tags
 
 
-@pytest.mark.parametrize("variant", [{}, {"without": ["cluster", "tracker", "deployer"]}])
+@pytest.mark.parametrize("variant", [{}, {"without": ["cluster", "tracker", "deployer"]}, {"profile": "prod"}],
+                         ids=["dev", "storage-only", "prod"])
 def test_every_taggable_resource_carries_the_stack_tags(plans, variant):
     plan = azure(plans, allow_cidrs=ALLOW_CIDRS, tags=USER_TAGS, **variant)
     tagged = [r for r in plan.custom("azure-native:") if taggable(r.type)]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 
 import pytest
 
+from provisioner.analysis.mockcloud import azure as azure_mock
 from recipes.spec import SpecError
 from recipes.facts import azure as facts
 from recipes.facts import kubernetes as k8s_facts
@@ -62,17 +64,17 @@ def test_api_server_restricted_to_allow_cidrs(restricted):
 
 def test_load_balancers_have_no_aws_annotations_and_report_an_ip(plan):
     services = [s for s in plan.by_type(k8s_facts.SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
-    assert {s.name for s in services} == {"deployer-ingress-lb"}  # the tracker shares it
+    assert {s.name for s in services} == {"ingress-lb"}  # the tracker shares it
     for service in services:
         annotations = service.inputs["metadata"].get("annotations") or {}
         assert not any("aws" in key for key in annotations), service.name
         assert "loadBalancerSourceRanges" not in service.inputs["spec"]
-    assert plan.raw_outputs["tracker"]["uri"].startswith("http://203.0.113.")
-    assert plan.raw_outputs["deployer"]["base_url"].startswith("http://203.0.113.")
+    assert plan.raw_outputs["tracker"]["uri"].startswith("https://203.0.113.")
+    assert plan.raw_outputs["deployer"]["base_url"].startswith("https://203.0.113.")
 
 
 def test_load_balancers_restricted_to_allow_cidrs(restricted):
-    for name in ("deployer-ingress-lb",):
+    for name in ("ingress-lb",):
         # --allow-cidr, then the stack's own node subnet and pod range (see test_internal_sources).
         ranges = restricted.one(k8s_facts.SERVICE, name).inputs["spec"]["loadBalancerSourceRanges"]
         assert ranges == [*ALLOW_CIDRS, "10.224.0.0/20", "10.244.0.0/16"]
@@ -111,3 +113,55 @@ def test_private_endpoint_and_kms_together(plans, kms_spec):
     assert cluster["securityProfile"]["azureKeyVaultKms"]["enabled"] is True
     # The vault stays reachable for AKS KMS in its "Public" mode.
     assert plan.one(facts.KEY_VAULT).inputs["properties"]["publicNetworkAccess"] == "Enabled"
+
+
+# ---------------------------------------------------------------------------
+# NetworkPolicy enforcement (N4): Azure CNI powered by Cilium, on every profile
+
+
+@pytest.mark.parametrize("fixture", ["plan", "prod"])
+def test_network_policies_are_enforced_by_cilium_on_the_overlay(request, fixture):
+    profile = request.getfixturevalue(fixture).one(facts.AKS_CLUSTER).inputs["networkProfile"]
+    assert (profile["networkPlugin"], profile["networkPluginMode"]) == ("azure", "overlay")
+    # AKS takes the Cilium policy engine only with the Cilium dataplane, and the reverse.
+    assert (profile["networkDataplane"], profile["networkPolicy"]) == ("cilium", "cilium")
+
+
+def test_an_existing_cluster_is_never_recreated_to_switch_its_policy_engine(plan):
+    # azure-native replaces a cluster whose dataplane or policy changes; AKS itself switches in place
+    # (az aks update --network-dataplane cilium --network-policy cilium), so a deploy leaves both alone.
+    ignored = plan.one(facts.AKS_CLUSTER).ignore_changes
+    assert {"networkProfile.networkDataplane", "networkProfile.networkPolicy"} <= set(ignored)
+    assert not {"networkProfile", "networkProfile.loadBalancerProfile"} & set(ignored)  # egress moves in place
+
+
+@pytest.mark.parametrize("profile, error", [
+    ({"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "cilium"},
+     "NetworkPolicyNotSupported: Network Policy cilium requires NetworkDataplane cilium"),
+    ({"networkPlugin": "azure", "networkDataplane": "cilium", "networkPolicy": "azure"},
+     "Cilium dataplane requires network policy cilium"),
+    ({"networkPlugin": "azure", "networkDataplane": "cilium"}, "Cilium dataplane requires network policy cilium"),
+    ({"networkPlugin": "kubenet", "networkPolicy": "azure"}, "requires network plugin azure"),
+], ids=["cilium-policy-on-azure-dataplane", "npm-on-cilium-dataplane", "cilium-dataplane-no-policy", "npm-on-kubenet"])
+def test_the_mock_refuses_policy_engines_aks_refuses(profile, error):
+    with pytest.raises(azure_mock.AzureError, match=error):
+        azure_mock._check_network_profile("aks", profile)
+
+
+def test_the_mock_takes_what_aks_takes():
+    # Azure NPM runs on Azure CNI Overlay (Linux; retired 2028), Calico too; Cilium with its dataplane.
+    for profile in ({"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "azure"},
+                    {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "calico"},
+                    {"networkPlugin": "azure", "networkPluginMode": "overlay"}):
+        azure_mock._check_network_profile("aks", profile)
+
+
+def test_a_program_asking_for_cilium_policies_without_the_dataplane_is_refused(monkeypatch):
+    from provisioner.analysis.plan import run_plan
+    from recipes import build
+    from recipes.azure import cluster
+
+    monkeypatch.setattr(cluster, "NETWORK_DATAPLANE", "azure")
+    with pytest.raises(azure_mock.AzureError, match=r"creating ManagedCluster \(cluster\): NetworkPolicyNotSupported"):
+        run_plan(azure_spec(without=["tracker", "deployer", "registry", "bucket"]), program=build)
+    gc.collect()  # the failed run's futures, now rather than inside a later parse (CPython's AST check)
