@@ -30,8 +30,11 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
     # `account` is the Azure storage account that holds the container.
     "bucket": (Field("name"), Field("uri"), Field("account", required=False)),
     "registry": (Field("uri"),),
-    "tracker": (Field("flavor"), Field("uri"), Field("username"), Field("password", secret=True)),
-    "deployer": (Field("flavor"), Field("namespace"), Field("base_url")),
+    # `ca_certificate`: the PEM of the stack's own CA that signed the front door's certificate
+    # (recipes/kubernetes/ingress/tls.py); absent when a public CA (Let's Encrypt, --domain) did.
+    "tracker": (Field("flavor"), Field("uri"), Field("username"), Field("password", secret=True),
+                Field("ca_certificate", required=False)),
+    "deployer": (Field("flavor"), Field("namespace"), Field("base_url"), Field("ca_certificate", required=False)),
 }
 SECRET_PATHS: tuple[tuple[str, str], ...] = tuple(
     (component, f.name) for component, fields in SCHEMA.items() for f in fields if f.secret

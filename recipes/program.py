@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import outputs
+from . import facts, outputs
 from .cloud import CloudRecipe
 from .kubernetes import namespaces
 from .spec import StackSpec
@@ -23,17 +23,38 @@ def cloud_recipe(spec: StackSpec) -> CloudRecipe:
 
 def build(spec: StackSpec) -> dict[str, Any]:
     from .kubernetes import history
-    from .kubernetes.deployer import ModelDeployer, ModelDeployerArgs
-    from .kubernetes.mlflow import FRONT_DOOR_PORT, MlflowServer, MlflowServerArgs
+    from .kubernetes.deployer import MODELS_DOOR, ModelDeployer, ModelDeployerArgs
+    from .kubernetes.ingress import tls
+    from .kubernetes.ingress.gateway import IstioIngress, IstioIngressArgs
+    from .kubernetes.mlflow import MlflowServer, MlflowServerArgs
     from .kubernetes.pipelines import PipelinesNamespace, PipelinesNamespaceArgs
+    from .kubernetes.segmentation import Segmentation, SegmentationArgs
 
     recipe = cloud_recipe(spec)
     labels = spec.labels()
+    # Every namespace the stack creates, by name: each is segmented (default deny, then its flows).
+    owned: dict[str, Any] = {}
     values: dict[str, Any] = {"provider": spec.provider, "region": spec.region, "stack_name": spec.name}
 
     cluster = recipe.cluster() if spec.has("cluster") else None
     bucket = recipe.bucket() if spec.has("bucket") else None
     registry = recipe.registry(cluster) if spec.has("registry") else None
+
+    # One front door (Istio's gateway behind one cloud load balancer, HTTPS) for the tracker and the
+    # models, each on its own port: MLflow on 443 alone, beside Seldon's models on 5000.
+    ingress = None
+    if cluster is not None and (spec.has("tracker") or spec.has("deployer")):
+        doors: list[tuple[str, int]] = []
+        if spec.has("deployer") and spec.deployer == "seldon":
+            doors.append((MODELS_DOOR, tls.HTTPS_PORT))
+        if spec.has("tracker"):
+            doors.append(("mlflow", tls.TRACKER_PORT_BESIDE_MODELS if spec.has("deployer") else tls.HTTPS_PORT))
+        ingress = IstioIngress(
+            "ingress",
+            IstioIngressArgs(cluster=cluster, labels=labels, stack_name=spec.name, doors=tuple(doors),
+                             allow_cidrs=spec.allow_cidrs, domain=spec.domain, acme_email=spec.acme_email),
+        )
+        owned.update(ingress.namespaces)
 
     if cluster is not None:
         values["cluster"] = {
@@ -48,7 +69,10 @@ def build(spec: StackSpec) -> dict[str, Any]:
                 "pipelines", cluster, bucket,
                 namespaces.PIPELINES_NAMESPACE, namespaces.PIPELINES_SERVICE_ACCOUNT,
             )
-        PipelinesNamespace("pipelines", PipelinesNamespaceArgs(cluster=cluster, labels=labels, identity=pipelines_identity))
+        pipelines = PipelinesNamespace("pipelines", PipelinesNamespaceArgs(
+            cluster=cluster, labels=labels, identity=pipelines_identity,
+            ca_certificate=ingress.ca_certificate if ingress is not None else None))
+        owned.update(pipelines.namespaces)
 
     if bucket is not None:
         values["bucket"] = {"name": bucket.name, "uri": bucket.uri}
@@ -58,21 +82,18 @@ def build(spec: StackSpec) -> dict[str, Any]:
     if registry is not None:
         values["registry"] = {"uri": registry.uri}
 
-    deployer = None
+    ca = {"ca_certificate": ingress.ca_certificate} if ingress is not None and ingress.ca_certificate is not None else {}
     if spec.has("deployer"):
-        assert cluster is not None
-        # With the deployer, the tracker is served on its own port of the deployer's
-        # ingress load balancer: one cloud load balancer per stack, not two.
-        extra_ports = (("mlflow", FRONT_DOOR_PORT),) if spec.has("tracker") else ()
+        assert cluster is not None and ingress is not None
         deployer = ModelDeployer(
-            "deployer",
-            ModelDeployerArgs(cluster=cluster, flavor=spec.deployer, labels=labels, allow_cidrs=spec.allow_cidrs,
-                              extra_ports=extra_ports),
+            "deployer", ModelDeployerArgs(cluster=cluster, flavor=spec.deployer, labels=labels, ingress=ingress),
         )
-        values["deployer"] = {"flavor": deployer.flavor, "namespace": deployer.namespace, "base_url": deployer.base_url}
+        owned.update(deployer.namespaces)
+        values["deployer"] = {"flavor": deployer.flavor, "namespace": deployer.namespace, "base_url": deployer.base_url,
+                              **(ca if spec.deployer == "seldon" else {})}
 
     if spec.has("tracker"):
-        assert cluster is not None and bucket is not None  # guaranteed by spec validation
+        assert cluster is not None and bucket is not None and ingress is not None  # guaranteed by spec validation
         identity = recipe.bucket_identity(
             "mlflow", cluster, bucket, namespaces.MLFLOW_NAMESPACE, namespaces.MLFLOW_SERVICE_ACCOUNT
         )
@@ -85,11 +106,20 @@ def build(spec: StackSpec) -> dict[str, Any]:
                 backups_destination=recipe.artifact_uri(bucket, history.BACKUPS_PREFIX),
                 identity=identity,
                 labels=labels,
-                allow_cidrs=spec.allow_cidrs,
-                front_door=deployer.doors["mlflow"] if deployer is not None else None,
+                front_door=ingress.doors["mlflow"],
                 backup_id=spec.tracker_backup,
             ),
         )
-        values["tracker"] = {"flavor": "mlflow", "uri": tracker.uri, "username": tracker.username, "password": tracker.password}
+        values["tracker"] = {"flavor": "mlflow", "uri": tracker.uri, "username": tracker.username,
+                             "password": tracker.password, **ca}
+        owned.update(tracker.namespaces)
+
+    if cluster is not None:
+        Segmentation("segmentation", SegmentationArgs(
+            cluster=cluster, labels=labels, namespaces=owned,
+            identity_endpoints=facts.of(spec.provider).IDENTITY_ENDPOINTS,
+            tracker_port_beside_models=tls.TRACKER_PORT_BESIDE_MODELS if spec.has("tracker") and spec.has("deployer") else None,
+            acme_http01=bool(spec.domain),
+        ))
 
     return outputs.export(values)

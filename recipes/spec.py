@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import facts, naming, regions
+from . import facts, naming, regions, spec_values
 from .spec_values import Raw, SpecError, boolean, choice, kind_of, string, tags, text_list, where, whole_number
 from .spec_values import admins as admin_principals
 from .spec_values import cidr as ipv4_cidr
@@ -63,6 +63,10 @@ class StackSpec:
     tags: tuple[tuple[str, str], ...] = ()
     # Customer-managed keys for the bucket, the registry and the cluster's secrets (costs money).
     kms: bool = False
+    # A DNS name the front door is served at, with a Let's Encrypt certificate ("": the load
+    # balancer's address and the stack's own CA, recipes/kubernetes/ingress/tls.py).
+    domain: str = ""
+    acme_email: str = ""
     # Flow logs, bucket access logs and every control-plane log type (prod; costs log storage).
     audit_logs: bool = False
     # Azure only: storage account, Key Vault and registry firewalls (prod).
@@ -102,9 +106,9 @@ class StackSpec:
         for stack_field in FIELDS:
             if stack_field.in_spec and stack_field.in_file and self.provider in stack_field.clouds:
                 value = getattr(self, stack_field.name)
+                if value == "":
+                    continue  # not set: a suffix not assigned yet, no --domain
                 data[stack_field.name] = PLAIN_FORMS.get(stack_field.kind, _as_is)(value)
-        if not self.suffix:
-            data.pop("suffix")  # not assigned yet (a stack that was never deployed)
         return data
 
     def with_changes(self, **changes: Any) -> StackSpec:
@@ -259,6 +263,16 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
         raise SpecError(where(get("spot"), "spot") + f"spot nodes are offered on {', '.join(SPOT_PROVIDERS)}: "
                         "an AKS cluster's system node pool cannot run on spot VMs; drop --spot")
     private_endpoint = boolean(get("private_endpoint"), "private_endpoint", False)
+    domain_name = spec_values.domain(get("domain"))
+    if domain_name and not ({"tracker", "deployer"} & set(components)):
+        raise SpecError(where(get("domain"), "domain") + "--domain names the tracker's and models' front door; "
+                        "this stack has neither")
+    email = spec_values.acme_email(get("acme_email"), domain_name)
+    if domain_name and allow_cidrs:
+        # Let's Encrypt validates HTTP-01 from addresses it does not publish; the load balancer's
+        # source ranges would turn it away and the certificate would never be issued.
+        raise SpecError(where(get("domain"), "domain") + "Let's Encrypt must reach the load balancer's port 80 from "
+                        "anywhere, which --allow-cidr closes: drop --allow-cidr or --domain")
     audit_logs = boolean(get("audit_logs"), "audit_logs", defaults.get("audit_logs", False))
     network_rules = provider == "azure" and boolean(get("network_rules"), "network_rules", defaults.get("network_rules", False))
     if private_endpoint and allow_cidrs:
@@ -278,7 +292,7 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
         allow_cidrs=allow_cidrs, deployer=deployer, kubernetes_version=kubernetes_version,
         immutable_tags=immutable_tags, suffix=suffix, tags=tags_given,
         project=project, zone=zone, regional=regional, kms=kms, private_endpoint=private_endpoint,
-        audit_logs=audit_logs, network_rules=network_rules,
+        audit_logs=audit_logs, network_rules=network_rules, domain=domain_name, acme_email=email,
         admins=admins,
     )
     try:  # every derived cloud name must be acceptable too

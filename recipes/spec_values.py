@@ -119,6 +119,28 @@ def cidr(text: str, raw: Raw | None) -> str:
     return str(network)
 
 
+DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def domain(raw: Raw | None) -> str:
+    """--domain: a fully qualified DNS name the user controls (Let's Encrypt issues no wildcards by HTTP-01)."""
+    text = string(raw, "domain", "").lower().rstrip(".")
+    if text and not DOMAIN_RE.match(text):
+        hint = " (HTTP-01 cannot prove a wildcard)" if text.startswith("*.") else ""
+        raise SpecError(where(raw, "domain") + f"{text!r} is not a DNS name like ml.example.com{hint}")
+    return text
+
+
+def acme_email(raw: Raw | None, domain_name: str) -> str:
+    text = string(raw, "acme_email", "")
+    if text and not domain_name:
+        raise SpecError(where(raw, "acme_email") + "--acme-email only applies with --domain (the stack CA needs no account)")
+    if text and not EMAIL_RE.match(text):
+        raise SpecError(where(raw, "acme_email") + f"{text!r} is not an email address")
+    return text
+
+
 # --------------------------------------------------------------------------
 # Tags: KEY=VALUE flags or a YAML mapping, checked against the cloud's rules.
 

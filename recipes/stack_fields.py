@@ -87,6 +87,11 @@ FIELDS: tuple[StackField, ...] = (
                flags=("--suffix",)),
     StackField("kms", "bool", "Customer-managed keys for the bucket, the registry and the cluster's secrets (costs "
                "money; Azure also moves the registry to Premium).", "off", flags=("--kms/--no-kms",)),
+    StackField("domain", "text", "Serve the tracker and models at this DNS name with a Let's Encrypt certificate "
+               "(plan prints the DNS record to create).", "the load balancer's address, stack CA",
+               flags=("--domain",)),
+    StackField("acme_email", "text", "With --domain: the contact address of the Let's Encrypt account.",
+               flags=("--acme-email",)),
     StackField("audit_logs", "bool", "Flow logs, bucket access logs and every control-plane log type (costs money: "
                "log storage; see plan --cost).", "off", profile_default=True, flags=("--audit-logs/--no-audit-logs",)),
     StackField("network_rules", "bool", "Azure: the storage account, Key Vault and registry admit only the cluster's "

@@ -40,6 +40,7 @@ def deploy(provider: ProviderArg = None, stack: StackFlags = None, backend: Back
         refusals.refuse_unreachable_first_deploy(spec, records)
         refusals.refuse_data_replacing_changes(spec, records)
         refusals.refuse_second_region_wide_registry(spec, records)
+        refusals.refuse_dropping_kept_logs(spec, records)
         check_prerequisites(console, spec, yes)
         require_confirmable(console, f"deploying {spec.name}", yes)
         engine = context.make_engine()

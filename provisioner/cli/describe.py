@@ -6,6 +6,8 @@ Also the reading of that description (`stack_of`) and what to warn about it, whi
 
 from __future__ import annotations
 
+import ipaddress
+
 from typing import Annotated, Optional
 
 import typer
@@ -69,6 +71,14 @@ def spec_warnings(spec) -> list[str]:
                         "tracker and deployer then restart on another; --on-demand or --profile prod for steady nodes")
     if spec.has("cluster") and spec.network == "public":
         warnings.append("--network public puts nodes in public subnets with public IPs: fine for a dev stack, not for production")
+    if spec.network_rules and not any(ipaddress.ip_network(c).is_global for c in spec.allow_cidrs):
+        warnings.append("--network-rules: the storage account and the registry admit only the cluster's network, so this "
+                        "machine cannot push images or read artifacts; add --allow-cidr YOUR.PUBLIC.IP/32")
+    if spec.domain:
+        record = "a CNAME record to the load balancer's hostname" if spec.provider == "aws" else \
+            "an A record to the load balancer's IP"
+        warnings.append(f"--domain {spec.domain}: after the deploy, create {record} (`kubectl -n istio-system get "
+                        "service ingress-lb` shows it); Let's Encrypt issues the certificate once the name resolves")
     return warnings
 
 

@@ -101,7 +101,7 @@ def export(
         from provisioner import paths
         from provisioner.operations import lifecycle
         from provisioner.paths import atomic_write
-        from provisioner.stacks import exporters
+        from provisioner.stacks import exporters, trust
 
         fmt = format.value
         refuse_contradictions(fmt, show_secrets, secrets_as_references, register)
@@ -120,8 +120,15 @@ def export(
             # once the dotenv itself has rendered (a refused value leaves no file behind).
             kube = exporters.render("kubeconfig", data)
             kubeconfig_path = paths.kubeconfig_file(name)
+        # The stack CA's files (public): beside the dotenv file, else beside the stack's record.
+        ca_files = trust.ca_files(data, name, output_file) if fmt == "dotenv" else None
         rendered = exporters.render(fmt, data, show_secrets=show_secrets, zenml_version=zenml_version,
-                                    kubeconfig_path=str(kubeconfig_path) if kubeconfig_path else None)
+                                    kubeconfig_path=str(kubeconfig_path) if kubeconfig_path else None,
+                                    ca_files=ca_files)
+        if ca_files is not None:
+            for path in ca_files.write():
+                written.append({"file": str(path), "mode": "0644", "contains_secrets": False})
+                console.print(f"wrote {path} (the stack CA: public)", markup=False)
         if kube is not None and kubeconfig_path is not None:
             kubeconfig_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             atomic_write(kubeconfig_path, kube.text, mode=0o600)

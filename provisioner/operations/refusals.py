@@ -79,3 +79,24 @@ def refuse_second_region_wide_registry(spec: StackSpec, records: StackRecords) -
             f"{other.name} already holds the {what} in {spec.region}, the one ZenML pushes every image to: deploy "
             f"{spec.name} with --without registry (its pipelines can push to {other.name}'s), or in another region"
         )
+
+
+def refuse_dropping_kept_logs(spec: StackSpec, records: StackRecords) -> None:
+    """--no-audit-logs on a stack whose audit logs exist: their store (log bucket, Log Analytics workspace,
+    flow-log account) is kept like the data, so the update would fail on it half-way. Azure's --no-network-rules
+    likewise: the registry cannot leave Premium while its network rules exist."""
+    record = records.find(spec.name)
+    if record is None or record.source != "deploy" or (record.status == "destroyed" and not record.retained):
+        return
+    before = record.spec or {}
+    if before.get("audit_logs") and not spec.audit_logs:
+        raise SpecError(
+            f"{spec.name} keeps audit logs (flow, access and control-plane logs), which are kept like its data: "
+            f"turning --audit-logs off would have to delete them. Keep --audit-logs, or delete the stack's data "
+            f"with `recipe destroy {spec.name} --delete-data`"
+        )
+    if before.get("network_rules") and not spec.network_rules and spec.has("registry"):
+        raise SpecError(
+            f"{spec.name}'s registry has network rules, which need its Premium tier: Azure refuses to move it "
+            "back while they exist. Keep --network-rules, or deploy the change as a new stack (another --name)"
+        )

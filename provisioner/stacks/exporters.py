@@ -10,6 +10,10 @@ sh/bash/zsh puts the variables in the environment of the programs started
 afterwards, and python-dotenv and docker compose's `env_file` read the same
 values. `docker run --env-file` does not: it takes the line literally, so the
 name would be `export KEY` and the value would keep its quotes.
+
+A stack behind its own CA (no --domain) is trusted, never skipped: the dotenv points
+MLflow's client and `requests` at the CA's files (`trust.py`), and the ZenML stack's
+pipeline pods mount the CA from the ConfigMap the program creates.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ import yaml
 from recipes import facts, outputs
 from recipes.errors import BadInput
 from recipes.kubernetes import namespaces
+from recipes.kubernetes.ingress import tls
+
+from provisioner.stacks import trust
 
 FORMATS = ("zenml", "json", "dotenv", "kubeconfig")
 # The ZenML release this exporter was checked against (see docs/zenml-stack-format.md).
@@ -43,6 +50,8 @@ def pipeline_pod_settings(data: dict[str, Any]) -> dict[str, Any] | None:
     account = (data.get("bucket") or {}).get("account")
     if account and cloud.STORAGE_ACCOUNT_ENV:
         settings["env"] = [{"name": cloud.STORAGE_ACCOUNT_ENV, "value": account}]
+    for key, items in trust.ca_pod_settings(data).items():
+        settings[key] = [*settings.get(key, []), *items]
     return settings or None
 
 
@@ -86,16 +95,18 @@ def render(
     show_secrets: bool = False,
     zenml_version: str | None = None,
     kubeconfig_path: str | None = None,
+    ca_files: trust.CaFiles | None = None,
 ) -> Rendered:
     """Render canonical outputs `data` (which holds secret values only if `show_secrets`
-    or the format needs them, like kubeconfig)."""
+    or the format needs them, like kubeconfig). A dotenv of a stack with its own CA needs
+    `ca_files` (`trust.ca_files`): where the caller writes the CA."""
     if fmt == "zenml":
         return _zenml(data, show_secrets, zenml_version or installed_zenml_version() or DEFAULT_ZENML_VERSION)
     if fmt == "json":
         shown = data if show_secrets else outputs.public(data)
         return Rendered(json.dumps(shown, indent=2, sort_keys=True) + "\n", contains_secrets=bool(outputs.secrets(shown)))
     if fmt == "dotenv":
-        return _dotenv(data, show_secrets, kubeconfig_path)
+        return _dotenv(data, show_secrets, kubeconfig_path, ca_files)
     if fmt == "kubeconfig":
         kubeconfig = (data.get("cluster") or {}).get("kubeconfig")
         if not kubeconfig:
@@ -170,6 +181,8 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
                 "| python -c 'import json,sys; print(json.load(sys.stdin)[\"tracker\"][\"password\"])')\""
             )
             notes.append(secret_note)
+        if trust.tracker_ca(data):
+            notes.append(ca_note(stack, in_pods="cluster" in data))
     if "deployer" in data:
         deployer = data["deployer"]
         flavor = ZENML_MODEL_DEPLOYERS.get(deployer["flavor"])
@@ -193,6 +206,15 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
     text = yaml.safe_dump(document, sort_keys=False)
     return Rendered(text, contains_secrets=show_secrets and "tracker" in data, notes=notes,
                     referenced_secret=secret if secret_note else None, secret_note=secret_note)
+
+
+def ca_note(stack: str, *, in_pods: bool) -> str:
+    """How each ZenML client comes to trust the stack CA (the stack file holds no CA itself)."""
+    pods = (f"its pipeline pods trust it through the ConfigMap {tls.CA_CONFIGMAP!r} in namespace "
+            f"{namespaces.PIPELINES_NAMESPACE!r} (the orchestrator's pod settings set {tls.CA_ENV}); ") if in_pods else ""
+    return (f"MLflow is served over HTTPS with a certificate of stack {stack}'s own CA: {pods}on this machine, "
+            f"`recipe export {stack} --format dotenv -o {stack}.env` and `. ./{stack}.env` before using the "
+            f"ZenML stack (it sets {tls.CA_ENV} to the CA's file).")
 
 
 # The dotenv file must mean the same thing to every reader we support:
@@ -235,7 +257,10 @@ def dotenv_line(key: str, value: str) -> str:
     return f"export {key}='{value}'"
 
 
-def _dotenv(data: dict[str, Any], show_secrets: bool, kubeconfig_path: str | None) -> Rendered:
+def _dotenv(data: dict[str, Any], show_secrets: bool, kubeconfig_path: str | None,
+            ca_files: trust.CaFiles | None) -> Rendered:
+    if trust.stack_ca(data) is not None and ca_files is None:
+        raise ExportError(f"stack {data['stack_name']} has its own CA: a dotenv export needs the CA's file (trust.ca_files)")
     lines = [
         f"# stack-recipes: {data['stack_name']} ({data['provider']}, {data['region']})",
         "# Load it into your environment with `. ./FILE` (sh, bash, zsh; keep the ./, sh looks a",
@@ -271,4 +296,27 @@ def _dotenv(data: dict[str, Any], show_secrets: bool, kubeconfig_path: str | Non
         put("MODEL_DEPLOYER_FLAVOR", data["deployer"]["flavor"])
         put("MODEL_DEPLOYER_NAMESPACE", data["deployer"]["namespace"])
         put("MODEL_DEPLOYER_BASE_URL", data["deployer"]["base_url"])
+    if ca_files is not None:
+        lines.extend(dotenv_ca_lines(data, ca_files))
     return Rendered("\n".join(lines) + "\n", contains_secrets=contains)
+
+
+def dotenv_ca_lines(data: dict[str, Any], files: trust.CaFiles) -> list[str]:
+    """The variables that make clients trust the stack CA, and what each is for."""
+    lines = [
+        "# HTTPS: this stack's endpoints have a certificate of the stack's own CA (public, not a secret).",
+        "# RECIPE_CA_CERT: that CA alone, for other clients, e.g. `curl --cacert \"$RECIPE_CA_CERT\" https://...`.",
+        dotenv_line("RECIPE_CA_CERT", str(files.ca)),
+    ]
+    if trust.tracker_ca(data):
+        lines += [
+            "# MLFLOW_TRACKING_SERVER_CERT_PATH: MLflow's client verifies the tracker against it (only the tracker).",
+            dotenv_line("MLFLOW_TRACKING_SERVER_CERT_PATH", str(files.ca)),
+        ]
+    lines += [
+        "# REQUESTS_CA_BUNDLE: certifi's public CAs plus the stack CA, for `requests` calls without a",
+        "# verify= of their own (ZenML's Seldon predictions, your scripts); the public CAs are kept so",
+        "# every other site still verifies. It replaces a REQUESTS_CA_BUNDLE you set yourself.",
+        dotenv_line("REQUESTS_CA_BUNDLE", str(files.bundle)),
+    ]
+    return lines

@@ -1,7 +1,12 @@
 """The model deployer: Seldon Core (ZenML's `seldon` flavor) or KServe, behind Istio.
 
 Both serve models in a dedicated namespace reachable at the Istio gateway's
-URL, which is what a ZenML model deployer or plain kubectl needs.
+URL, which is what a ZenML model deployer or plain kubectl needs. Seldon's
+models are served over HTTPS on the front door's `models` port. KServe 0.15's
+raw deployments are routed from the Ingress objects KServe writes (class
+`istio`, one host per model under `kserve.local`), which carry no TLS: their
+traffic stays HTTP on port 80, routed by Host header (README, TLS and
+certificates, says so).
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import pulumi_kubernetes as k8s
 from ..cloud import ClusterHandle
 from . import namespaces, versions
 from .helm import release
-from .ingress import GATEWAY_SELECTOR, ISTIO_NETWORKING_API, IstioIngress, IstioIngressArgs
+from .ingress.gateway import GATEWAY_SELECTOR, ISTIO_NETWORKING_API, IstioIngress
+from .workload import chart_namespace_labels, user_workload_namespace_labels
 
 SELDON_GATEWAY = "seldon-gateway"
+MODELS_DOOR = "models"  # its HTTPS port on the front door (IstioIngress.doors)
 
 
 @dataclass
@@ -24,9 +31,7 @@ class ModelDeployerArgs:
     cluster: ClusterHandle
     flavor: str  # "seldon" | "kserve"
     labels: dict[str, str]
-    allow_cidrs: tuple[str, ...] = ()
-    # Ports of the ingress load balancer to open for other workloads (see FrontDoor).
-    extra_ports: tuple[tuple[str, int], ...] = ()
+    ingress: IstioIngress  # the stack's front door, with a MODELS_DOOR
 
 
 class ModelDeployer(pulumi.ComponentResource):
@@ -38,22 +43,22 @@ class ModelDeployer(pulumi.ComponentResource):
         super().__init__("recipes:kubernetes:ModelDeployer", name, None, opts)
         if args.flavor not in namespaces.DEPLOYER_NAMESPACES:
             raise ValueError(f"unknown model deployer {args.flavor!r}")
-        cluster = args.cluster
+        cluster, ingress = args.cluster, args.ingress
+        door = ingress.doors.get(MODELS_DOOR)  # none for KServe: see the module's docstring
         child = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        ingress = IstioIngress(
-            f"{name}-ingress",
-            IstioIngressArgs(cluster=cluster, labels=args.labels, allow_cidrs=args.allow_cidrs, extra_ports=args.extra_ports),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
         operator_ns_name, models_ns_name = namespaces.DEPLOYER_NAMESPACES[args.flavor]
         operator_ns = k8s.core.v1.Namespace(
-            f"{name}-operator-ns", metadata={"name": operator_ns_name, "labels": args.labels}, opts=child
+            f"{name}-operator-ns",
+            metadata={"name": operator_ns_name, "labels": {**args.labels, **chart_namespace_labels()}},
+            opts=child,
         )
         models_ns = k8s.core.v1.Namespace(
             f"{name}-models-ns",
-            metadata={"name": models_ns_name, "labels": {**args.labels, "istio-injection": "disabled"}},
+            metadata={"name": models_ns_name, "labels": {
+                **args.labels, **user_workload_namespace_labels(), "istio-injection": "disabled"}},
             opts=child,
         )
+        self.namespaces = {operator_ns_name: operator_ns, models_ns_name: models_ns}
         after_istio = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*cluster.ready, *ingress.ready]))
         if args.flavor == "seldon":
             gateway = k8s.apiextensions.CustomResource(
@@ -61,10 +66,7 @@ class ModelDeployer(pulumi.ComponentResource):
                 api_version=ISTIO_NETWORKING_API,
                 kind="Gateway",
                 metadata={"name": SELDON_GATEWAY, "namespace": namespaces.ISTIO_NAMESPACE, "labels": args.labels},
-                spec={
-                    "selector": GATEWAY_SELECTOR,
-                    "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}],
-                },
+                spec={"selector": GATEWAY_SELECTOR, "servers": [door.server("https-models")]},  # type: ignore[union-attr]
                 opts=after_istio,
             )
             release(
@@ -78,14 +80,6 @@ class ModelDeployer(pulumi.ComponentResource):
                 timeout_seconds=600,
             )
         else:
-            cert_ns = k8s.core.v1.Namespace(
-                f"{name}-cert-manager-ns", metadata={"name": "cert-manager", "labels": args.labels}, opts=child
-            )
-            cert_manager = release(
-                "cert-manager", versions.CERT_MANAGER, cert_ns.metadata.name, {"crds": {"enabled": True}},
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cluster.ready)),
-                timeout_seconds=600,
-            )
             crds = release(
                 "kserve-crd", versions.KSERVE_CRD, operator_ns.metadata.name, {},
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cluster.ready)),
@@ -102,11 +96,11 @@ class ModelDeployer(pulumi.ComponentResource):
                         "modelmesh": {"enabled": False},
                     }
                 },
-                opts=pulumi.ResourceOptions.merge(after_istio, pulumi.ResourceOptions(depends_on=[cert_manager, crds])),
+                # KServe's webhooks take their certificates from cert-manager (the front door's).
+                opts=pulumi.ResourceOptions.merge(after_istio, pulumi.ResourceOptions(depends_on=[ingress.cert_manager, crds])),
                 timeout_seconds=600,
             )
         self.flavor = args.flavor
-        self.doors = ingress.doors
         self.namespace = models_ns.metadata.name
-        self.base_url = ingress.base_url
+        self.base_url = door.url if door is not None else pulumi.Output.concat("http://", ingress.host)
         self.register_outputs({"flavor": self.flavor, "namespace": self.namespace, "base_url": self.base_url})

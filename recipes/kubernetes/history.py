@@ -150,6 +150,8 @@ def _database_env(host: pulumi.Input[str], port: int, user: str, secret: str) ->
     """libpq's own variables: the database Service, its user, and the password from the database's Secret."""
     return [
         *_env(PGHOST=host, PGPORT=str(port), PGUSER=user),
+        # An environment variable, not a file: libpq ignores a password file that its group may read,
+        # and a Secret volume's files belong to root with the pod's fsGroup, so PGPASSFILE cannot work.
         {"name": "PGPASSWORD", "value_from": {"secret_key_ref": {"name": secret, "key": "POSTGRES_PASSWORD"}}},
     ]
 

@@ -16,8 +16,7 @@ import pulumi_random as random
 
 from ..cloud import ClusterHandle, WorkloadIdentity
 from . import history, namespaces, versions
-from .ingress import GATEWAY_SELECTOR, ISTIO_NETWORKING_API, FrontDoor
-from .loadbalancer import load_balancer
+from .ingress.gateway import GATEWAY_SELECTOR, ISTIO_NETWORKING_API, FrontDoor
 from .mlflow_config import PREPARE_SCRIPT, PREPARE_SOURCE, SERVER_ENV, WORKERS, basic_auth_ini, checksum
 from .postgres import PORT as DATABASE_PORT
 from .postgres import Postgres, PostgresArgs
@@ -31,9 +30,9 @@ from .workload import (
 )
 
 PORT = 5000
-# Its port on the stack's shared ingress load balancer, when there is one.
-FRONT_DOOR_PORT = 5000
-UID = 1000
+# Above 10000, where no node user's UID is (Checkov CKV_K8S_40): MLflow writes only to /tmp and the
+# emptyDirs, so it runs as any user; HOME is /tmp.
+UID = 10001
 AUTH_CONFIG_DIR = "/etc/mlflow-auth"
 SCRIPTS_DIR = "/opt/recipe/scripts"
 EXTRA_PYTHON_DIR = "/opt/recipe/python"
@@ -48,12 +47,11 @@ class MlflowServerArgs:
     backups_destination: pulumi.Input[str]
     identity: WorkloadIdentity
     labels: dict[str, str]
-    allow_cidrs: tuple[str, ...] = ()
+    # Its HTTPS port on the stack's front door (the shared ingress load balancer).
+    front_door: FrontDoor
     namespace: str = namespaces.MLFLOW_NAMESPACE
     service_account: str = namespaces.MLFLOW_SERVICE_ACCOUNT
     username: str = namespaces.MLFLOW_USERNAME
-    # Served through the shared ingress load balancer (with the model deployer) instead of its own.
-    front_door: FrontDoor | None = None
     # A backup id (spec.tracker_backup): this update also saves the database to the bucket (history.py).
     backup_id: str = ""
 
@@ -139,6 +137,9 @@ class MlflowServer(pulumi.ComponentResource):
 
         selector = {"app.kubernetes.io/name": "mlflow"}
         pod_labels = {**labels, **selector, **args.identity.pod_labels}
+        # Secrets as environment variables only where the program reads nothing else: MLflow takes
+        # its backend store URI and Flask secret key from the environment (or the command line,
+        # which is worse: visible in the pod spec). The auth config (with its database URI) is a file.
         store_env = [
             _secret_env("MLFLOW_BACKEND_STORE_URI", server_secret),
             {"name": "MLFLOW_AUTH_CONFIG_PATH", "value": f"{AUTH_CONFIG_DIR}/basic_auth.ini"},
@@ -254,19 +255,14 @@ class MlflowServer(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
                     depends_on=[database, deployment, *cluster.ready_with_addons, *args.identity.depends_on])),
             )
-        if args.front_door is None:
-            _, self.uri = load_balancer(
-                f"{name}-lb", ns, selector=selector, port=80, target_port=PORT, cluster=cluster,
-                allow_cidrs=args.allow_cidrs, labels=labels, opts=after_deployment,
-            )
-        else:
-            self.uri = self._behind_front_door(name, ns, selector, labels, args.front_door, child, after_deployment)
+        self.uri = self._behind_front_door(name, ns, selector, labels, args.front_door, child, after_deployment)
+        self.namespaces = {args.namespace: namespace}
         self.username = args.username
         self.password = pulumi.Output.secret(admin_password.result)
         self.register_outputs({"uri": self.uri, "username": self.username, "password": self.password})
 
     def _behind_front_door(self, name, ns, selector, labels, door: FrontDoor, child, after_deployment) -> pulumi.Output[str]:
-        """A ClusterIP Service, and an Istio Gateway + VirtualService on the door's port routing to it."""
+        """A ClusterIP Service, and an Istio Gateway (TLS on the door's port) + VirtualService routing to it."""
         service = k8s.core.v1.Service(
             f"{name}-svc",
             metadata=metadata("mlflow", ns, labels),
@@ -280,8 +276,7 @@ class MlflowServer(pulumi.ComponentResource):
             api_version=ISTIO_NETWORKING_API,
             kind="Gateway",
             metadata={"name": "mlflow", "namespace": ns, "labels": labels},
-            spec={"selector": GATEWAY_SELECTOR,
-                  "servers": [{"port": {"number": door.port, "name": "http-mlflow", "protocol": "HTTP"}, "hosts": ["*"]}]},
+            spec={"selector": GATEWAY_SELECTOR, "servers": [door.server("https-mlflow")]},
             opts=after_istio,
         )
         k8s.apiextensions.CustomResource(

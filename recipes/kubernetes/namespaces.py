@@ -11,6 +11,7 @@ MLFLOW_SERVICE_ACCOUNT = "mlflow"
 MLFLOW_USERNAME = "admin"
 
 ISTIO_NAMESPACE = "istio-system"
+CERT_MANAGER_NAMESPACE = "cert-manager"
 
 DEPLOYER_NAMESPACES = {
     # flavor: (operator namespace, namespace models are deployed to)

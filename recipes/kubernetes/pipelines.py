@@ -13,7 +13,8 @@ import pulumi_kubernetes as k8s
 
 from ..cloud import ClusterHandle, WorkloadIdentity
 from . import namespaces
-from .workload import metadata
+from .ingress import tls
+from .workload import metadata, user_workload_namespace_labels
 
 
 @dataclass
@@ -21,6 +22,8 @@ class PipelinesNamespaceArgs:
     cluster: ClusterHandle
     labels: dict[str, str]
     identity: WorkloadIdentity | None = None
+    # The stack CA's PEM, for pipeline steps that call MLflow over HTTPS (None: a public CA, or no front door).
+    ca_certificate: pulumi.Output[str] | None = None
 
 
 class PipelinesNamespace(pulumi.ComponentResource):
@@ -32,8 +35,11 @@ class PipelinesNamespace(pulumi.ComponentResource):
         identity = args.identity or WorkloadIdentity()
         child = pulumi.ResourceOptions(parent=self, provider=args.cluster.provider)
         namespace = k8s.core.v1.Namespace(
-            f"{name}-ns", metadata={"name": namespaces.PIPELINES_NAMESPACE, "labels": args.labels}, opts=child
+            f"{name}-ns",
+            metadata={"name": namespaces.PIPELINES_NAMESPACE, "labels": {**args.labels, **user_workload_namespace_labels()}},
+            opts=child,
         )
+        self.namespaces = {namespaces.PIPELINES_NAMESPACE: namespace}
         ns = namespace.metadata.name
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
@@ -51,6 +57,14 @@ class PipelinesNamespace(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": ns}],
             opts=child,
         )
+        if args.ca_certificate is not None:
+            # Mounted by the ZenML orchestrator's pod settings (provisioner/stacks/exporters.py).
+            k8s.core.v1.ConfigMap(
+                f"{name}-ca",
+                metadata=metadata(tls.CA_CONFIGMAP, ns, args.labels),
+                data={tls.CA_CONFIGMAP_KEY: args.ca_certificate},
+                opts=child,
+            )
         self.namespace = ns
         self.service_account = account.metadata.name
         self.register_outputs({"namespace": self.namespace, "service_account": self.service_account})

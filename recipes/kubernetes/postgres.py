@@ -17,6 +17,7 @@ from . import versions
 from .workload import container_security_context, metadata, pod_security_context, resources
 
 PORT = 5432
+SECRET_DIR = "/run/secrets/postgres"
 
 
 @dataclass
@@ -87,10 +88,9 @@ class Postgres(pulumi.ComponentResource):
                                     {"name": "POSTGRES_USER", "value": args.user},
                                     {"name": "POSTGRES_DB", "value": args.database},
                                     {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
-                                    {
-                                        "name": "POSTGRES_PASSWORD",
-                                        "value_from": {"secret_key_ref": {"name": secret.metadata.name, "key": "POSTGRES_PASSWORD"}},
-                                    },
+                                    # The image reads the password from a file (its *_FILE convention):
+                                    # no secret in the environment, where every process and crash dump sees it.
+                                    {"name": "POSTGRES_PASSWORD_FILE", "value": f"{SECRET_DIR}/POSTGRES_PASSWORD"},
                                 ],
                                 "security_context": container_security_context(read_only_root=True),
                                 "resources": resources("100m", "256Mi", "1", "1Gi"),
@@ -101,6 +101,7 @@ class Postgres(pulumi.ComponentResource):
                                     {"name": "run", "mount_path": "/var/run/postgresql"},
                                     {"name": "tmp", "mount_path": "/tmp"},
                                     {"name": "init", "mount_path": "/docker-entrypoint-initdb.d", "read_only": True},
+                                    {"name": "credentials", "mount_path": SECRET_DIR, "read_only": True},
                                 ],
                             }
                         ],
@@ -109,6 +110,9 @@ class Postgres(pulumi.ComponentResource):
                             {"name": "run", "empty_dir": {}},
                             {"name": "tmp", "empty_dir": {}},
                             {"name": "init", "config_map": {"name": init.metadata.name}},
+                            # Readable by the postgres user alone (fsGroup gives it the group).
+                            {"name": "credentials", "secret": {"secret_name": secret.metadata.name, "default_mode": 0o440,
+                                                               "items": [{"key": "POSTGRES_PASSWORD", "path": "POSTGRES_PASSWORD"}]}},
                         ],
                     },
                 },

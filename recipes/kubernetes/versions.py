@@ -22,8 +22,17 @@ class Chart:
 
 # MLflow with psycopg2, boto3, google-cloud-storage and azure-storage-blob
 # (the official ghcr.io/mlflow/mlflow image has no database or cloud drivers).
+# Pinned by tag only: its digest could not be read where this release was cut (no registry
+# access); `docker buildx imagetools inspect docker.io/burakince/mlflow:3.15.1` gives it, and
+# the image then becomes "...:3.15.1@sha256:<digest>" like PostgreSQL's. `recipe check` T5 warns.
 MLFLOW_IMAGE = "docker.io/burakince/mlflow:3.15.1"
-POSTGRES_IMAGE = "docker.io/library/postgres:16.10"
+# postgres:16.10, the multi-architecture index digest (read 2026-12-01 from public manifests
+# that pin it; verify with `docker buildx imagetools inspect docker.io/library/postgres:16.10`).
+# The tag stays for readers; with both, the runtime pulls by digest.
+POSTGRES_IMAGE = "docker.io/library/postgres:16.10@sha256:21f6013073bc6b92830a2129570e2f5ec42a6c734b5a985a41e83aa58f54c3c1"
+# Images still pinned by tag alone, each until its digest can be read (`recipe check` T5 warns
+# for these and fails for any other image without a digest).
+DIGEST_PENDING: tuple[str, ...] = (MLFLOW_IMAGE,)
 POSTGRES_UID = 999  # the postgres user of the official Debian-based image
 
 ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
@@ -40,8 +49,9 @@ SELDON_CORE = Chart("seldon-core-operator", "1.17.1", "https://storage.googleapi
 # cluster's own minor version at deploy time.
 CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "9.53.0", "https://kubernetes.github.io/autoscaler")
 
-# KServe in RawDeployment mode (no Knative); its webhooks need cert-manager.
+# cert-manager issues the front door's certificate (ingress/certificates.py); KServe's webhooks use it too.
 CERT_MANAGER = Chart("cert-manager", "v1.18.2", "https://charts.jetstack.io")
+# KServe in RawDeployment mode (no Knative).
 KSERVE_CRD = Chart("kserve-crd", "v0.15.2", "oci://ghcr.io/kserve/charts")
 KSERVE = Chart("kserve", "v0.15.2", "oci://ghcr.io/kserve/charts")
 
@@ -96,12 +106,14 @@ KUBERNETES_SUPPORT: dict[str, KubernetesSupport] = {
     "kserve": KubernetesSupport("KServe", "0.15", KSERVE, 30, None),
 }
 
-# The version-bound components each model deployer installs (see deployer.py). The
-# other workloads (MLflow, PostgreSQL, the EKS Cluster Autoscaler, whose image follows
-# the cluster's own version) limit no version.
+# The version-bound components a stack installs: its front door (Istio and cert-manager, with a
+# tracker or a model deployer: ingress/) and each model deployer's own (see deployer.py). The
+# other workloads (MLflow, PostgreSQL, the EKS Cluster Autoscaler, whose image follows the
+# cluster's own version) limit no version.
+FRONT_DOOR_COMPONENTS: tuple[str, ...] = ("istio", "cert-manager")
 DEPLOYER_COMPONENTS: dict[str, tuple[str, ...]] = {
-    "seldon": ("istio", "seldon-core"),
-    "kserve": ("istio", "cert-manager", "kserve"),
+    "seldon": ("seldon-core",),
+    "kserve": ("kserve",),
 }
 
 
@@ -127,16 +139,21 @@ class KubernetesRange:
 
 def kubernetes_range(components: tuple[str, ...] | list[str], deployer: str) -> KubernetesRange | None:
     """The Kubernetes versions a stack of `components` supports; None when none of its
-    components is version-bound (only the deployer brings such charts)."""
-    if "deployer" not in components:
+    components is version-bound (only the front door and the deployer bring such charts)."""
+    keys: list[str] = []
+    if "tracker" in components or "deployer" in components:
+        keys.extend(FRONT_DOOR_COMPONENTS)
+    if "deployer" in components:
+        keys.extend(DEPLOYER_COMPONENTS[deployer])
+    if not keys:
         return None
-    support = tuple(KUBERNETES_SUPPORT[key] for key in DEPLOYER_COMPONENTS[deployer])
+    support = tuple(KUBERNETES_SUPPORT[key] for key in keys)
     oldest = max(c.oldest for c in support)
     newest = min((c.newest for c in support if c.newest is not None), default=None)
     if newest is None or newest < oldest:
-        # A table error, not a user's: every deployer brings Istio, which names both ends.
+        # A table error, not a user's: every front door brings Istio, which names both ends.
         raise RuntimeError(
-            f"the pinned charts of the {deployer} deployer share no bounded Kubernetes range: "
+            "the pinned charts of this stack share no bounded Kubernetes range: "
             + ", ".join(f"{c.label} {c.describe()}" for c in support)
         )
     return KubernetesRange(oldest, newest, support)

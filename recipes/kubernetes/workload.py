@@ -9,10 +9,32 @@ from __future__ import annotations
 
 from typing import Any
 
+# Pod Security admission, on every namespace the stack creates (T4).
 RESTRICTED_NAMESPACE_LABELS = {
     "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/enforce-version": "latest",
 }
+
+
+def chart_namespace_labels() -> dict[str, str]:
+    """Namespaces of third-party charts (Istio, cert-manager, the model deployer's operator): `baseline`
+    enforced (no privileged pods, host namespaces or host paths), `restricted` audited and warned, as their
+    charts do not all set what `restricted` demands (seccomp profiles, non-root on every container)."""
+    return _pod_security("baseline", audit="restricted", warn="restricted")
+
+
+def user_workload_namespace_labels() -> dict[str, str]:
+    """Namespaces where users' own containers run (pipeline steps, model servers): `baseline` enforced, as
+    users' images often run as root; `restricted` audited so a cluster admin sees what would not pass."""
+    return _pod_security("baseline", audit="restricted")
+
+
+def _pod_security(enforce: str, **modes: str) -> dict[str, str]:
+    labels = {"pod-security.kubernetes.io/enforce": enforce, "pod-security.kubernetes.io/enforce-version": "latest"}
+    for mode, level in modes.items():
+        labels[f"pod-security.kubernetes.io/{mode}"] = level
+        labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
+    return labels
 
 
 def pod_security_context(uid: int, fs_group: int | None = None) -> dict[str, Any]:

@@ -88,7 +88,7 @@ def test_aws_default_total_is_the_sum_of_its_items_and_includes_the_eks_control_
     # Every LoadBalancer Service in the plan is an NLB (how many depends on the recipes: counted from the plan).
     services = load_balancer_services(plans(spec_for("aws")).plan)
     nlbs = items(est, "Network Load Balancer")
-    assert "deployer-ingress-lb" in [s.name for s in services]
+    assert "ingress-lb" in [s.name for s in services]
     assert sorted(i.name for i in nlbs) == sorted(s.name for s in services)
     assert all(i.monthly_usd == 20.8 for i in nlbs)  # (0.0225 + one LCU 0.006) $/h x 730 h = 20.805
     assert len(items(est, "load balancer public IPv4")) == len(services)

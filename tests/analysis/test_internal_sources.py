@@ -56,7 +56,7 @@ def expected_internal(plan, provider: str) -> list[str]:
 def test_allow_cidr_also_admits_the_clusters_own_sources(plans, provider, variant):
     plan = plans(spec_for(provider, allow_cidrs=[USER_CIDR], **variant))
     [service] = load_balancers(plan)
-    assert service.name == ("deployer-ingress-lb" if not variant else "tracker-lb")
+    assert service.name == "ingress-lb"  # one front door, with or without the deployer
     assert service.inputs["spec"]["loadBalancerSourceRanges"] == [USER_CIDR, *expected_internal(plan, provider)]
 
 

@@ -121,7 +121,9 @@ def test_gcp_exports(home, engine, monkeypatch):
     assert components["artifact_store"]["configuration"]["path"].startswith("gs://ml-dev-artifacts-")
     assert components["container_registry"]["flavor"] == "gcp"
     assert components["container_registry"]["configuration"]["uri"] == "us-central1-docker.pkg.dev/demo-project/ml-dev"
-    assert "pod_settings" not in components["orchestrator"]["configuration"]
+    # GKE's workload identity needs no pod settings: the only ones mount the stack CA.
+    settings = components["orchestrator"]["configuration"]["pod_settings"]
+    assert "labels" not in settings and [e["name"] for e in settings["env"]] == ["MLFLOW_TRACKING_SERVER_CERT_PATH"]
     kube = yaml.safe_load(run("export", "ml-dev", "--format", "kubeconfig").stdout)
     assert kube["users"][0]["user"] == {"exec": kube["users"][0]["user"]["exec"]}
     assert kube["users"][0]["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"

@@ -115,7 +115,9 @@ def test_export_dotenv(run, home, engine):
     result = run("export", "ml-dev", "--format", "dotenv")
     assert result.exit_code == 0, result.stderr
     env = dotenv.dotenv_values(stream=io.StringIO(result.stdout))
-    assert env["MLFLOW_TRACKING_URI"].startswith("http://") and env["MLFLOW_TRACKING_USERNAME"] == "admin"
+    assert env["MLFLOW_TRACKING_URI"].startswith("https://") and env["MLFLOW_TRACKING_USERNAME"] == "admin"
+    # The stack CA the front door's certificate chains to, beside the stack's record (stdout export).
+    assert Path(env["MLFLOW_TRACKING_SERVER_CERT_PATH"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
     assert "MLFLOW_TRACKING_PASSWORD" not in env and secret not in result.stdout
     assert env["ARTIFACT_STORE_URI"].startswith("s3://") and "CONTAINER_REGISTRY_URI" in env
     kubeconfig = Path(env["KUBECONFIG"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from . import harness, images, pods
+from . import harness, images, pods, tlsproxy
 
 
 def pytest_collection_modifyitems(items):
@@ -68,3 +68,23 @@ def start_tracker(tmp_path, mlflow_venv, s3_endpoint):
     yield start
     for tracker in started:
         tracker.stop()
+
+
+@pytest.fixture
+def front_door(tmp_path, start_tracker):
+    """Put the gateway's stand-in in front of a started tracker: TLS on 127.0.0.1 (a free port) with a
+    certificate for that address, signed by a CA made from the plan's own inputs (see tlsproxy.py).
+    Stopped at teardown, before the tracker (this fixture depends on start_tracker's)."""
+    started: list[tlsproxy.TlsProxy] = []
+
+    def start(tracker: harness.Tracker) -> tlsproxy.TlsProxy:
+        key_inputs, ca_inputs, certificate = tlsproxy.plan_inputs(tracker.plan)
+        ca = tlsproxy.make_ca(key_inputs, ca_inputs)
+        proxy = tlsproxy.TlsProxy(ca, tlsproxy.make_server(ca, certificate), ("127.0.0.1", tracker.port),
+                                  tmp_path / f"front-door-{len(started)}")
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()

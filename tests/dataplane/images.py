@@ -8,9 +8,10 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from tests.support.pinned_venv import pinned_venv
 
 from .pods import LocalPod, free_port, stop, wait_for
 
@@ -125,28 +126,8 @@ class PostgresContainer:
 
 
 def mlflow_image_venv() -> Path:
-    """A virtualenv with the MLflow image's packages (`mlflow-image.txt`); built once.
-
-    RECIPE_DATAPLANE_VENV names it (CI builds it before the tests); else it is kept under
-    the user cache directory, keyed by the requirements file's content."""
-    configured = os.environ.get("RECIPE_DATAPLANE_VENV")
-    if configured:
-        venv = Path(configured)
-    else:
-        digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
-        venv = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "stack-recipes" / f"mlflow-image-{digest}"
-    marker = venv / ".complete"
-    if not marker.exists():
-        build_mlflow_image_venv(venv)
-        marker.write_text(REQUIREMENTS.read_text())
-    return venv
-
-
-def build_mlflow_image_venv(venv: Path) -> None:
-    if venv.exists():
-        shutil.rmtree(venv)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    "-r", str(REQUIREMENTS)], check=True, timeout=1200)
+    """A virtualenv with the MLflow image's packages (`mlflow-image.txt`), named by
+    RECIPE_DATAPLANE_VENV (CI builds it before the tests), else kept in the user cache."""
+    return pinned_venv(REQUIREMENTS, "RECIPE_DATAPLANE_VENV", "mlflow-image")
 
 

@@ -168,8 +168,10 @@ def test_the_job_dumps_both_databases_then_uploads_them_with_mlflows_own_code(pl
     assert env["PGPORT"]["value"] == "5432" and env["PGUSER"]["value"] == "mlflow"
     secret = plan.one(SECRET, "tracker-db-credentials").inputs["metadata"]["name"]
     assert env["PGPASSWORD"] == {"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": {"name": secret, "key": "POSTGRES_PASSWORD"}}}
-    postgres = env_of(plan.one(DEPLOYMENT, "tracker-db").inputs["spec"]["template"]["spec"]["containers"][0])
-    assert postgres["POSTGRES_PASSWORD"]["valueFrom"] == env["PGPASSWORD"]["valueFrom"]
+    # The same Secret key the database's own container reads its password file from.
+    volumes = plan.one(DEPLOYMENT, "tracker-db").inputs["spec"]["template"]["spec"]["volumes"]
+    [credentials] = [v["secret"] for v in volumes if v.get("secret")]
+    assert (credentials["secretName"], credentials["items"][0]["key"]) == (secret, "POSTGRES_PASSWORD")
 
     assert upload["image"] == versions.MLFLOW_IMAGE
     # Its script travels in the Job: no ConfigMap the deployed stack would not have.

@@ -225,3 +225,85 @@ def test_zenml_validates_the_aws_stack_across_its_components(home, engine, zenml
     bad = subprocess.run([sys.executable, str(script), "ml-dev"], env={**env, "KUBECONFIG": str(tmp_path / "other.yaml")},
                          cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "recipe-ml-dev" in bad.stdout + bad.stderr
+
+
+# ---------------------------------------------------------------------------
+# The stack CA: ZenML's pipeline pods mount it, MLflow's client is pointed at it
+
+PIPELINE_POD = """
+import json, sys
+from kubernetes.client import ApiClient
+from zenml.client import Client
+from zenml.enums import StackComponentType
+from zenml.integrations.kubernetes.manifest_utils import build_pod_manifest
+from zenml.integrations.kubernetes.pod_settings import KubernetesPodSettings
+from zenml.integrations.kubernetes.serialization_utils import deserialize_kubernetes_model
+
+model = Client().get_stack(sys.argv[1]).components[StackComponentType.ORCHESTRATOR][0]
+pods = {}
+for key in ("pod_settings", "orchestrator_pod_settings"):
+    settings = model.configuration[key]
+    # What ZenML only warns about (snake_case keys), refused here: the Kubernetes client's own models.
+    for volume in settings.get("volumes", []):
+        deserialize_kubernetes_model(volume, "V1Volume")
+    for mount in settings.get("volume_mounts", []):
+        deserialize_kubernetes_model(mount, "V1VolumeMount")
+    pod = build_pod_manifest(pod_name="step", image_name="image", command=["python"], args=[], privileged=False,
+                             pod_settings=KubernetesPodSettings(**settings))
+    pods[key] = ApiClient().sanitize_for_serialization(pod)
+print(json.dumps({"namespace": model.configuration["kubernetes_namespace"], "pods": pods}))
+"""
+
+
+def pipeline_pods(env: dict[str, str], stack: str, tmp_path: Path) -> dict:
+    """The pods ZenML's Kubernetes orchestrator builds from the imported stack's pod settings."""
+    script = tmp_path / "pods.py"
+    script.write_text(PIPELINE_POD)
+    proc = subprocess.run([sys.executable, str(script), stack], env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("provider", ["aws", "azure"])
+def test_pipeline_pods_mount_the_stack_ca_the_program_creates(provider, home, engine, zenml_env, tmp_path):
+    deployed(provider, engine)
+    plan = next(iter(engine.plans.values()))
+    ca = plan.raw_outputs["tracker"]["ca_certificate"]
+    path = tmp_path / "stack.yaml"
+    assert run("export", "ml-dev", "--format", "zenml", "--show-secrets", "-o", str(path)).exit_code == 0
+    imported = zenml(zenml_env, "stack", "import", str(path))
+    assert imported.returncode == 0, imported.stdout[-2000:] + imported.stderr[-2000:]
+
+    tracker = describe(zenml_env, "ml-dev")["components"]["experiment_tracker"]["configuration"]
+    assert tracker["tracking_uri"].startswith("https://") and not tracker.get("tracking_insecure_tls")
+    found = pipeline_pods(zenml_env, "ml-dev", tmp_path)
+    configmaps = {(r.inputs["metadata"].get("namespace"), r.inputs["metadata"]["name"]): r.inputs.get("data") or {}
+                  for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap"}
+    for pod in found["pods"].values():
+        (volume,) = [v for v in pod["spec"]["volumes"] if "configMap" in v]
+        (container,) = pod["spec"]["containers"]
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        # The ConfigMap exists where the pods run, and the variable names the file the mount makes of its key.
+        data = configmaps[(found["namespace"], volume["configMap"]["name"])]
+        (key,) = data
+        assert data[key] == ca and mount["readOnly"] is True
+        assert env["MLFLOW_TRACKING_SERVER_CERT_PATH"] == f"{mount['mountPath']}/{key}"
+        if provider == "azure":  # the storage account variable is still there, beside it
+            assert env["AZURE_STORAGE_ACCOUNT_NAME"] == plan.raw_outputs["bucket"]["account"]
+
+
+def test_with_a_domain_the_pipeline_pods_mount_no_ca(home, engine, zenml_env, tmp_path):
+    result = run("deploy", *DEPLOY["azure"], "--name", "ml-dev", "--domain", "ml.example.org", "--yes")
+    assert result.exit_code == 0, result.stderr
+    plan = next(iter(engine.plans.values()))
+    assert "ca_certificate" not in plan.raw_outputs["tracker"]
+    assert not [r for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap"
+                and r.inputs["metadata"]["name"] == "stack-ca"]
+    path = tmp_path / "stack.yaml"
+    assert run("export", "ml-dev", "--format", "zenml", "--show-secrets", "-o", str(path)).exit_code == 0
+    assert zenml(zenml_env, "stack", "import", str(path)).returncode == 0
+    for pod in pipeline_pods(zenml_env, "ml-dev", tmp_path)["pods"].values():
+        assert not [v for v in pod["spec"].get("volumes") or [] if "configMap" in v]
+        assert "MLFLOW_TRACKING_SERVER_CERT_PATH" not in {e["name"] for e in pod["spec"]["containers"][0]["env"]}

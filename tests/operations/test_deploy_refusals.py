@@ -78,3 +78,25 @@ def test_a_second_aws_stack_with_a_registry_in_the_same_region_is_refused(home, 
     # Once the first stack's registry is deleted, the name is free.
     assert run("destroy", "ml-dev", "--yes", "--delete-data").exit_code == 0
     assert run("deploy", *DEPLOY["aws"], "--name", "ml-three", "--yes").exit_code == 0
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
+def test_turning_kept_audit_logs_off_is_refused_and_on_is_allowed(home, engine, provider):
+    # Their stores are kept like the data: an update deleting them would fail on them half-way.
+    assert run("deploy", *DEPLOY[provider], "--audit-logs", "--yes").exit_code == 0
+    calls = len(engine.calls)
+    result = run("deploy", *DEPLOY[provider], "--no-audit-logs", "--yes", "--output", "json")
+    assert result.exit_code == 2
+    message = json.loads(result.stdout)["error"]["message"]
+    assert "turning --audit-logs off would have to delete them" in message and "--delete-data" in message
+    assert len(engine.calls) == calls  # refused before the engine
+    assert run("deploy", *DEPLOY[provider], "--audit-logs", "--yes").exit_code == 0
+
+
+def test_turning_azure_network_rules_off_is_refused(home, engine):
+    assert run("deploy", *DEPLOY["azure"], "--network-rules", "--yes").exit_code == 0
+    result = run("deploy", *DEPLOY["azure"], "--no-network-rules", "--yes", "--output", "json")
+    assert result.exit_code == 2 and "Premium tier" in json.loads(result.stdout)["error"]["message"]
+    # Turning them on, from a stack without them, is an ordinary update.
+    assert run("deploy", "azure", "--region", "westeurope", "--name", "other", "--yes").exit_code == 0
+    assert run("deploy", "azure", "--region", "westeurope", "--name", "other", "--network-rules", "--yes").exit_code == 0

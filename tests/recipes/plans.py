@@ -37,9 +37,8 @@ STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 GATEWAY = "kubernetes:networking.istio.io/v1beta1:Gateway"
 VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1beta1:VirtualService"
 
-# Without the deployer's ingress, the tracker trades its route through it for its own load balancer.
+# The tracker's route through the stack's front door.
 TRACKER_FRONT_DOOR = {(k8s_facts.SERVICE, "tracker-svc"), (GATEWAY, "tracker-gateway"), (VIRTUAL_SERVICE, "tracker-route")}
-TRACKER_OWN_LB = {(k8s_facts.SERVICE, "tracker-lb")}
 
 
 def program_spec(provider: str, **values: Any) -> StackSpec:
@@ -53,8 +52,36 @@ def component(provider: str, kind: str) -> str:
 
 
 def removed_and_added(default, plan) -> tuple[set, set]:
-    """The (type, name) keys a variant drops from the default plan, and those it adds."""
-    return default.keys() - plan.keys(), plan.keys() - default.keys()
+    """The (type, name) keys a variant drops from the default plan, and those it adds, NetworkPolicies
+    aside: those follow the namespaces (`segmentation_follows`), see tests/recipes/kubernetes/test_segmentation.py."""
+    removed, added = default.keys() - plan.keys(), plan.keys() - default.keys()
+    segmentation_follows(default, plan, removed, added)
+    policy = k8s_facts.NETWORK_POLICY
+    return {k for k in removed if k[0] != policy}, {k for k in added if k[0] != policy}
+
+
+def _policy_namespaces(resource) -> set[str]:
+    """The namespace a NetworkPolicy is in and every namespace its peers select by name."""
+    names = {resource.inputs["metadata"]["namespace"]}
+    spec = resource.inputs["spec"]
+    for rule in [*spec.get("ingress", []), *spec.get("egress", [])]:
+        for peer in [*rule.get("from", []), *rule.get("to", [])]:
+            label = (peer.get("namespaceSelector") or {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+            if label:
+                names.add(label)
+    return names
+
+
+def segmentation_follows(default, plan, removed: set, added: set) -> None:
+    """A variant drops exactly the NetworkPolicies in or towards the namespaces it drops, and adds none."""
+    def namespaces(p) -> set[str]:
+        return {n.inputs["metadata"]["name"] for n in p.by_type(k8s_facts.NAMESPACE)}
+
+    dropped = namespaces(default) - namespaces(plan)
+    policies = {(r.type, r.name): r for r in default.by_type(k8s_facts.NETWORK_POLICY)}
+    expected = {key for key, r in policies.items() if _policy_namespaces(r) & dropped}
+    assert {k for k in removed if k[0] == k8s_facts.NETWORK_POLICY} == expected
+    assert not {k for k in added if k[0] == k8s_facts.NETWORK_POLICY}
 
 
 def subtree_keys(plan, type_: str, name: str) -> set[tuple[str, str]]:

@@ -21,7 +21,7 @@ from tests.conftest import CONTROL_PLANE
 from tests.recipes.aws import helpers as aws
 from tests.recipes.gcp import helpers as gcp
 from tests.recipes.plans import (
-    ALLOW_CIDRS, PROGRAM_REGION, PROVIDERS, STACK_PROVIDER, STORAGE_ONLY, TRACKER_FRONT_DOOR, TRACKER_OWN_LB,
+    ALLOW_CIDRS, PROGRAM_REGION, PROVIDERS, STACK_PROVIDER, STORAGE_ONLY, TRACKER_FRONT_DOOR,
     bound_service_accounts, component, program_spec, removed_and_added, retained, subtree_keys,
 )
 
@@ -105,10 +105,11 @@ def apis_in(plan, keys) -> set[str]:
 def test_without_deployer_removes_exactly_the_deployer(stack):
     default, plan = stack(), stack(without=["deployer"])
     removed, added = removed_and_added(default, plan)
-    assert added == TRACKER_OWN_LB
+    assert added == set()
     expected = subtree_keys(default, "recipes:kubernetes:ModelDeployer", "deployer")
-    assert ("recipes:kubernetes:IstioIngress", "deployer-ingress") in expected
-    assert removed == expected | TRACKER_FRONT_DOOR
+    # The front door stays: the tracker is served through it.
+    assert ("recipes:kubernetes:IstioIngress", "ingress") not in expected and TRACKER_FRONT_DOOR <= plan.keys()
+    assert removed == expected
     assert set(plan.raw_outputs) == set(default.raw_outputs) - {"deployer"}
 
 

@@ -106,7 +106,7 @@ def test_load_balancers_are_destroyed_before_the_network_they_use(plans, provide
     network = {r.urn for type_ in types for r in plan.by_type(type_)} | {plan.one(*key).urn for key in named}
     assert len(network) == count
     services = load_balancers(plan)
-    assert {s.name for s in services} == {"deployer-ingress-lb"}  # the tracker shares it
+    assert {s.name for s in services} == {"ingress-lb"}  # the tracker shares it
     for service in services:
         missing = network - plan.deps_closure(service)
         assert not missing, f"{service.name} does not wait for {sorted(m.rsplit('::', 1)[-1] for m in missing)}"

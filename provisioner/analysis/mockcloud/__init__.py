@@ -2,7 +2,7 @@
 
 Under Pulumi's mock runtime every resource's outputs are its inputs plus what
 the module for its package (`aws`, `gcp`, `azure-native`, `kubernetes`,
-`random`) computes here: plausible, deterministic values for exactly what the
+`random`, `tls`) computes here: plausible, deterministic values for exactly what the
 programs read back (ARNs, endpoints, generated passwords, load balancer
 addresses). Data-source calls are answered the same way; an unanswered call
 is an error, so a program never silently plans with a missing value.
@@ -23,7 +23,8 @@ FAKE_AZURE_TENANT = "00000000-0000-4000-8000-000000000002"
 FAKE_GCP_PROJECT_NUMBER = "123456789012"
 
 # Pulumi package name -> module of this package answering for it.
-MODULES = {"aws": "aws", "gcp": "gcp", "azure-native": "azure", "kubernetes": "kubernetes", "random": "randomness", "time": "clock"}
+MODULES = {"aws": "aws", "gcp": "gcp", "azure-native": "azure", "kubernetes": "kubernetes", "random": "randomness", "time": "clock",
+           "tls": "certificates"}
 
 
 @dataclass(frozen=True)

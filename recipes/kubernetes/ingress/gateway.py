@@ -1,11 +1,14 @@
-"""Istio and its ingress gateway: the stack's front door.
+"""Istio and its ingress gateway: the stack's front door, HTTPS only.
 
-Seldon Core routes through an Istio Gateway; KServe's raw deployments use the
-`istio` IngressClass. The gateway pods come from Istio's chart, but the
-LoadBalancer in front of them is our own Service (see `loadbalancer.py`).
-Other workloads (the MLflow tracker) can be served on their own port of the
-same load balancer: a cloud load balancer is a fixed monthly cost, so a stack
-pays for one, not one per workload.
+Every stack with a tracker or a model deployer has one. The gateway terminates TLS
+with the certificate of `certificates.py` (the stack CA's, or Let's Encrypt's with
+--domain); plain HTTP on port 80 only redirects to HTTPS (and, with --domain, answers
+ACME's HTTP-01 challenge). Seldon Core routes through an Istio Gateway; KServe's raw
+deployments use the `istio` IngressClass. The gateway pods come from Istio's chart, but
+the LoadBalancer in front of them is our own Service (see `loadbalancer.py`). The
+tracker and the models share that one load balancer, each on its own HTTPS port: a
+cloud load balancer is a fixed monthly cost, so a stack pays for one, not one per
+workload.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..cloud import ClusterHandle
-from . import namespaces, versions
-from .helm import release
+from ...cloud import ClusterHandle
+from .. import namespaces, versions
+from ..helm import release
+from ..workload import chart_namespace_labels, metadata
+from . import tls
+from .certificates import CERT_MANAGER_NAMESPACE, FrontDoorCertificate, FrontDoorCertificateArgs
 from .loadbalancer import load_balancer, service_url
 
 GATEWAY_SELECTOR = {"istio": "ingressgateway"}
@@ -44,25 +50,35 @@ ISTIOD_VALUES = {
 
 @dataclass
 class FrontDoor:
-    """One port of the shared ingress load balancer, for one workload."""
+    """One HTTPS port of the shared ingress load balancer, for one workload."""
 
     port: int
-    url: pulumi.Output[str]  # http://<load balancer>:<port>
+    url: pulumi.Output[str]  # https://<load balancer or --domain>[:<port>]
     ready: list[pulumi.Resource]  # Istio's CRDs and gateway: a route waits for these
+    credential_name: str = tls.GATEWAY_CERT_SECRET  # the gateway's certificate Secret, in istio-system
+
+    def server(self, name: str) -> dict:
+        """The Istio Gateway server terminating TLS on this port."""
+        return {"port": {"number": self.port, "name": name, "protocol": "HTTPS"}, "hosts": ["*"],
+                "tls": {"mode": "SIMPLE", "credentialName": self.credential_name, "minProtocolVersion": "TLSV1_2"}}
 
 
 @dataclass
 class IstioIngressArgs:
     cluster: ClusterHandle
     labels: dict[str, str]
+    stack_name: str
+    # The HTTPS ports to open, by workload: ("models", 443), ("mlflow", 5000), ...
+    doors: tuple[tuple[str, int], ...]
     allow_cidrs: tuple[str, ...] = ()
-    # More (name, port) on the same load balancer, routed by Istio Gateways of those ports.
-    extra_ports: tuple[tuple[str, int], ...] = ()
+    domain: str = ""
+    acme_email: str = ""
 
 
 class IstioIngress(pulumi.ComponentResource):
-    base_url: pulumi.Output[str]
     ready: list[pulumi.Resource]  # what depends on Istio's CRDs and gateway waits for these
+    doors: dict[str, FrontDoor]
+    ca_certificate: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: IstioIngressArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:kubernetes:IstioIngress", name, None, opts)
@@ -71,8 +87,11 @@ class IstioIngress(pulumi.ComponentResource):
         after_nodes = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cluster.ready))
 
         namespace = k8s.core.v1.Namespace(
-            f"{name}-ns", metadata={"name": namespaces.ISTIO_NAMESPACE, "labels": args.labels}, opts=child
+            f"{name}-ns",
+            metadata={"name": namespaces.ISTIO_NAMESPACE, "labels": {**args.labels, **chart_namespace_labels()}},
+            opts=child,
         )
+        self.namespaces = {namespaces.ISTIO_NAMESPACE: namespace}
         ns = namespace.metadata.name
         base = release("istio-base", versions.ISTIO_BASE, ns, {"defaultRevision": "default"}, opts=after_nodes, timeout_seconds=300)
         istiod = release(
@@ -94,14 +113,42 @@ class IstioIngress(pulumi.ComponentResource):
             spec={"controller": "istio.io/ingress-controller"},
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[istiod])),
         )
-        service, self.base_url = load_balancer(
-            f"{name}-lb", ns, selector=GATEWAY_SELECTOR, port=80, target_port=80, cluster=cluster,
-            allow_cidrs=args.allow_cidrs, labels=args.labels, extra_ports=args.extra_ports,
+        ports = (("http", tls.HTTP_PORT), *args.doors)
+        service, address = load_balancer(
+            f"{name}-lb", ns, selector=GATEWAY_SELECTOR, ports=ports, cluster=cluster,
+            allow_cidrs=args.allow_cidrs, labels=args.labels,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway])),
         )
+        certificate = FrontDoorCertificate(
+            f"{name}-tls",
+            FrontDoorCertificateArgs(
+                cluster=cluster, labels=args.labels, stack_name=args.stack_name, address=address,
+                address_is_ip=cluster.load_balancer_address == "ip", domain=args.domain, acme_email=args.acme_email,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.namespaces[CERT_MANAGER_NAMESPACE] = certificate.namespace
+        self.cert_manager = certificate.cert_manager
+        self.ca_certificate = certificate.ca_certificate
+        after_istio = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[base, istiod, gateway]))
+        # Port 80 answers nothing but a redirect to HTTPS (ACME's challenge, with --domain, is routed
+        # by cert-manager's solver Ingress for the domain alone, which is more specific than `*`).
+        k8s.apiextensions.CustomResource(
+            f"{name}-redirect",
+            api_version=ISTIO_NETWORKING_API,
+            kind="Gateway",
+            metadata=metadata("https-redirect", ns, args.labels),
+            spec={"selector": GATEWAY_SELECTOR, "servers": [
+                {"port": {"number": tls.HTTP_PORT, "name": "http", "protocol": "HTTP"}, "hosts": ["*"],
+                 "tls": {"httpsRedirect": True}}]},
+            opts=after_istio,
+        )
+        # Routes wait for Istio, not for the certificate: a Gateway whose Secret is not issued yet
+        # serves TLS as soon as cert-manager writes it (the load balancer comes first anyway).
         self.ready = [base, istiod, gateway, ingress_class]
+        host = pulumi.Output.from_input(args.domain) if args.domain else address
+        self.host = host
         self.doors = {
-            port_name: FrontDoor(port, service_url(service, f"{name}-lb", cluster, port), self.ready)
-            for port_name, port in args.extra_ports
+            door: FrontDoor(port, service_url(host, port), self.ready) for door, port in args.doors
         }
-        self.register_outputs({"base_url": self.base_url})
+        self.register_outputs({door: front.url for door, front in self.doors.items()})

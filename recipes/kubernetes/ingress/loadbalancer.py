@@ -11,8 +11,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..cloud import ClusterHandle
-from .workload import metadata
+from ...cloud import ClusterHandle
+from ..workload import metadata
 
 
 def load_balancer(
@@ -20,26 +20,22 @@ def load_balancer(
     namespace: pulumi.Input[str],
     *,
     selector: dict[str, str],
-    port: int,
-    target_port: int,
+    ports: tuple[tuple[str, int], ...],
     cluster: ClusterHandle,
     allow_cidrs: tuple[str, ...],
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
-    extra_ports: tuple[tuple[str, int], ...] = (),
 ) -> tuple[k8s.core.v1.Service, pulumi.Output[str]]:
     """A LoadBalancer Service open only to `allow_cidrs` (and then the cluster's own sources,
-    `cluster.internal_sources`), or to anyone without them; returns it and its http:// URL.
+    `cluster.internal_sources`), or to anyone without them; returns it and its address (an IP,
+    or a hostname on AWS) once the cloud has assigned one.
 
-    `extra_ports` (name, port) are served on the same load balancer, each to the same
-    port on the pods: one load balancer for several workloads behind one gateway."""
+    `ports` (name, port) are each served to the same port on the pods: one load balancer for
+    several workloads behind one gateway."""
     spec: dict = {
         "type": "LoadBalancer",
         "selector": selector,
-        "ports": [
-            {"name": "http", "port": port, "target_port": target_port, "protocol": "TCP"},
-            *({"name": extra, "port": number, "target_port": number, "protocol": "TCP"} for extra, number in extra_ports),
-        ],
+        "ports": [{"name": port_name, "port": number, "target_port": number, "protocol": "TCP"} for port_name, number in ports],
     }
     if allow_cidrs:
         # The stack's own pods reach this address too (pipeline steps log to MLflow at its
@@ -54,20 +50,25 @@ def load_balancer(
             opts, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="15m", delete="15m"))
         ),
     )
-    return service, service_url(service, name, cluster, port)
+    return service, service_address(service, name, cluster)
 
 
-def service_url(service: k8s.core.v1.Service, name: str, cluster: ClusterHandle, port: int) -> pulumi.Output[str]:
-    """http://<the load balancer's address>[:port], once the cloud has given it one."""
+def service_address(service: k8s.core.v1.Service, name: str, cluster: ClusterHandle) -> pulumi.Output[str]:
+    """The load balancer's IP or hostname, once the cloud has given it one."""
     field = cluster.load_balancer_address
 
-    def url(status) -> str:
+    def address(status) -> str:
         # Service status is a mapping (a typed output object in a deploy, the same under mocks).
         ingress = ((status or {}).get("load_balancer") or {}).get("ingress") or []
-        address = ingress[0].get(field) if ingress else None
-        if not address:
+        found = ingress[0].get(field) if ingress else None
+        if not found:
             raise ValueError(f"load balancer {name} has no {field} yet")
-        suffix = "" if port == 80 else f":{port}"
-        return f"http://{address}{suffix}"
+        return found
 
-    return service.status.apply(url)
+    return service.status.apply(address)
+
+
+def service_url(host: pulumi.Input[str], port: int) -> pulumi.Output[str]:
+    """https://<host>[:port] (443 is left out)."""
+    suffix = "" if port == 443 else f":{port}"
+    return pulumi.Output.concat("https://", host, suffix)

@@ -12,7 +12,7 @@ from provisioner import paths
 from provisioner.engine import EngineError, StackTarget
 from provisioner.engine.pulumi.plugins import plugin_distribution, required_plugins
 
-SDK_PLUGINS = [("aws", "pulumi_aws"), ("kubernetes", "pulumi_kubernetes"), ("random", "pulumi_random")]
+SDK_PLUGINS = [("aws", "pulumi_aws"), ("kubernetes", "pulumi_kubernetes"), ("random", "pulumi_random"), ("tls", "pulumi_tls")]
 
 
 def test_plugins_installed_at_the_sdk_versions(engine, cli, target):
@@ -28,7 +28,7 @@ def test_plugins_already_listed_are_not_installed_again(engine, cli, target):
     cli.plugins = [
         {"name": name, "kind": "resource", "version": sdk_version(dist), "size": 1,
          "lastUsedTime": "2025-01-02T03:04:05.000Z"}
-        for name, dist in SDK_PLUGINS[:2]
+        for name, dist in SDK_PLUGINS if name != "random"
     ]
     cli.plugins.append({"name": "random", "kind": "resource", "version": "0.0.1", "size": 1,
                         "lastUsedTime": "2025-01-02T03:04:05.000Z"})

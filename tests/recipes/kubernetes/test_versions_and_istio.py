@@ -134,8 +134,8 @@ def test_kserve_stack_accepts_its_range(version):
 def test_version_above_istio_s_range_is_refused_with_the_fix():
     message = k8s_error(kubernetes_version="1.99")
     assert message == (
-        "--kubernetes-version: Kubernetes 1.99 is not supported by the pinned Istio 1.27 (1.29-1.33): "
-        "pick one of 1.29, 1.30, 1.31, 1.32, 1.33"
+        "--kubernetes-version: Kubernetes 1.99 is not supported by the pinned Istio 1.27 (1.29-1.33) and "
+        "cert-manager 1.18 (1.29-1.33): pick one of 1.29, 1.30, 1.31, 1.32, 1.33"
     )
 
 
@@ -167,10 +167,11 @@ def test_unquoted_yaml_version_says_to_quote_it():
     assert str(excinfo.value).startswith("stack.yaml: kubernetes_version: ")
 
 
-def test_without_the_deployer_no_chart_limits_the_version():
-    # Istio and the deployer's charts come only with the deployer component.
-    assert spec_for("aws", without="deployer", kubernetes_version="1.34").kubernetes_version == "1.34"
-    assert "version like" in k8s_error(without="deployer", kubernetes_version="1.3")
+def test_the_front_door_limits_the_version_without_the_deployer_and_nothing_without_either():
+    # Istio and cert-manager come with the front door (tracker or deployer), the deployer's charts with it.
+    assert "not supported by the pinned Istio 1.27" in k8s_error(without="deployer", kubernetes_version="1.34")
+    assert spec_for("aws", without=["deployer", "tracker"], kubernetes_version="1.34").kubernetes_version == "1.34"
+    assert "version like" in k8s_error(without=["deployer", "tracker"], kubernetes_version="1.3")
 
 
 def test_a_recorded_stack_still_loads_for_its_status_and_destroy():
@@ -232,8 +233,10 @@ def test_plan_json_lists_the_supported_versions(run, home):
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["kubernetes_versions"] == ["1.29", "1.30", "1.31", "1.32", "1.33"]
-    without = json.loads(run("plan", "aws", "--name", "ml-dev", "--without", "deployer", "--output", "json").stdout)
-    assert without["kubernetes_versions"] is None
+    tracker_only = json.loads(run("plan", "aws", "--name", "ml-dev", "--without", "deployer", "--output", "json").stdout)
+    assert tracker_only["kubernetes_versions"] == doc["kubernetes_versions"]  # the front door's Istio and cert-manager
+    storage = run("plan", "aws", "--without", "deployer", "--without", "tracker", "--output", "json")
+    assert json.loads(storage.stdout)["kubernetes_versions"] is None
 
 
 def test_plan_refuses_an_unsupported_version_in_one_line(run, home):
@@ -241,6 +244,6 @@ def test_plan_refuses_an_unsupported_version_in_one_line(run, home):
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [
-        "error: --kubernetes-version: Kubernetes 1.99 is not supported by the pinned Istio 1.27 (1.29-1.33): "
-        + "pick one of 1.29, 1.30, 1.31, 1.32, 1.33"
+        "error: --kubernetes-version: Kubernetes 1.99 is not supported by the pinned Istio 1.27 (1.29-1.33) and "
+        + "cert-manager 1.18 (1.29-1.33): pick one of 1.29, 1.30, 1.31, 1.32, 1.33"
     ]

@@ -12,6 +12,10 @@ from recipes.facts import kubernetes as k8s_facts
 from tests.recipes.plans import GATEWAY, container, pod_spec
 
 
+def pg_uid() -> int:
+    return versions.POSTGRES_UID
+
+
 def mlflow_deployment(plan):
     return plan.one(k8s_facts.DEPLOYMENT, "tracker-server")
 
@@ -112,12 +116,12 @@ def test_mlflow_starts_only_after_its_pod_identity(aws_plan):
 
 def test_one_load_balancer_serves_models_and_the_tracker(aws_plan):
     [service] = [s for s in aws_plan.by_type(k8s_facts.SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
-    assert service.name == "deployer-ingress-lb" and "loadBalancerSourceRanges" not in service.inputs["spec"]
+    assert service.name == "ingress-lb" and "loadBalancerSourceRanges" not in service.inputs["spec"]
     ports = {p["name"]: (p["port"], p["targetPort"]) for p in service.inputs["spec"]["ports"]}
-    assert ports == {"http": (80, 80), "mlflow": (5000, 5000)}
-    # The tracker is at the same address, on its port.
+    assert ports == {"http": (80, 80), "models": (443, 443), "mlflow": (5000, 5000)}
+    # The tracker is at the same address, on its own HTTPS port.
     base = aws_plan.raw_outputs["deployer"]["base_url"]
-    assert aws_plan.raw_outputs["tracker"]["uri"] == base + ":5000"
+    assert base.startswith("https://") and aws_plan.raw_outputs["tracker"]["uri"] == base + ":5000"
 
 
 def test_istio_routes_the_tracker_port_to_mlflow(aws_plan):
@@ -127,7 +131,9 @@ def test_istio_routes_the_tracker_port_to_mlflow(aws_plan):
     assert service.inputs["spec"]["selector"].items() <= deployment.inputs["spec"]["template"]["metadata"]["labels"].items()
     gateway = aws_plan.one("kubernetes:networking.istio.io/v1beta1:Gateway", "tracker-gateway")
     [server] = gateway.inputs["spec"]["servers"]
-    assert server["port"]["number"] == 5000 and gateway.inputs["spec"]["selector"] == {"istio": "ingressgateway"}
+    assert server["port"] == {"number": 5000, "name": "https-mlflow", "protocol": "HTTPS"}
+    assert server["tls"] == {"mode": "SIMPLE", "credentialName": "front-door-tls", "minProtocolVersion": "TLSV1_2"}
+    assert gateway.inputs["spec"]["selector"] == {"istio": "ingressgateway"}
     route = aws_plan.one("kubernetes:networking.istio.io/v1beta1:VirtualService", "tracker-route")
     assert route.inputs["spec"]["gateways"] == ["mlflow"] == [gateway.inputs["metadata"]["name"]]
     [destination] = route.inputs["spec"]["http"][0]["route"]
@@ -137,31 +143,23 @@ def test_istio_routes_the_tracker_port_to_mlflow(aws_plan):
     assert istiod.urn in aws_plan.deps_closure(gateway)
 
 
-def test_without_the_deployer_the_tracker_has_its_own_load_balancer(plans, allow_cidrs):
+def test_without_the_deployer_the_tracker_is_served_on_443(plans, allow_cidrs):
     plan = plans(without=["deployer"], allow_cidrs=allow_cidrs)
     [service] = [s for s in plan.by_type(k8s_facts.SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
     # --allow-cidr, then the stack's own NAT address (see test_internal_sources).
-    assert service.name == "tracker-lb" and service.inputs["spec"]["loadBalancerSourceRanges"][:-1] == allow_cidrs
-    assert not plan.by_type("kubernetes:networking.istio.io/v1beta1:Gateway")
-    assert plan.raw_outputs["tracker"]["uri"].startswith("http://") and ":5000" not in plan.raw_outputs["tracker"]["uri"]
+    assert service.name == "ingress-lb" and service.inputs["spec"]["loadBalancerSourceRanges"][:-1] == allow_cidrs
+    assert {p["name"]: p["port"] for p in service.inputs["spec"]["ports"]} == {"http": 80, "mlflow": 443}
+    [server] = plan.one(GATEWAY, "tracker-gateway").inputs["spec"]["servers"]
+    assert server["port"]["number"] == 443 and server["tls"]["mode"] == "SIMPLE"
+    uri = plan.raw_outputs["tracker"]["uri"]
+    assert uri.startswith("https://") and ":5000" not in uri and ":443" not in uri
 
 
 def test_load_balancers_restricted_to_allow_cidrs(restricted_plan, allow_cidrs):
-    for name in ("deployer-ingress-lb",):
-        service = restricted_plan.one(k8s_facts.SERVICE, name)
-        assert service.inputs["spec"]["type"] == "LoadBalancer"
-        # --allow-cidr, then the stack's own NAT address (see test_internal_sources).
-        assert service.inputs["spec"]["loadBalancerSourceRanges"][:-1] == allow_cidrs, name
-
-
-def test_tracker_load_balancer_targets_mlflow(plans):
-    plan = plans(without=["deployer"])
-    service = plan.one(k8s_facts.SERVICE, "tracker-lb")
-    deployment = mlflow_deployment(plan)
-    assert service.inputs["spec"]["selector"].items() <= deployment.inputs["spec"]["template"]["metadata"]["labels"].items()
-    assert service.inputs["spec"]["ports"][0]["targetPort"] == container(deployment, "mlflow")["ports"][0]["containerPort"]
-    assert deployment.urn in service.dependencies
-    assert plan.raw_outputs["tracker"]["uri"].startswith("http://")
+    service = restricted_plan.one(k8s_facts.SERVICE, "ingress-lb")
+    assert service.inputs["spec"]["type"] == "LoadBalancer"
+    # --allow-cidr, then the stack's own NAT address (see test_internal_sources).
+    assert service.inputs["spec"]["loadBalancerSourceRanges"][:-1] == allow_cidrs
 
 
 # ---------------------------------------------------------------------------
@@ -195,9 +193,16 @@ def test_postgres_deployment_recreates_and_is_hardened(aws_plan):
     assert {"requests", "limits"} <= set(pg["resources"])
     assert "readinessProbe" in pg and "livenessProbe" in pg
     env = {e["name"]: e for e in pg["env"]}
-    assert "value" not in env["POSTGRES_PASSWORD"]
+    # The password reaches the container as a file from the Secret, never as an environment variable.
+    assert "POSTGRES_PASSWORD" not in env
     credentials = aws_plan.one(k8s_facts.SECRET, "tracker-db-credentials")
-    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == credentials.inputs["metadata"]["name"]
+    [volume] = [v for v in pod_spec(deployment)["volumes"] if v.get("secret")]
+    assert volume["secret"]["secretName"] == credentials.inputs["metadata"]["name"]
+    assert volume["secret"]["defaultMode"] == 0o440  # owner root, group the pod's fsGroup: the postgres user
+    [mount] = [m for m in pg["volumeMounts"] if m["name"] == volume["name"]]
+    [item] = volume["secret"]["items"]
+    assert env["POSTGRES_PASSWORD_FILE"]["value"] == f"{mount['mountPath']}/{item['path']}" and mount["readOnly"] is True
+    assert pod_spec(deployment)["securityContext"]["fsGroup"] == pg_uid()
 
 
 # ---------------------------------------------------------------------------
@@ -209,6 +214,7 @@ SELDON_RELEASES = {
     "istio-base": versions.ISTIO_BASE,
     "istiod": versions.ISTIOD,
     "istio-ingressgateway": versions.ISTIO_GATEWAY,
+    "cert-manager": versions.CERT_MANAGER,  # the front door's certificate
     "seldon-core": versions.SELDON_CORE,
 }
 
@@ -245,7 +251,9 @@ def test_versions_are_exact():
         assert re.fullmatch(r"v?\d+\.\d+\.\d+", chart.version), chart
         assert chart.repo.startswith(("https://", "oci://")), chart
     for image in (versions.MLFLOW_IMAGE, versions.POSTGRES_IMAGE):
-        assert re.search(r":\d+\.\d+(\.\d+)?$", image), image
+        assert re.search(r":\d+\.\d+(\.\d+)?(@sha256:[0-9a-f]{64})?$", image), image
+    # By digest where the digest is known (versions.py says why MLflow's is not yet).
+    assert "@sha256:" in versions.POSTGRES_IMAGE
 
 
 def test_seldon_releases_are_pinned(aws_plan):
@@ -278,7 +286,7 @@ def test_seldon_routes_through_the_istio_gateway(aws_plan):
 def test_istio_ingress_gateway_selected_by_the_load_balancer(aws_plan):
     gateway_release = aws_plan.one(k8s_facts.HELM_RELEASE, "istio-ingressgateway")
     assert gateway_release.inputs["values"]["service"]["type"] == "ClusterIP"
-    service = aws_plan.one(k8s_facts.SERVICE, "deployer-ingress-lb")
+    service = aws_plan.one(k8s_facts.SERVICE, "ingress-lb")
     assert service.inputs["spec"]["selector"].items() <= gateway_release.inputs["values"]["labels"].items()
     assert gateway_release.urn in service.dependencies
     assert aws_plan.one(k8s_facts.HELM_RELEASE, "istiod").urn in gateway_release.dependencies
@@ -289,7 +297,9 @@ def test_seldon_outputs(aws_plan):
     deployer = aws_plan.raw_outputs["deployer"]
     assert deployer["flavor"] == "seldon"
     assert deployer["namespace"] == "seldon"
-    assert deployer["base_url"].startswith("http://")
+    assert deployer["base_url"].startswith("https://")
+    # Clients of the models trust the same stack CA as the tracker's.
+    assert deployer["ca_certificate"] == aws_plan.raw_outputs["tracker"]["ca_certificate"]
     models_ns = [n.inputs["metadata"]["name"] for n in aws_plan.by_type(k8s_facts.NAMESPACE)]
     assert "seldon" in models_ns and "seldon-system" in models_ns
 
@@ -299,7 +309,8 @@ def test_kserve_deployer(plans):
     releases = {r.name: r for r in plan.by_type(k8s_facts.HELM_RELEASE)}
     assert set(releases) == set(KSERVE_RELEASES)
     assert "seldon-core" not in releases
-    assert [g.name for g in plan.by_type(GATEWAY)] == ["tracker-gateway"]  # KServe uses the IngressClass
+    # KServe uses the IngressClass: no Gateway of its own, no HTTPS port for models (deployer.py says why).
+    assert sorted(g.name for g in plan.by_type(GATEWAY)) == ["ingress-redirect", "tracker-gateway"]
     for name, chart in KSERVE_RELEASES.items():
         check_release(releases[name], chart)
     controller = releases["kserve"].inputs["values"]["kserve"]["controller"]
@@ -311,7 +322,7 @@ def test_kserve_deployer(plans):
     deployer = plan.raw_outputs["deployer"]
     assert deployer["flavor"] == "kserve"
     assert deployer["namespace"] == "kserve-models"
-    assert deployer["base_url"].startswith("http://")
+    assert deployer["base_url"].startswith("http://") and "ca_certificate" not in deployer
     assert {"kserve", "kserve-models", "cert-manager"} <= {n.inputs["metadata"]["name"] for n in plan.by_type(k8s_facts.NAMESPACE)}
 
 
