@@ -44,3 +44,26 @@ def test_the_readme_table_of_stack_fields_is_the_field_table():
         spelled = re.findall(r"`(-[-\w]+)`", flags)
         assert spelled == [s for flag in field.flags for s in flag.split("/")], name
         assert (clouds == "all") == (field.clouds == PROVIDERS) and clouds in ("all", ", ".join(field.clouds)), name
+
+
+def test_the_readme_security_table_is_what_recipe_check_says():
+    """README, "Security baseline": each rule's verdict on the dev and prod stacks, and its scanner trade-offs."""
+    from provisioner.analysis.baseline import evaluate
+    from provisioner.analysis.plan import run_plan
+    from tests.conftest import spec_for
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Security baseline"):text.index("## What each stack contains")]
+    rows = {cells[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in section.splitlines()
+                                         if re.match(r"^\| [A-Z]\d \|", line))}
+    assert list(rows) == [r.id for r in RULES]
+    for column, provider in enumerate(("aws", "gcp", "azure"), start=2):
+        dev = {r.rule.id: r.verdict.status for r in evaluate(run_plan(spec_for(provider)))}
+        prod = {r.rule.id: r.verdict.status for r in evaluate(run_plan(spec_for(provider, profile="prod")))}
+        for rule in RULES:
+            assert rows[rule.id][column] == f"{dev[rule.id]} / {prod[rule.id]}", (rule.id, provider)
+    for rule in RULES:
+        assert rows[rule.id][1] == rule.title
+        assert re.findall(r"C\w+_\d+", rows[rule.id][5]) == list(rule.trade_offs), rule.id
+        for anchor in rule.trade_offs:
+            assert f"- **{rule.id}** `{anchor}`: " in section, (rule.id, anchor)

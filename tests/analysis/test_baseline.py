@@ -29,21 +29,39 @@ def verdict(plan: Plan, rule_id: str):
     return RULES_BY_ID[rule_id].evaluate(plan)
 
 
-# Statuses each default stack must have: no rule fails; the weaker defaults are named.
+# Statuses each default stack must have: no rule fails; the weaker defaults are named. The MLflow
+# image's digest is pending (T5 warns, recipes/kubernetes/versions.py); logs are prod options.
+LOGS_OFF = {"L1": "option", "L2": "option"}
 EXPECTED_DEFAULT = {
-    "aws": {"R1": "option", "C1": "warn", "C3": "option", "T1": "warn", "B6": "n/a", "N3": "n/a"},
-    "gcp": {"R1": "option", "C1": "warn", "C3": "option", "T1": "warn", "B6": "n/a"},
+    "aws": {"R1": "option", "C1": "warn", "C3": "option", "T1": "warn", "B6": "n/a", "N3": "n/a", "B7": "n/a",
+            "C7": "n/a", **LOGS_OFF, "L3": "option", "T5": "warn"},
+    "gcp": {"R1": "option", "C1": "warn", "C3": "option", "T1": "warn", "B6": "n/a", "B7": "n/a", "N5": "n/a",
+            "I3": "n/a", **LOGS_OFF, "L3": "n/a", "T5": "warn"},
     "azure": {"B2": "n/a", "R1": "n/a", "R2": "option", "R4": "option", "C1": "warn", "C2": "option", "C3": "option",
-              "N2": "n/a", "T1": "warn"},
+              "N2": "n/a", "T1": "warn", "B7": "option", "C7": "n/a", "N5": "n/a", "I3": "n/a", **LOGS_OFF,
+              "L3": "n/a", "T5": "warn"},
+}
+# The prod profile turns the log and firewall options on: they pass (B7 warns: Azure's Key Vault stays open).
+EXPECTED_PROD_CHANGES = {
+    "aws": {"C3": "pass", "L1": "pass", "L2": "pass", "L3": "pass"},
+    "gcp": {"C3": "pass", "L1": "pass", "L2": "pass"},
+    "azure": {"C2": "pass", "C3": "pass", "L1": "pass", "L2": "pass", "B7": "warn"},
 }
 
 
 @pytest.mark.parametrize("provider", sorted(SPECS))
 def test_default_stack_passes_every_rule(provider):
     results = {r.rule.id: r.verdict.status for r in evaluate(plan_for(provider))}
-    assert set(results) == {rule.id for rule in RULES} and len(RULES) == 25
+    assert set(results) == {rule.id for rule in RULES} and len(RULES) == 37
     expected = {rule.id: EXPECTED_DEFAULT[provider].get(rule.id, "pass") for rule in RULES}
     assert results == expected
+
+
+@pytest.mark.parametrize("provider", sorted(SPECS))
+def test_prod_turns_the_log_and_firewall_options_on(provider):
+    results = {r.rule.id: r.verdict.status for r in evaluate(plan_for(provider, profile="prod"))}
+    expected = {rule.id: EXPECTED_DEFAULT[provider].get(rule.id, "pass") for rule in RULES}
+    assert results == {**expected, **EXPECTED_PROD_CHANGES[provider]}
 
 
 @pytest.mark.parametrize("provider", sorted(SPECS))
@@ -200,6 +218,26 @@ BREAKS: list[Break] = [
     # Unprotected data is deleted by `recipe destroy`; a protected cluster could never be destroyed.
     Break("D1", "azure", azure.CONTAINER_REGISTRY, attribute("protect", False)),
     Break("D1", "aws", aws.EKS_CLUSTER, attribute("protect", True)),
+    Break("N4", "aws", aws.EKS_ADDON, setter("configurationValues", value='{"enableNetworkPolicy": "false"}'), name="cluster-vpc-cni"),
+    Break("N4", "gcp", gcp.GKE_CLUSTER, setter("datapathProvider", value="LEGACY_DATAPATH")),
+    Break("N4", "azure", azure.AKS_CLUSTER, setter("networkProfile", "networkPolicy", value=None)),
+    Break("N5", "aws", aws.EC2_DEFAULT_SECURITY_GROUP, setter("ingress", value=[{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}])),
+    Break("N6", "aws", kubernetes.NETWORK_POLICY, removed, name="segmentation-mlflow-default-deny"),
+    Break("I3", "aws", aws.IAM_ROLE_POLICY, Intruder({"policy": json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": "arn:aws:kms:eu-west-1:123456789012:key/x"}]})})),
+    Break("C7", "gcp", gcp.GKE_CLUSTER, setter("binaryAuthorization", value={"evaluationMode": "DISABLED"})),
+    Break("L1", "aws", aws.EKS_CLUSTER, unchanged, spec={"audit_logs": True}),
+    Break("L1", "gcp", gcp.GKE_CLUSTER, unchanged, spec={"audit_logs": True}),
+    Break("L1", "azure", azure.AKS_CLUSTER, unchanged, spec={"audit_logs": True}),
+    Break("L2", "aws", aws.S3_BUCKET, unchanged, spec={"audit_logs": True}),
+    Break("L2", "gcp", gcp.GCS_BUCKET, unchanged, spec={"audit_logs": True}),
+    Break("L2", "azure", azure.STORAGE_ACCOUNT, unchanged, spec={"audit_logs": True}),
+    Break("L3", "aws", aws.EKS_CLUSTER, unchanged, spec={"audit_logs": True}),
+    Break("B7", "azure", azure.STORAGE_ACCOUNT, unchanged, spec={"network_rules": True}),
+    Break("T3", "aws", kubernetes.ISTIO_GATEWAY, setter("spec", "servers", 0, "tls", value={}), name="tracker-gateway"),
+    Break("T4", "gcp", kubernetes.NAMESPACE, setter("metadata", "labels", value={}), name="pipelines-ns"),
+    Break("T5", "azure", kubernetes.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "image",
+                                                       value="docker.io/library/postgres:16.10"), name="tracker-db"),
 ]
 
 

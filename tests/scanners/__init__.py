@@ -1,0 +1,1 @@
+"""Third-party scanners (Checkov, kubernetes-validate, parliament) over the offline plans."""
