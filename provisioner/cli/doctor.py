@@ -9,10 +9,8 @@ APIs: provisioner/operations/prerequisites.py) are read the same way, never chan
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Annotated, NamedTuple
 
 import typer
@@ -20,7 +18,7 @@ import typer
 from recipes import facts
 
 from provisioner.cli import documents
-from provisioner.cli.options import OutputFormat, OutputOpt
+from provisioner.cli.options import OutputFormat, OutputOpt, ProviderArg
 
 PACKAGES = ("stack-recipes", "pulumi", "pulumi-aws", "pulumi-gcp", "pulumi-azure-native", "pulumi-kubernetes",
             "pulumi-random", "typer", "rich")
@@ -42,35 +40,77 @@ class Check(NamedTuple):
 InstallPulumiOpt = Annotated[bool, typer.Option("--install-pulumi", help="Download and install the Pulumi CLI into ~/.pulumi.")]
 
 
-def doctor(install_pulumi: InstallPulumiOpt = False, output: OutputOpt = OutputFormat.table) -> None:
-    """Check this machine: Python, packages, Pulumi CLI, cloud CLIs, credentials and one-time cloud prerequisites."""
-    checks = run_checks(install_pulumi=install_pulumi)
-    if output == OutputFormat.json:
-        documents.emit(documents.doctor(checks))
-        return
-    from provisioner.cli.context import out_console
-    from provisioner.cli.views import checks_of_this_machine
+def doctor(provider: ProviderArg = None, install_pulumi: InstallPulumiOpt = False, output: OutputOpt = OutputFormat.table) -> None:
+    """Check this machine: Python, packages, Pulumi CLI, cloud CLIs, credentials and one-time cloud prerequisites.
 
-    out_console().print(checks_of_this_machine(checks))
+    Exit code 1 when deploying (to PROVIDER, or to any cloud) is impossible from here: no usable
+    Pulumi CLI, no credentials, a failed --install-pulumi; 0 otherwise.
+    """
+    as_json = output == OutputFormat.json
+    if provider is not None and provider not in facts.PROVIDERS:
+        from provisioner.cli.errors import Stop, user_errors
+
+        with user_errors(as_json) as console:
+            message = f"unknown provider {provider!r}: one of {', '.join(facts.PROVIDERS)}"
+            console.print(f"error: {message}", markup=False)
+            raise Stop(2, message)
+    from provisioner.cli.context import err_console
+
+    console = err_console()
+    checks = run_checks(install_pulumi=install_pulumi, provider=provider,
+                        say=lambda line: console.print(line, markup=False))
+    ready, blocking, verdict = verdict_of(checks, provider)
+    if as_json:
+        documents.emit({"provider": provider, "ready": ready, "verdict": verdict, "blocking": blocking,
+                        "checks": documents.doctor(checks)})
+    else:
+        from provisioner.cli.context import out_console
+        from provisioner.cli.views import checks_of_this_machine
+
+        out_console().print(checks_of_this_machine(checks))
+        console.print(verdict, markup=False)
+    if not ready:
+        raise typer.Exit(1)
 
 
-def run_checks(*, install_pulumi: bool = False) -> list[Check]:
+def verdict_of(checks: list[Check], provider: str | None) -> tuple[bool, list[str], str]:
+    """Whether a deploy (to `provider`, or to some cloud) can run here, the checks that stop it, and one line saying so."""
+    by_name = {c.name: c for c in checks}
+    blocking = [PULUMI] if by_name[PULUMI].status != "ok" else []
+    clouds = [provider] if provider else list(facts.PROVIDERS)
+    with_credentials = [p for p in clouds if by_name[f"{p} credentials"].status != "missing"]
+    if not with_credentials:
+        blocking += [f"{p} credentials" for p in clouds]
+    where = provider or "any cloud"
+    if blocking:
+        fixes = "; ".join(f"{name}: {by_name[name].fix}" for name in blocking if by_name[name].fix)
+        return False, blocking, f"not ready: deploying to {where} is impossible from this machine ({fixes})"
+    return True, [], f"ready to deploy to {', '.join(with_credentials)}"
+
+
+PULUMI = "pulumi CLI"
+
+
+def run_checks(*, install_pulumi: bool = False, provider: str | None = None, say=lambda line: None) -> list[Check]:
     import platform
     from importlib import metadata  # not at import: `recipe --help` does not pay for it
 
+    clouds = [provider] if provider else list(facts.PROVIDERS)
     checks = [Check("python", "ok", platform.python_version())]
     for package in PACKAGES:
         try:
             checks.append(Check(package, "ok", metadata.version(package)))
         except metadata.PackageNotFoundError:
             checks.append(Check(package, "missing", "not installed", "pip install -e ."))
-    checks.append(_pulumi_cli(install_pulumi))
-    for provider in facts.PROVIDERS:
-        checks.extend(_tool(*tool) for tool in facts.of(provider).DOCTOR_TOOLS)
+    checks.append(_pulumi_cli(install_pulumi, say))
+    for cloud in clouds:
+        checks.extend(_tool(*tool) for tool in facts.of(cloud).DOCTOR_TOOLS)
     checks.append(_tool("kubectl", "kubectl", "optional: to look inside the cluster", "https://kubernetes.io/docs/tasks/tools/"))
-    checks.extend(_credentials(provider) for provider in facts.PROVIDERS)
-    checks.append(_azure_providers())
-    checks.append(_gcp_bootstrap_apis())
+    checks.extend(_credentials(cloud) for cloud in clouds)
+    if "azure" in clouds:
+        checks.append(_azure_providers())
+    if "gcp" in clouds:
+        checks.append(_gcp_bootstrap_apis())
     return checks
 
 
@@ -117,24 +157,25 @@ def _gcp_bootstrap_apis() -> Check:
     return Check(name, "ok", f"serviceusage and cloudresourcemanager enabled in project {project[0]}")
 
 
-def _pulumi_cli(install: bool) -> Check:
-    from provisioner.engine import EngineError
-    from provisioner.engine.pulumi import find_pulumi_cli, install_pulumi_cli
+def _pulumi_cli(install: bool, say) -> Check:
+    """The Pulumi CLI the engine would run (at least MIN_PULUMI_VERSION); a failed install's
+    cause is said on its own line (`say`), the table only points to it."""
+    from provisioner.engine import PulumiNotFound
+    from provisioner.engine.pulumi.cli import PULUMI_INSTALL_URL, install_pulumi_cli, usable_pulumi_cli
 
     if install:
         try:
-            return Check("pulumi CLI", "ok", f"installed: {install_pulumi_cli()}")
-        except (EngineError, OSError) as exc:
-            return Check("pulumi CLI", "missing", f"install failed: {exc}", "https://www.pulumi.com/docs/install/")
-        except Exception as exc:  # noqa: BLE001 - the network may be unreachable; report, do not crash
-            return Check("pulumi CLI", "missing", f"install failed: {type(exc).__name__}: {exc}",
-                         "https://www.pulumi.com/docs/install/")
-    path = find_pulumi_cli()
-    if not path:
-        return Check("pulumi CLI", "missing", "not found on PATH or in ~/.pulumi (needed to deploy; `recipe plan` works without it)",
+            return Check(PULUMI, "ok", f"installed: {install_pulumi_cli()}")
+        except Exception as exc:  # noqa: BLE001 - network, permissions, installer: report, do not crash
+            cause = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            say(f"error: {cause}")
+            return Check(PULUMI, "missing", "install failed (the cause is printed above the table)", PULUMI_INSTALL_URL)
+    try:
+        return Check(PULUMI, "ok", usable_pulumi_cli())
+    except PulumiNotFound as exc:
+        lead = exc.message.splitlines()[0].rstrip(".")
+        return Check(PULUMI, "missing", f"{lead} (needed to deploy; `recipe plan` works without it)",
                      "recipe doctor --install-pulumi")
-    version = _run([path, "version"])
-    return Check("pulumi CLI", "ok", f"{version or 'version unknown'} at {path}")
 
 
 def _tool(name: str, command: str, why: str, fix: str) -> Check:
@@ -143,15 +184,18 @@ def _tool(name: str, command: str, why: str, fix: str) -> Check:
 
 
 def _credentials(provider: str) -> Check:
-    """Credentials of one cloud found in the environment or the home directory; verified where
-    the cloud's CLI can say who they belong to (recipes/facts/<cloud>.py)."""
+    """Credentials of one cloud found in the environment or the home directory
+    (provisioner/operations/preflight.py, as deploy looks); verified where the cloud's CLI can
+    say who they belong to (recipes/facts/<cloud>.py)."""
+    from provisioner.operations.preflight import AMBIENT_CREDENTIALS_ENV, local_credentials
+
     cloud = facts.of(provider)
     name = f"{provider} credentials"
-    env = [k for k in cloud.DOCTOR_CREDENTIAL_ENV if os.environ.get(k)]
-    files = [str(Path.home() / f) for f in cloud.DOCTOR_CREDENTIAL_FILES if (Path.home() / f).exists()]
-    if not env and not files:
-        return Check(name, "missing", cloud.DOCTOR_CREDENTIALS_MISSING, cloud.DOCTOR_CREDENTIAL_FIX)
-    found = ", ".join(env + files)
+    creds = local_credentials(provider)
+    if creds.missing:
+        return Check(name, "missing", f"{cloud.DOCTOR_CREDENTIALS_MISSING} (or set {AMBIENT_CREDENTIALS_ENV}=1 where "
+                     "the machine's own identity is used)", cloud.DOCTOR_CREDENTIAL_FIX)
+    found = ", ".join(creds.found) or f"{AMBIENT_CREDENTIALS_ENV} set"
     command = cloud.DOCTOR_IDENTITY_COMMAND
     if command is None:
         return Check(name, "not checked", f"found {found} (not verified)")

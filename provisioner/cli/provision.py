@@ -29,9 +29,10 @@ def preview(name: NameArg, yes: HiddenYesOpt = False, output: OutputOpt = Output
         from provisioner.operations import lifecycle
 
         record = context.records().get(name)
+        engine = ready_engine(record)
         progress = context.progress_view(console, f"Previewing {name}")
         with progress:
-            changes = lifecycle.preview(record, engine=context.make_engine(), on_event=progress.handle)
+            changes = lifecycle.preview(record, engine=engine, on_event=progress.handle)
         if as_json:
             documents.emit(documents.preview(name, changes))
             return
@@ -51,12 +52,13 @@ def destroy(name: NameArg, yes: YesOpt = False, delete_data: DeleteDataOpt = Fal
         records = context.records()
         record = records.get(name)
         lifecycle.target_for(record)  # fails early for stacks we do not manage
+        engine = ready_engine(record)
         require_confirmable(console, f"destroying {name}", yes)
         confirm(console, destroy_question(name, record, delete_data, cluster_gone, no_backup), yes)
         progress = context.progress_view(console, f"Destroying {name}")
         try:
             with progress, terminate_as_interrupt(console, name):
-                result = lifecycle.destroy(record, delete_data=delete_data, engine=context.make_engine(), records=records,
+                result = lifecycle.destroy(record, delete_data=delete_data, engine=engine, records=records,
                                            on_event=progress.handle, cluster_gone=cluster_gone, backup_first=not no_backup)
         except EngineError as exc:
             progress.print_summary()
@@ -84,6 +86,14 @@ def destroy(name: NameArg, yes: YesOpt = False, delete_data: DeleteDataOpt = Fal
         console.print(f"Stack {name} destroyed.", markup=False)
 
 
+def ready_engine(record):
+    """The engine, once this machine can run it for the recorded stack (provisioner/cli/deploy.py)."""
+    from provisioner.cli.deploy import ready_engine as ready
+    from provisioner.operations.lifecycle import never_deployed
+
+    return ready(record.provider, stack=record.name, never_deployed=never_deployed(record))
+
+
 def destroy_question(name: str, record, delete_data: bool, cluster_gone: bool, no_backup: bool) -> str:
     """What `recipe destroy` asks: what goes, what stays, and what the flags give up."""
     where = f"{name} ({record.provider}, {record.region})"
@@ -106,9 +116,10 @@ def refresh(name: NameArg, output: OutputOpt = OutputFormat.table) -> None:
 
         records = context.records()
         record = records.get(name)
+        engine = ready_engine(record)
         progress = context.progress_view(console, f"Refreshing {name}")
         with progress, terminate_as_interrupt(console, name):
-            drift = lifecycle.refresh(record, engine=context.make_engine(), records=records, on_event=progress.handle)
+            drift = lifecycle.refresh(record, engine=engine, records=records, on_event=progress.handle)
         if output == OutputFormat.json:
             documents.emit(documents.refresh(name, drift))
             return
@@ -131,7 +142,7 @@ def repair(name: NameArg, unlock: UnlockOpt = False, yes: YesOpt = False, output
 
         records = context.records()
         record = records.get(name)
-        engine = context.make_engine()
+        engine = ready_engine(record)
         op = record.last_operation
         if op and op.status == "running" and op.owner_alive() and not unlock:
             raise lifecycle.OperationInProgress(
@@ -186,10 +197,11 @@ def backup(name: NameArg, output: OutputOpt = OutputFormat.table) -> None:
         records = context.records()
         record = records.get(name)
         lifecycle.target_for(record)  # fails early for stacks we do not manage
+        engine = ready_engine(record)
         progress = context.progress_view(console, f"Backing up {name}")
         try:
             with progress, terminate_as_interrupt(console, name):
-                backup_id = lifecycle.backup(record, engine=context.make_engine(), records=records, on_event=progress.handle)
+                backup_id = lifecycle.backup(record, engine=engine, records=records, on_event=progress.handle)
         except EngineError as exc:
             progress.print_summary()
             raise report_failure(console, exc, progress, f"recipe backup {name}", "backup") from None

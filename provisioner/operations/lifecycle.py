@@ -42,9 +42,15 @@ def target_for(record: StackRecord) -> StackTarget:
     if record.source != "deploy" or not record.backend:
         raise OperationError(
             f"{record.name} was registered from a `pulumi up` outside recipe, so its state is not ours to change: "
-            f"run `pulumi preview/destroy` in that project"
+            f"run `pulumi preview/destroy` in that project; `recipe forget {record.name}` removes it from `recipe stacks`"
         )
     return StackTarget(spec=spec_from_record(record.name, record.spec), backend=record.backend)
+
+
+def never_deployed(record: StackRecord) -> bool:
+    """The record knows of nothing in the cloud: a first deploy that failed before any output,
+    or a stack recipe never held the state of (registered, adopted)."""
+    return record.source != "deploy" or (record.status in ("failed", "deploying") and not record.outputs)
 
 
 def deploy_target(spec: StackSpec, backend: str | None, records: StackRecords) -> tuple[StackRecord | None, StackTarget]:

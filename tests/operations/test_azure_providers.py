@@ -64,11 +64,12 @@ def test_providers_of_the_default_stack_and_with_kms():
 
 def test_deploy_with_yes_registers_exactly_the_missing_providers_before_the_engine(run, home, engine, az, monkeypatch):
     seen = []
-    monkeypatch.setattr(cli.context, "make_engine", lambda: (seen.append(az.registered()), engine)[1])
+    up = engine.up
+    monkeypatch.setattr(engine, "up", lambda *args, **kwargs: (seen.append(az.registered()), up(*args, **kwargs))[1])
     result = run(*DEPLOY_AZURE, "--yes")
     assert result.exit_code == 0, result.stderr
     assert sorted(az.registered()) == sorted(DEFAULT_STACK)
-    assert seen == [az.registered()]  # all of it before the engine was made
+    assert seen == [az.registered()]  # all of it before the engine deployed anything
     assert all(az.providers()[n] == "Registered" for n in DEFAULT_STACK)
     assert az.providers()["Microsoft.KeyVault"] == "NotRegistered" and az.providers()["Microsoft.Sql"] == "NotRegistered"
     assert [c[0] for c in engine.calls] == ["up"]

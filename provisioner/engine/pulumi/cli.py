@@ -105,6 +105,14 @@ def default_pulumi_command() -> PulumiCommand:
     raise pulumi_not_found()
 
 
+def usable_pulumi_cli() -> str:
+    """"Pulumi CLI v<version> at <path>" for the CLI the engine would run (at least
+    MIN_PULUMI_VERSION); PulumiNotFound saying how to get one. Runs `pulumi version`, nothing else."""
+    command = default_pulumi_command()
+    version = f"v{command.version}" if command.version else "(unknown version)"
+    return f"Pulumi CLI {version} at {command.command}"
+
+
 def install_pulumi_cli() -> str:
     """Download the Pulumi CLI matching the installed SDK into ~/.pulumi/versions/<version>.
 
