@@ -10,14 +10,31 @@ import os
 import tempfile
 from pathlib import Path
 
+from recipes.errors import BadInput
+
 APP = "stack-recipes"
+
+
+class HomeError(BadInput):
+    """RECIPE_HOME (or a folder under it) cannot hold our files: nothing was touched."""
+
+
+def _home(value: str) -> Path:
+    """RECIPE_HOME, refused when it (or the nearest part of it that exists) is not a directory."""
+    home = Path(value).expanduser()
+    existing = next((p for p in (home, *home.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "is a file" if existing == home else f"is under {existing}, which is a file"
+        raise HomeError(f"RECIPE_HOME={value} {where}, not a directory; point RECIPE_HOME at a directory "
+                        "(it is created if missing) or unset it to use the platform's folders")
+    return home
 
 
 def _dir(kind: str) -> Path:
     """RECIPE_HOME/<kind> when set (tests, CI, several setups side by side), else the platform's own folder."""
     value = os.environ.get("RECIPE_HOME")
     if value:
-        return Path(value).expanduser() / kind
+        return _home(value) / kind
     import platformdirs
 
     return Path(getattr(platformdirs, f"user_{kind}_dir")(APP))
@@ -93,3 +110,17 @@ def atomic_write(path: Path, text: str, *, mode: int) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def file_error(exc: OSError) -> BadInput:
+    """A file or folder we could not use, as one line naming it and the fix (RECIPE_HOME when it is ours)."""
+    name = exc.filename or "a file"
+    reason = exc.strerror or str(exc)
+    home = os.environ.get("RECIPE_HOME")
+    if home and str(name).startswith(str(Path(home).expanduser())):
+        fix = f"RECIPE_HOME={home} must be a writable directory: fix its permissions or point RECIPE_HOME elsewhere"
+    elif home is None and any(str(name).startswith(str(d)) for d in (config_dir(), data_dir(), cache_dir())):
+        fix = "this is stack-recipes' own folder: fix its permissions, or set RECIPE_HOME to a writable directory"
+    else:
+        fix = "check the path and its permissions"
+    return HomeError(f"cannot use {name}: {reason}; {fix}")

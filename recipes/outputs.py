@@ -45,12 +45,15 @@ class OutputsError(BadInput, ValueError):
     """Outputs that do not follow the canonical schema; the message names the key."""
 
 
-def validate(data: Any, *, source: str = "outputs") -> dict[str, Any]:
+def validate(data: Any, *, source: str = "outputs", with_secrets: bool = True) -> dict[str, Any]:
     """Check a canonical-outputs mapping and return a normalised copy.
 
     Components absent from the mapping are simply not part of the stack; a
-    component that is present must carry every required field.
+    component that is present must carry every required field (without
+    `with_secrets`, the secret ones may be missing: a record's public copy).
     """
+    from . import facts
+
     if not isinstance(data, Mapping):
         raise OutputsError(f"{source}: expected a JSON object of stack outputs")
     out: dict[str, Any] = {}
@@ -59,6 +62,8 @@ def validate(data: Any, *, source: str = "outputs") -> dict[str, Any]:
         if not isinstance(value, str) or not value:
             raise OutputsError(f"{source}: missing key {key!r} (a non-empty string)")
         out[key] = value
+    if out["provider"] not in facts.PROVIDERS:  # nothing downstream knows how to use another cloud's stack
+        raise OutputsError(f"{source}: unknown provider {out['provider']!r}; stack-recipes knows {', '.join(facts.PROVIDERS)}")
     for component, fields in SCHEMA.items():
         if component not in data or data[component] is None:
             continue
@@ -69,7 +74,7 @@ def validate(data: Any, *, source: str = "outputs") -> dict[str, Any]:
         for f in fields:
             value = section.get(f.name)
             if value is None or value == "":
-                if f.required:
+                if f.required and (with_secrets or not f.secret):
                     raise OutputsError(f"{source}: missing key '{component}.{f.name}'")
                 continue
             if not isinstance(value, str):

@@ -222,7 +222,7 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
     if not cloud.NODE_TYPE_RE.match(node_type):
         raise SpecError(
             where(get("node_type"), "node_type")
-            + f"{node_type!r} is not a {provider} machine type (e.g. {cloud.NODE_TYPE_EXAMPLE})"
+            + f"{node_type!r} is not {'an' if provider[0] in 'aeiou' else 'a'} {provider} machine type (e.g. {cloud.NODE_TYPE_EXAMPLE})"
         )
     min_nodes = whole_number(get("min_nodes"), "min_nodes", defaults["min_nodes"])
     max_nodes = whole_number(get("max_nodes"), "max_nodes", defaults["max_nodes"])

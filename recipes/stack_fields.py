@@ -11,7 +11,7 @@ Pure data and a few lookups: no Pulumi, no Typer, so the CLI's --help stays fast
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from .facts import PROVIDERS
@@ -123,6 +123,28 @@ def label(name: str, origin: str) -> str:
     if origin == "flags":
         return BY_NAME[name].label if name in BY_NAME else "--" + name.replace("_", "-")
     return f"{origin}: {name}"
+
+
+def flag_argv(values: Mapping[str, object], defaults: Mapping[str, object] | None = None) -> list[str]:
+    """The command-line flags that say `values` (by field name, CLI or stack-file forms),
+    leaving out what equals `defaults`: the spelling a suggested command repeats a stack in.
+    A bool is its --on or --off half; a list or mapping one flag per item, tags as KEY=VALUE."""
+    argv: list[str] = []
+    for stack_field in FLAG_FIELDS:
+        value = values.get(stack_field.name)
+        if value is None or value == "" or (defaults is not None and value == defaults.get(stack_field.name)):
+            continue
+        flag = stack_field.flags[0]
+        if stack_field.kind == "bool":
+            on, _, off = flag.partition("/")
+            argv += [on] if value else [off] if off else []
+        elif stack_field.kind in ("list", "mapping"):
+            items = [f"{k}={v}" for k, v in value.items()] if isinstance(value, Mapping) else list(value)
+            for item in items:
+                argv += [flag, str(item)]
+        else:
+            argv += [flag, str(value)]
+    return argv
 
 
 def config_values(read: Callable[[str], str | None]) -> dict[str, object]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import typer
 
 from provisioner.cli import context, deploy, describe, doctor, provision, records
-from provisioner.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NEEDS_CONFIRMATION, EXIT_OK
+from provisioner.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NEEDS_CONFIRMATION, EXIT_OK, RecipeGroup
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_NEEDS_CONFIRMATION", "EXIT_OK", "app", "context", "main"]
 
@@ -26,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=RecipeGroup,  # usage errors as JSON documents too (errors.py)
 )
 
 COMMANDS = (
@@ -36,6 +37,27 @@ COMMANDS = (
 )
 for command in COMMANDS:
     app.command()(command)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("stack-recipes")
+        except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+            version = "unknown (not installed: pip install -e .)"
+        typer.echo(f"recipe (stack-recipes) {version}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                 callback=_print_version),
+) -> None:
+    """Stand up an MLOps stack (cluster, bucket, registry, MLflow, model serving) in your cloud, own it, and tear it
+    down without losing your data."""
 
 
 def main() -> None:

@@ -1,11 +1,13 @@
 """`recipe deploy`: check the baseline and the cloud's prerequisites, preview, confirm, deploy, register.
 
-Every refusal comes before anything is recorded or changed: bad input, a failing
-security rule, a change that would replace the data, a prerequisite not consented to.
+Every refusal comes before anything is recorded or changed: bad input, no Pulumi CLI or
+no credentials for the cloud (provisioner/operations/preflight.py), a failing security
+rule, a change that would replace the data, a prerequisite not consented to.
 """
 
 from __future__ import annotations
 
+import shlex
 from typing import Annotated, Optional
 
 import typer
@@ -13,7 +15,7 @@ import typer
 from provisioner.cli import context, documents
 from provisioner.cli.describe import spec_warnings, stack_of
 from provisioner.cli.errors import EXIT_FAILED, Stop, ask, confirm, report_failure, require_confirmable, terminate_as_interrupt, user_errors
-from provisioner.cli.options import OutputFormat, OutputOpt, ProviderArg, StackFlags, describes_a_stack
+from provisioner.cli.options import OutputFormat, OutputOpt, ProviderArg, StackFlags, describes_a_stack, stack_argv
 
 BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="Pulumi state backend URL (s3://, gs://, azblob://, https://api.pulumi.com). [default: a local file:// backend]")]
 DeployYesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Deploy without showing the preview and asking.")]
@@ -30,6 +32,7 @@ def deploy(provider: ProviderArg = None, stack: StackFlags = None, backend: Back
         spec = stack_of(provider, stack)
         if backend is not None:
             backend = backend_url(backend)
+        engine = ready_engine(spec.provider)  # Pulumi CLI and credentials: before anything is recorded
         for warning in spec_warnings(spec):
             console.print(f"warning: {warning}", markup=False)
         gate_on_checks(console, spec, skip_checks)
@@ -43,7 +46,6 @@ def deploy(provider: ProviderArg = None, stack: StackFlags = None, backend: Back
         refusals.refuse_dropping_kept_logs(spec, records)
         check_prerequisites(console, spec, yes)
         require_confirmable(console, f"deploying {spec.name}", yes)
-        engine = context.make_engine()
         spec = lifecycle.assign_suffix(spec, backend=backend, engine=engine, records=records)
         if not yes:
             preview_before_deploy(console, spec, backend, engine, records)
@@ -53,7 +55,9 @@ def deploy(provider: ProviderArg = None, stack: StackFlags = None, backend: Back
                 record, changes = lifecycle.deploy(spec, backend=backend, engine=engine, records=records, on_event=progress.handle)
         except EngineError as exc:
             progress.print_summary()
-            raise report_failure(console, exc, progress, f"recipe deploy {rerun_args(spec)}", "deploy") from None
+            # The same stack again: every non-default setting, or the stack file (options.stack_argv).
+            rerun = shlex.join(["recipe", "deploy", *stack_argv(spec, stack)])
+            raise report_failure(console, exc, progress, rerun, "deploy") from None
         progress.print_summary()
         if changes.total_changes == 0:
             console.print(f"Stack {spec.name} is up to date: no changes.", markup=False)
@@ -68,10 +72,24 @@ def deploy(provider: ProviderArg = None, stack: StackFlags = None, backend: Back
         console.print(
             "Next:\n"
             f"  recipe outputs {spec.name} --show-secrets          # the MLflow password\n"
-            f"  recipe export {spec.name} --format kubeconfig -o ~/.kube/{spec.name}.yaml\n"
-            f"  recipe export {spec.name} --format zenml -o {spec.name}.yaml && zenml stack import {spec.name}.yaml",
+            f"  recipe export {spec.name} --format kubeconfig -f ~/.kube/{spec.name}.yaml\n"
+            f"  recipe export {spec.name} --format zenml -f {spec.name}.yaml && zenml stack import {spec.name}.yaml",
             markup=False,
         )
+
+
+def ready_engine(provider: str, *, stack: str | None = None, never_deployed: bool = False):
+    """The engine, once this machine can run it for a `provider` stack: checked before a record
+    is written or a passphrase made (provisioner/operations/preflight.py). Only the Pulumi engine
+    needs a local Pulumi CLI and credentials; another (the tests' model of the cloud) brings its own."""
+    from provisioner.engine.pulumi import PulumiEngine
+    from provisioner.engine.pulumi.cli import usable_pulumi_cli
+    from provisioner.operations.preflight import require_ready
+
+    engine = context.make_engine()
+    if isinstance(engine, PulumiEngine):
+        require_ready(provider, usable_pulumi_cli, stack=stack, never_deployed=never_deployed)
+    return engine
 
 
 def rerun_args(stack) -> str:

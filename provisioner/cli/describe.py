@@ -7,6 +7,7 @@ Also the reading of that description (`stack_of`) and what to warn about it, whi
 from __future__ import annotations
 
 import ipaddress
+import shlex
 
 from typing import Annotated, Optional
 
@@ -14,7 +15,7 @@ import typer
 
 from provisioner.cli import context, documents
 from provisioner.cli.errors import EXIT_FAILED, user_errors
-from provisioner.cli.options import OutputFormat, OutputOpt, ProviderArg, StackFlags, describes_a_stack
+from provisioner.cli.options import OutputFormat, OutputOpt, ProviderArg, StackFlags, describes_a_stack, stack_argv
 
 TargetArg = Annotated[Optional[str], typer.Argument(help="A provider (aws, gcp, azure) described by the flags, or a registered stack.", show_default=False)]
 CostOpt = Annotated[bool, typer.Option("--cost", help="Also estimate the monthly cost per resource (dated list prices; see README).")]
@@ -48,6 +49,8 @@ def suffix_note(spec) -> str | None:
 
 def spec_warnings(spec) -> list[str]:
     """What the user should know about a stack that is valid: open endpoints, spot nodes, public nodes."""
+    from provisioner.analysis.baseline.queries import OPEN_CIDR_NOTE, open_to_internet
+
     warnings = []
     if spec.has("cluster") and spec.private_endpoint and spec.provider == "gcp":
         warnings.append(
@@ -61,10 +64,10 @@ def spec_warnings(spec) -> list[str]:
             "must run from there (VPN, peering, bastion), and a first deploy is refused; the load balancer (models, "
             "MLflow) stays public"
         )
-    elif spec.has("cluster") and not spec.allow_cidrs:
+    elif spec.has("cluster") and (not spec.allow_cidrs or open_to_internet(spec.allow_cidrs)):
         warnings.append(
-            "the Kubernetes API endpoint and the stack's load balancer (models, MLflow) are open to the whole internet; "
-            "restrict them with --allow-cidr YOUR.IP.ADDRESS/32"
+            "the Kubernetes API endpoint and the stack's load balancer (models, MLflow) are open to the whole internet"
+            + (f" ({OPEN_CIDR_NOTE})" if spec.allow_cidrs else "") + "; restrict them with --allow-cidr YOUR.IP.ADDRESS/32"
         )
     if spec.has("cluster") and spec.spot:
         warnings.append("nodes run on spot capacity (the dev profile's default): the cloud may reclaim a node, and the "
@@ -112,7 +115,7 @@ def plan(provider: ProviderArg = None, stack: StackFlags = None, cost: CostOpt =
             context.out_console().print(cost_table(estimate, title))
             for line in estimate.assumptions:
                 console.print(f"note: {line}", markup=False)
-        console.print(f"Deploy it with: recipe deploy {spec.provider} --name {spec.name} --region {spec.region}", markup=False)
+        console.print(f"Deploy it with: {shlex.join(['recipe', 'deploy', *stack_argv(spec, stack)])}", markup=False)
 
 
 @describes_a_stack

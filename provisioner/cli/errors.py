@@ -8,10 +8,13 @@ impossible confirmation is one of those exits.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Any
 
 import typer
+from typer._click import exceptions as click_errors  # typer vendors its own Click: its exceptions, not click's
+from typer.core import TyperGroup
 
 from provisioner.cli import context, documents
 
@@ -51,6 +54,49 @@ def user_errors(as_json: bool = False):
         raise fail(exc.message, exc.exit_code) from None
     except KeyboardInterrupt:
         raise fail("interrupted", EXIT_INTERRUPTED) from None
+    except (typer.Exit, typer.Abort, click_errors.ClickException):
+        raise  # typer.Exit and usage errors end the command as Click does
+    except OSError as exc:  # a file or folder we cannot use (RECIPE_HOME read-only, a full disk)
+        from provisioner.paths import file_error
+
+        error = file_error(exc)
+        raise fail(error.message, error.exit_code) from None
+    except Exception as exc:  # a bug: still one line and a JSON document; RECIPE_DEBUG=1 shows the traceback
+        if os.environ.get("RECIPE_DEBUG"):
+            raise
+        raise fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug, please report it "
+                   "(RECIPE_DEBUG=1 shows the traceback)", EXIT_FAILED) from None
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for --output json (read raw: it may not have parsed)."""
+    for i, arg in enumerate(args):
+        if arg in ("--output", "-o") and args[i + 1:i + 2] == ["json"]:
+            return True
+        if arg in ("--output=json", "-ojson"):
+            return True
+    return False
+
+
+class RecipeGroup(TyperGroup):
+    """The `recipe` group: a usage error (unknown option, missing argument, bad choice) is exit 2
+    as Click prints it, and with --output json also the JSON error document on stdout."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        raw = list(args)
+        ctx = super().make_context(info_name, args, parent=parent, **extra)
+        ctx.meta["recipe.args"] = raw
+        return ctx
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click_errors.UsageError as exc:
+            raw = ctx.meta.get("recipe.args", [])
+            if wants_json(raw):
+                command = exc.ctx.command_path if exc.ctx is not None else "recipe"
+                documents.emit(documents.error(f"{exc.format_message()} (see `{command} --help`)", EXIT_BAD_INPUT))
+            raise
 
 
 def require_confirmable(console, action: str, yes: bool) -> None:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, NamedTuple, Optional
 
 import typer
 
-from recipes.stack_fields import BY_NAME, FLAG_FIELDS, StackField
+from recipes.stack_fields import BY_NAME, FLAG_FIELDS, StackField, flag_argv
 
 
 class OutputFormat(str, Enum):
@@ -75,3 +75,33 @@ def describes_a_stack(command: Callable[..., None]) -> Callable[..., None]:
     with_stack_options.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     with_stack_options.__annotations__ = {}  # the signature above is the whole truth for Typer
     return with_stack_options
+
+
+# Named in every suggested command, default or not: they say which stack and where.
+NAMING_FIELDS = ("name", "region", "project")
+
+
+def stack_argv(spec, stack: StackFlags | None = None) -> list[str]:
+    """The arguments that describe `spec` again to `recipe deploy` (or plan, check): the stack
+    file and the flags given beside it when it came from one, else every setting that differs
+    from what the provider, region and profile alone give, spelled as the field table says."""
+    if stack is not None and stack.file is not None:
+        return [spec.provider, "-f", str(stack.file), *flag_argv(stack.values)]
+    from recipes.spec import COMPONENTS, Layer, load_spec
+
+    # The defaults of most fields depend on these (node type on the profile, zone on the region).
+    basis = {"provider": spec.provider, "region": spec.region, "profile": spec.profile}
+    if spec.project:
+        basis["project"] = spec.project
+    defaults = load_spec(Layer("defaults", basis)).to_mapping()
+    for name in NAMING_FIELDS:
+        defaults.pop(name, None)
+    defaults["profile"] = BY_NAME["profile"].default
+    values = spec.to_mapping()
+    if stack is None or not stack.values.get("suffix"):
+        # Assigned at the first deploy and kept in the stack's record, which `deploy` reads again.
+        values.pop("suffix", None)
+    # The CLI spells the component list by what is left out.
+    kept = values.pop("components")
+    values["without"] = [c for c in COMPONENTS if c not in kept]
+    return [spec.provider, *flag_argv(values, defaults)]

@@ -29,9 +29,14 @@ FormatOpt = Annotated[ExportFormat, typer.Option("--format", help="zenml, json, 
 ExportSecretsOpt = Annotated[bool, typer.Option("--show-secrets", help="Include passwords in clear (the file is written 0600).")]
 ReferencesOpt = Annotated[bool, typer.Option("--secrets-as-references", help="zenml: write the MLflow password as a ZenML secret reference {{<stack>-mlflow.password}}, never in clear. [default for zenml unless --show-secrets]")]
 RegisterOpt = Annotated[bool, typer.Option("--register", help="zenml: also import the stack into ZenML (creates the ZenML secret; fresh names on clashes).")]
-OutputFileOpt = Annotated[Optional[Path], typer.Option("--output-file", "-o", help="Write to this file instead of stdout.", dir_okay=False)]
+# The export's file is --file/-f, as the stack file of plan and deploy is; -o is --output, as in
+# every command. Until the next release the old spellings still name the file, with a warning:
+# --output-file PATH, and -o PATH where PATH is not a format name.
+ExportFileOpt = Annotated[Optional[Path], typer.Option("--file", "-f", help="Write to this file instead of stdout (mode 0600 when it holds secrets).", dir_okay=False)]
+OldFileOpt = Annotated[Optional[Path], typer.Option("--output-file", hidden=True, help="Deprecated: use --file.", dir_okay=False)]
 ZenmlVersionOpt = Annotated[Optional[str], typer.Option("--zenml-version", help="zenml_version to write. [default: the installed zenml's, else 0.98.0]")]
-ExportOutputOpt = Annotated[OutputFormat, typer.Option("--output", help="table (the exported text) or json (a document describing the export).")]
+ExportOutputOpt = Annotated[Optional[OutputFormat], typer.Option("--output", help="table (the exported text) or json (a document describing the export). [default: table]", show_default=False)]
+ShortOutputOpt = Annotated[Optional[str], typer.Option("-o", metavar="FORMAT", show_default=False, help="Short for --output: table or json. (-o PATH, a file name, is the old spelling of --file: deprecated, works until the next release.)")]
 RegisterNameArg = Annotated[str, typer.Argument(help="Name to register the stack under (the stack_name in the outputs).")]
 OutputsFileOpt = Annotated[Path, typer.Option("--outputs", help="Output of `pulumi stack output --json --show-secrets`.", dir_okay=False)]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing registration of that name.")]
@@ -60,8 +65,10 @@ def outputs(name: NameArg, show_secrets: ShowSecretsOpt = False, output: OutputO
         from recipes import outputs as canonical
 
         from provisioner.operations import lifecycle
+        from provisioner.stacks.records import require_outputs
 
         record = context.records().get(name)
+        require_outputs(record)  # a failed first deploy: say so, never an empty table or `{}`
         if show_secrets:
             data = lifecycle.full_outputs(record, context.make_engine, with_secrets=True)
         else:
@@ -91,21 +98,26 @@ def export(
     show_secrets: ExportSecretsOpt = False,
     secrets_as_references: ReferencesOpt = False,
     register: RegisterOpt = False,
-    output_file: OutputFileOpt = None,
+    file: ExportFileOpt = None,
     zenml_version: ZenmlVersionOpt = None,
-    output: ExportOutputOpt = OutputFormat.table,
+    output: ExportOutputOpt = None,
+    short_output: ShortOutputOpt = None,
+    old_output_file: OldFileOpt = None,
 ) -> None:
     """Export a stack's outputs for ZenML, scripts (json, dotenv) or kubectl (kubeconfig)."""
-    as_json = output == OutputFormat.json
+    as_json = OutputFormat.json in (output, short_output)
     with user_errors(as_json) as console:
+        output_file = export_file(console, output, short_output, file, old_output_file)
         from provisioner import paths
         from provisioner.operations import lifecycle
         from provisioner.paths import atomic_write
         from provisioner.stacks import exporters, trust
+        from provisioner.stacks.records import require_outputs
 
         fmt = format.value
         refuse_contradictions(fmt, show_secrets, secrets_as_references, register)
         record = context.records().get(name)
+        require_outputs(record)
         if record.status == "destroyed":
             console.print(f"warning: {name} is destroyed; exporting what is left", markup=False)
         # The kubeconfig is a secret output: the kubeconfig and dotenv formats need it
@@ -152,6 +164,35 @@ def export(
             return
         for note in notes:
             console.print(f"note: {note}", markup=False)
+
+
+def export_file(console, output: OutputFormat | None, short: str | None, file: Path | None, old: Path | None) -> Path | None:
+    """The file `export` writes, from --file or a deprecated spelling (warned about);
+    `-o FORMAT` must agree with --output."""
+    from recipes.spec import SpecError
+
+    named = [("--file", file)]
+    if short in {f.value for f in OutputFormat}:
+        if output is not None and output.value != short:
+            raise SpecError(f"-o {short} and --output {output.value} disagree: give one of them")
+    elif short in {f.value for f in ExportFormat}:
+        raise SpecError(f"-o means --output (table or json); for the export format use --format {short}, "
+                        f"for a file of that name --file {short}")
+    elif short is not None:
+        if Path(short).is_dir():
+            raise SpecError(f"-o {short}: a directory; give a file with --file")
+        named.append(("-o", Path(short)))
+    if old is not None:
+        named.append(("--output-file", old))
+    for spelling, path in named[1:]:
+        if path is not None:
+            console.print(f"warning: `{spelling} PATH` for the export file is deprecated and goes in the next release: "
+                          f"use --file {path} (-o now means --output: table or json)", markup=False)
+    paths = {path for _, path in named if path is not None}
+    if len(paths) > 1:
+        raise SpecError("two export files given (" + ", ".join(f"{s} {p}" for s, p in named if p is not None)
+                        + "): give --file only")
+    return next(iter(paths), None)
 
 
 def refuse_contradictions(fmt: str, show_secrets: bool, secrets_as_references: bool, register: bool) -> None:

@@ -100,6 +100,7 @@ def render(
     """Render canonical outputs `data` (which holds secret values only if `show_secrets`
     or the format needs them, like kubeconfig). A dotenv of a stack with its own CA needs
     `ca_files` (`trust.ca_files`): where the caller writes the CA."""
+    check_exportable(data)
     if fmt == "zenml":
         return _zenml(data, show_secrets, zenml_version or installed_zenml_version() or DEFAULT_ZENML_VERSION)
     if fmt == "json":
@@ -113,6 +114,18 @@ def render(
             raise ExportError(f"stack {data.get('stack_name')} has no cluster, so there is no kubeconfig to export")
         return Rendered(kubeconfig if kubeconfig.endswith("\n") else kubeconfig + "\n", contains_secrets=True)
     raise ExportError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
+
+
+def check_exportable(data: Any) -> None:
+    """Refuse outputs no renderer can use (a stack whose deploy failed, a hand-edited or damaged
+    record) with what is wrong, rather than fail half-way through a renderer."""
+    try:
+        outputs.validate(data, source="the stack's outputs", with_secrets=False)
+    except outputs.OutputsError as exc:
+        name = data.get("stack_name") if isinstance(data, dict) else None
+        fix = f"deploy it again, or register it again (`recipe register {name} --outputs FILE --force`)" if name else \
+            "deploy the stack (or register it again) so that it has outputs"
+        raise ExportError(f"cannot export: {exc.message}; {fix}") from None
 
 
 def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rendered:
@@ -154,7 +167,7 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
             components["orchestrator"]["configuration"]["orchestrator_pod_settings"] = copy.deepcopy(pod_settings)
         notes.append(
             f"The orchestrator uses kube context {data['cluster']['context']!r}: "
-            f"run `recipe export {stack} --format kubeconfig -o ~/.kube/{stack}.yaml` and point KUBECONFIG at it."
+            f"run `recipe export {stack} --format kubeconfig -f ~/.kube/{stack}.yaml` and point KUBECONFIG at it."
         )
     else:
         components["orchestrator"] = {"name": f"{stack}-local", "flavor": "local", "configuration": {}}
@@ -213,7 +226,7 @@ def ca_note(stack: str, *, in_pods: bool) -> str:
     pods = (f"its pipeline pods trust it through the ConfigMap {tls.CA_CONFIGMAP!r} in namespace "
             f"{namespaces.PIPELINES_NAMESPACE!r} (the orchestrator's pod settings set {tls.CA_ENV}); ") if in_pods else ""
     return (f"MLflow is served over HTTPS with a certificate of stack {stack}'s own CA: {pods}on this machine, "
-            f"`recipe export {stack} --format dotenv -o {stack}.env` and `. ./{stack}.env` before using the "
+            f"`recipe export {stack} --format dotenv -f {stack}.env` and `. ./{stack}.env` before using the "
             f"ZenML stack (it sets {tls.CA_ENV} to the CA's file).")
 
 

@@ -38,6 +38,38 @@ class RecordsCorrupt(RecordsError):
     pass
 
 
+class InvalidStackName(RecordsError):
+    """A name no stack can have: bad input in every command, nothing was read or touched."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class NoOutputs(RecordsError):
+    """A stack whose deploy failed, was interrupted or never ran has nothing to show or export."""
+
+
+def require_outputs(record: StackRecord) -> None:
+    """Refuse, with why and what to do, a stack that has no outputs (e.g. its first deploy failed)."""
+    if record.outputs and record.outputs.get("stack_name"):
+        return
+    op = record.last_operation
+    status = record.display_status()
+    if status == "interrupted":
+        why = f"its {op.op if op else 'deploy'} was interrupted"
+        fix = f"run `recipe repair {record.name}`, then deploy it again"
+    elif status == "failed":
+        cause = f" ({op.message})" if op and op.message else ""
+        why = f"its {op.op if op else 'deploy'} failed{cause}"
+        fix = "fix the cause and deploy it again (`recipe stacks` shows the last error)"
+    elif status in ("deploying", "destroying"):
+        why = f"its {status[:-3]} has not finished"
+        fix = "wait for it, or deploy it again if that run is gone"
+    else:
+        why = "its deploy never ran to the end" if status != "destroyed" else "it was destroyed"
+        fix = "deploy it (`recipe deploy`)"
+    raise NoOutputs(f"stack {record.name} has no outputs: {why}; {fix}")
+
+
 def now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
@@ -144,9 +176,11 @@ class StackRecords:
 
     # --- paths -------------------------------------------------------------
     def _path(self, name: str) -> Path:
+        if not name:
+            raise InvalidStackName("the stack name is empty; give a stack's name, e.g. ml-dev (`recipe stacks` lists them)")
         problem = naming.check_stack_name(name)
         if problem:
-            raise RecordsError(problem)
+            raise InvalidStackName(problem)
         return self.root / f"{name}.json"
 
     def _lock(self, name: str):
@@ -200,6 +234,8 @@ class StackRecords:
             record = StackRecord.from_json(data)
         except TypeError as exc:
             raise RecordsCorrupt(f"{path}: incomplete stack record ({exc}); fix or delete this file") from None
+        if not isinstance(record.outputs, dict) or not isinstance(record.spec, dict):
+            raise RecordsCorrupt(f"{path}: its outputs or spec are not JSON objects; fix or delete this file")
         if record.status not in STATUSES:
             raise RecordsCorrupt(f"{path}: unknown status {record.status!r}; expected one of {', '.join(STATUSES)}")
         return record

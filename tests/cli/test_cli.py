@@ -314,3 +314,10 @@ def test_deploy_refuses_a_failing_stack_unless_skip_checks(run, home, engine, fa
     forced = run(*DEPLOY, "--skip-checks")
     assert forced.exit_code == 0 and "warning: security rule D1 fails" in forced.stderr
     assert stack_records().get("ml-dev").status == "ready"
+
+
+def test_version_is_the_installed_distributions(run):
+    from importlib import metadata
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout == f"recipe (stack-recipes) {metadata.version('stack-recipes')}\n"

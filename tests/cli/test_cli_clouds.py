@@ -89,7 +89,7 @@ BAD = [
     (["plan", "aws", "--project", "demo-project"], "--project: only applies to gcp stacks"),
     (["plan", "azure", "--network", "public"], "'public' is not one of: private"),
     (["plan", "azure", "--location", "west-europe"], "unknown azure region 'west-europe'"),
-    (["plan", "azure", "--node-type", "t3.large"], "is not a azure machine type"),
+    (["plan", "azure", "--node-type", "t3.large"], "is not an azure machine type"),
     (["deploy", "azure", "--tag", "a/b=c", "--yes"], "keys cannot contain"),
 ]
 

@@ -84,15 +84,15 @@ def test_export_files_are_0600_only_with_secrets(run, home, engine, tmp_path):
     assert run(*DEPLOY).exit_code == 0
     secret = password_of(engine)
     plain = tmp_path / "plain.yaml"
-    assert run("export", "ml-dev", "--format", "zenml", "-o", str(plain)).exit_code == 0
+    assert run("export", "ml-dev", "--format", "zenml", "--file", str(plain)).exit_code == 0
     assert secret not in plain.read_text() and mode(plain) & 0o044  # readable by others: nothing secret
     with_secret = tmp_path / "secret.yaml"
-    result = run("export", "ml-dev", "--format", "zenml", "--show-secrets", "-o", str(with_secret))
+    result = run("export", "ml-dev", "--format", "zenml", "--show-secrets", "--file", str(with_secret))
     assert result.exit_code == 0 and "0600" in result.stderr
     assert yaml.safe_load(with_secret.read_text())["components"]["experiment_tracker"]["configuration"]["tracking_password"] == secret
     assert mode(with_secret) == 0o600
     # An existing file that becomes secret gets its mode tightened.
-    assert run("export", "ml-dev", "--format", "json", "--show-secrets", "-o", str(plain)).exit_code == 0
+    assert run("export", "ml-dev", "--format", "json", "--show-secrets", "-f", str(plain)).exit_code == 0
     assert mode(plain) == 0o600 and json.loads(plain.read_text())["tracker"]["password"] == secret
 
 
@@ -209,8 +209,8 @@ def bare_machine(monkeypatch, tmp_path) -> Path:
 
 def test_doctor_reports_missing_pulumi_without_traceback(run, home, bare_machine):
     result = run("doctor", "--output", "json")
-    assert result.exit_code == 0, result.stderr
-    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert result.exit_code == 1, result.stderr  # no Pulumi CLI, no credentials: deploying is impossible
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["python"]["status"] == "ok" and checks["pulumi"]["status"] == "ok"
     assert checks["pulumi CLI"]["status"] == "missing"
     assert checks["pulumi CLI"]["fix"] == "recipe doctor --install-pulumi"
@@ -224,7 +224,7 @@ def test_doctor_says_which_cloud_credentials_it_found_and_which_tools_are_missin
     monkeypatch.setenv("AWS_PROFILE", "ml")
     (bare_machine / ".azure").mkdir(parents=True)
     (bare_machine / ".azure" / "azureProfile.json").write_text("{}")
-    checks = {c["name"]: c for c in json.loads(run("doctor", "--output", "json").stdout)}
+    checks = {c["name"]: c for c in json.loads(run("doctor", "--output", "json").stdout)["checks"]}
     # No aws CLI to ask who the profile is: found, not verified, and said why.
     assert checks["aws credentials"]["status"] == "not checked"
     assert checks["aws credentials"]["detail"] == "found AWS_PROFILE; could not verify them (offline, expired, or no aws CLI)"

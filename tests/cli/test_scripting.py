@@ -81,7 +81,7 @@ def test_register_json(home, plans, tmp_path):
 def test_export_json_describes_the_file_it_wrote(home, engine, tmp_path):
     json_of(*DEPLOY)
     target = tmp_path / "stack.yaml"
-    doc = json_of("export", "ml-dev", "--format", "zenml", "-o", str(target))
+    doc = json_of("export", "ml-dev", "--format", "zenml", "--file", str(target))
     assert doc["files"] == [{"file": str(target), "mode": "0644", "contains_secrets": False}]
     assert doc["content"] is None and doc["zenml"] is None
     assert any("zenml secret create" in note for note in doc["notes"])

@@ -20,6 +20,16 @@ NOT_IN_STACK = "not in this stack"
 NO_CLUSTER = "no cluster in this stack"
 
 
+def open_to_internet(cidrs) -> bool:
+    """Whether --allow-cidr admits every address (0.0.0.0/0, ::/0): no restriction at all."""
+    import ipaddress
+
+    return any(ipaddress.ip_network(str(c), strict=False).prefixlen == 0 for c in cidrs or ())
+
+
+OPEN_CIDR_NOTE = "--allow-cidr 0.0.0.0/0 admits every address"
+
+
 @dataclass
 class Verdict:
     status: str
@@ -114,6 +124,9 @@ def restricted_endpoint(plan: Plan, type_: str, private: Callable[[PlannedResour
         return Verdict("n/a", NO_CLUSTER)
     if all(private(c) for c in clusters):
         return Verdict("pass", "private endpoint")
+    if open_to_internet(plan.spec.allow_cidrs):
+        return Verdict("warn", f"the Kubernetes API endpoint is open to the internet ({OPEN_CIDR_NOTE}; "
+                               "authentication only); restrict it with --allow-cidr YOUR.IP.ADDRESS/32")
     if all(restricted(c) for c in clusters):
         return Verdict("pass", "endpoint restricted to --allow-cidr")
     if plan.spec.allow_cidrs or plan.spec.private_endpoint:

@@ -8,7 +8,7 @@ from provisioner.analysis.internal_sources import own_sources
 from provisioner.analysis.plan import Plan, PlannedResource
 from recipes.facts.kubernetes import DEPLOYMENT, SERVICE
 
-from .queries import Verdict, as_list, each, get, of
+from .queries import OPEN_CIDR_NOTE, Verdict, as_list, each, get, of, open_to_internet
 
 
 def endpoints_authenticated(plan: Plan) -> Verdict:
@@ -21,6 +21,9 @@ def endpoints_authenticated(plan: Plan) -> Verdict:
                        if "basic-auth" not in as_list(get(d.inputs, "spec", "template", "spec", "containers", 0, "args"))]
     if unauthenticated:
         return Verdict("fail", "MLflow runs without authentication", unauthenticated)
+    if open_to_internet(plan.spec.allow_cidrs):
+        return Verdict("warn", f"authentication on, but the load balancers are open to the internet ({OPEN_CIDR_NOTE}); "
+                               "restrict with --allow-cidr YOUR.IP.ADDRESS/32")
     if plan.spec.allow_cidrs:
         # Beyond --allow-cidr, only the stack's own nodes, pods and NAT address (internal_sources).
         allowed, own = set(plan.spec.allow_cidrs), own_sources(plan)
