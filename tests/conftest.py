@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,6 +171,19 @@ def user_tags() -> dict[str, str]:
 def pytest_configure(config):
     # pulumi_aws warns about its own deprecated aliases on import: noise, not ours.
     config.addinivalue_line("filterwarnings", r"ignore::DeprecationWarning:pulumi_aws\..*")
+
+
+# Test folders whose every test carries a marker (pyproject.toml declares them): the slow ones a
+# developer deselects with -m "not <marker>".
+FOLDER_MARKERS = {"dataplane": "dataplane", "scanners": "scanners"}
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.is_relative_to(here) and path.relative_to(here).parts[0] in FOLDER_MARKERS:
+            item.add_marker(getattr(pytest.mark, FOLDER_MARKERS[path.relative_to(here).parts[0]]))
 
 
 @pytest.fixture(autouse=True, scope="session")

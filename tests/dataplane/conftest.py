@@ -12,13 +12,6 @@ import pytest
 from . import harness, images, pods, tlsproxy
 
 
-def pytest_collection_modifyitems(items):
-    here = Path(__file__).parent
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(here):
-            item.add_marker(pytest.mark.dataplane)
-
-
 @pytest.fixture(scope="session")
 def mlflow_venv() -> Path:
     """MLflow with the image's package set (built once; CI builds it before the tests)."""

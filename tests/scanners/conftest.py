@@ -1,6 +1,6 @@
 """The scanners' session: their virtualenv, and each stack rendered and scanned once.
 
-Every test here is marked `scanners` (deselect them with -m "not scanners").
+Every test here is marked `scanners` (tests/conftest.py; deselect them with -m "not scanners").
 """
 
 from __future__ import annotations
@@ -11,18 +11,6 @@ import pytest
 
 from . import stacks
 from .scanners import scanner_venv
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "scanners: runs Checkov, kubernetes-validate and parliament on the plans "
-                                       "(tests/scanners; select with -m scanners)")
-
-
-def pytest_collection_modifyitems(items):
-    here = Path(__file__).parent
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(here):
-            item.add_marker(pytest.mark.scanners)
 
 
 @pytest.fixture(scope="session")
