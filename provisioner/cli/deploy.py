@@ -83,12 +83,12 @@ def ready_engine(provider: str, *, stack: str | None = None, never_deployed: boo
     is written or a passphrase made (provisioner/operations/preflight.py). Only the Pulumi engine
     needs a local Pulumi CLI and credentials; another (the tests' model of the cloud) brings its own."""
     from provisioner.engine.pulumi import PulumiEngine
-    from provisioner.engine.pulumi.cli import usable_pulumi_cli
     from provisioner.operations.preflight import require_ready
 
     engine = context.make_engine()
     if isinstance(engine, PulumiEngine):
-        require_ready(provider, usable_pulumi_cli, stack=stack, never_deployed=never_deployed)
+        # The engine's own CLI lookup: found and version-checked once, then used for the operation.
+        require_ready(provider, engine.pulumi_cli, stack=stack, never_deployed=never_deployed)
     return engine
 
 

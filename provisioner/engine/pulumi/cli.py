@@ -108,7 +108,11 @@ def default_pulumi_command() -> PulumiCommand:
 def usable_pulumi_cli() -> str:
     """"Pulumi CLI v<version> at <path>" for the CLI the engine would run (at least
     MIN_PULUMI_VERSION); PulumiNotFound saying how to get one. Runs `pulumi version`, nothing else."""
-    command = default_pulumi_command()
+    return describe_command(default_pulumi_command())
+
+
+def describe_command(command: PulumiCommand) -> str:
+    """"Pulumi CLI v<version> at <path>"."""
     version = f"v{command.version}" if command.version else "(unknown version)"
     return f"Pulumi CLI {version} at {command.command}"
 
@@ -128,6 +132,5 @@ def install_pulumi_cli() -> str:
             "could not install the Pulumi CLI: " + ("\n  ".join(lines) or type(exc).__name__)
             + f"\nInstall it by hand instead: {PULUMI_INSTALL_URL}"
         ) from exc
-    version = f"v{command.version}" if command.version else "(unknown version)"
-    return f"Pulumi CLI {version} at {command.command}"
+    return describe_command(command)
 

@@ -31,7 +31,7 @@ from provisioner.engine import (
 from provisioner.engine import run_history, teardown
 from provisioner.engine.pulumi import plugins, state
 from provisioner.engine.pulumi.automation import AutomationStack, inline_program
-from provisioner.engine.pulumi.cli import default_pulumi_command, pulumi_not_found
+from provisioner.engine.pulumi.cli import default_pulumi_command, describe_command, pulumi_not_found
 from provisioner.engine.pulumi.events import OperationEvents, change_counts
 from provisioner.engine.pulumi.messages import (
     PASSPHRASE_PATTERNS,
@@ -76,6 +76,10 @@ class PulumiEngine:
             except FileNotFoundError as exc:
                 raise pulumi_not_found() from exc
         return self._cmd
+
+    def pulumi_cli(self) -> str:
+        """The Pulumi CLI this engine runs, found and version-checked once (the preflight asks first)."""
+        return describe_command(self._command())
 
     def _workspace(self, target: StackTarget, extra_env: Mapping[str, str] | None = None):
         """Workspace options for `target`: its own work dir, backend, passphrase and Pulumi CLI."""
