@@ -22,7 +22,6 @@ from ..workload import chart_namespace_labels, metadata
 from . import tls
 
 CERT_MANAGER_API = "cert-manager.io/v1"
-CERT_MANAGER_NAMESPACE = namespaces.CERT_MANAGER_NAMESPACE
 # cert-manager's own pods, sized for a small cluster (the chart sets no requests).
 CERT_MANAGER_VALUES = {
     "crds": {"enabled": True},
@@ -57,7 +56,7 @@ class FrontDoorCertificate(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         namespace = k8s.core.v1.Namespace(
             f"{name}-cert-manager-ns",
-            metadata={"name": CERT_MANAGER_NAMESPACE, "labels": {**args.labels, **chart_namespace_labels()}},
+            metadata={"name": namespaces.CERT_MANAGER_NAMESPACE, "labels": {**args.labels, **chart_namespace_labels()}},
             opts=child,
         )
         self.namespace = namespace

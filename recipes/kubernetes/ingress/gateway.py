@@ -23,7 +23,7 @@ from .. import namespaces, versions
 from ..helm import release
 from ..workload import chart_namespace_labels, metadata
 from . import tls
-from .certificates import CERT_MANAGER_NAMESPACE, FrontDoorCertificate, FrontDoorCertificateArgs
+from .certificates import FrontDoorCertificate, FrontDoorCertificateArgs
 from .loadbalancer import load_balancer, service_url
 
 GATEWAY_SELECTOR = {"istio": "ingressgateway"}
@@ -127,7 +127,7 @@ class IstioIngress(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.namespaces[CERT_MANAGER_NAMESPACE] = certificate.namespace
+        self.namespaces[namespaces.CERT_MANAGER_NAMESPACE] = certificate.namespace
         self.cert_manager = certificate.cert_manager
         self.ca_certificate = certificate.ca_certificate
         after_istio = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[base, istiod, gateway]))
