@@ -28,3 +28,7 @@ class BadInput(RecipeError):
     """Input that cannot be used (a name, a file, an unknown stack): nothing was touched."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class SdkMissing(BadInput):
+    """The stack's cloud needs a Pulumi SDK this Python does not have (a one-cloud install): nothing was touched."""

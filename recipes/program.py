@@ -17,6 +17,7 @@ from .spec import StackSpec
 
 
 def cloud_recipe(spec: StackSpec) -> CloudRecipe:
+    facts.require_sdk(spec.provider)  # a one-cloud install running another cloud's stack: the fix, not an ImportError
     module = importlib.import_module(f"recipes.{spec.provider}")
     return module.Recipe(spec)
 

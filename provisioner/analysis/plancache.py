@@ -17,6 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from recipes import facts
+
 if TYPE_CHECKING:
     from recipes.spec import StackSpec
 
@@ -28,7 +30,8 @@ _ROOT = Path(__file__).resolve().parents[2]
 # Everything a plan's content depends on, besides the spec and the SDK versions.
 _HERE = Path(__file__).resolve().parent
 SOURCES = (_ROOT / "recipes", _HERE / "mockcloud", _HERE / "plan.py", _HERE / "plan_model.py")
-SDKS = ("pulumi", "pulumi-aws", "pulumi-gcp", "pulumi-azure-native", "pulumi-kubernetes", "pulumi-random", "pulumiverse-time")
+SDKS = ("pulumi", *(facts.of(p).SDK_DISTRIBUTION for p in facts.PROVIDERS), "pulumi-kubernetes", "pulumi-random",
+        "pulumi-tls", "pulumiverse-time")
 
 _fingerprint: str | None = None
 

@@ -56,7 +56,9 @@ def plan_of(spec):
     """The stack's offline plan; a program that refuses the stack (as the cloud would) is one clean error."""
     from provisioner.analysis.plan import PlanFailed, failure_message, run_plan
     from provisioner.paths import cache_dir
+    from recipes import facts
 
+    facts.require_sdk(spec.provider)  # before the cache: a one-cloud install says which extra it lacks
     try:
         return run_plan(spec, cache_dir=cache_dir() / "plans")
     except Exception as exc:  # noqa: BLE001 - whatever the program raised, said in one line

@@ -20,8 +20,8 @@ from recipes import facts
 from provisioner.cli import documents
 from provisioner.cli.options import OutputFormat, OutputOpt, ProviderArg
 
-PACKAGES = ("stack-recipes", "pulumi", "pulumi-aws", "pulumi-gcp", "pulumi-azure-native", "pulumi-kubernetes",
-            "pulumi-random", "typer", "rich")
+# What every stack needs; each cloud's own SDK (an extra: stack-recipes[aws]) is checked with its cloud.
+PACKAGES = ("stack-recipes", "pulumi", "pulumi-kubernetes", "pulumi-random", "pulumi-tls", "typer", "rich")
 TIMEOUT_SECONDS = 8
 
 
@@ -78,14 +78,15 @@ def verdict_of(checks: list[Check], provider: str | None) -> tuple[bool, list[st
     by_name = {c.name: c for c in checks}
     blocking = [PULUMI] if by_name[PULUMI].status != "ok" else []
     clouds = [provider] if provider else list(facts.PROVIDERS)
-    with_credentials = [p for p in clouds if by_name[f"{p} credentials"].status != "missing"]
-    if not with_credentials:
-        blocking += [f"{p} credentials" for p in clouds]
+    able = [p for p in clouds if by_name[sdk_check_name(p)].status == "ok" and by_name[f"{p} credentials"].status != "missing"]
+    if not able:  # every cloud asked lacks its SDK or its credentials: name what each lacks
+        blocking += [name for p in clouds for name in (sdk_check_name(p), f"{p} credentials")
+                     if by_name[name].status == "missing"]
     where = provider or "any cloud"
     if blocking:
         fixes = "; ".join(f"{name}: {by_name[name].fix}" for name in blocking if by_name[name].fix)
         return False, blocking, f"not ready: deploying to {where} is impossible from this machine ({fixes})"
-    return True, [], f"ready to deploy to {', '.join(with_credentials)}"
+    return True, [], f"ready to deploy to {', '.join(able)}"
 
 
 PULUMI = "pulumi CLI"
@@ -101,7 +102,8 @@ def run_checks(*, install_pulumi: bool = False, provider: str | None = None, say
         try:
             checks.append(Check(package, "ok", metadata.version(package)))
         except metadata.PackageNotFoundError:
-            checks.append(Check(package, "missing", "not installed", "pip install -e ."))
+            checks.append(Check(package, "missing", "not installed", "pip install 'stack-recipes[all]'"))
+    checks.extend(_sdk(cloud) for cloud in clouds)
     checks.append(_pulumi_cli(install_pulumi, say))
     for cloud in clouds:
         checks.extend(_tool(*tool) for tool in facts.of(cloud).DOCTOR_TOOLS)
@@ -176,6 +178,22 @@ def _pulumi_cli(install: bool, say) -> Check:
         lead = exc.message.splitlines()[0].rstrip(".")
         return Check(PULUMI, "missing", f"{lead} (needed to deploy; `recipe plan` works without it)",
                      "recipe doctor --install-pulumi")
+
+
+def sdk_check_name(provider: str) -> str:
+    return f"{provider} SDK"
+
+
+def _sdk(provider: str) -> Check:
+    """The cloud's Pulumi SDK: installed with its extra, so a one-cloud install lacks the others'."""
+    from importlib import metadata
+
+    cloud = facts.of(provider)
+    try:
+        return Check(sdk_check_name(provider), "ok", f"{cloud.SDK_DISTRIBUTION} {metadata.version(cloud.SDK_DISTRIBUTION)}")
+    except metadata.PackageNotFoundError:
+        return Check(sdk_check_name(provider), "missing", f"{cloud.SDK_DISTRIBUTION} not installed",
+                     f"pip install 'stack-recipes[{provider}]'")
 
 
 def _tool(name: str, command: str, why: str, fix: str) -> Check:

@@ -68,8 +68,8 @@ def require_credentials(provider: str) -> Credentials | None:
 
 def require_ready(provider: str, pulumi_cli: Callable[[], str], *, stack: str | None = None,
                   never_deployed: bool = False) -> None:
-    """Stop (NotReady, exit 2) unless a usable Pulumi CLI (`pulumi_cli`: the engine's discovery,
-    raising PulumiNotFound) and credentials for `provider` are on this machine.
+    """Stop (exit 2) unless `provider`'s Pulumi SDK (SdkMissing), a usable Pulumi CLI (`pulumi_cli`: the
+    engine's discovery, raising PulumiNotFound) and credentials for `provider` (NotReady) are on this machine.
 
     `never_deployed`: the stack's record knows of nothing in the cloud, so the message also
     says how to drop the record instead.
@@ -77,6 +77,7 @@ def require_ready(provider: str, pulumi_cli: Callable[[], str], *, stack: str | 
     from provisioner.engine import PulumiNotFound
 
     try:
+        facts.require_sdk(provider)
         try:
             pulumi_cli()
         except PulumiNotFound as exc:

@@ -22,3 +22,26 @@ def of(provider: str) -> ModuleType:
     if provider not in PROVIDERS:
         raise KeyError(provider)
     return importlib.import_module(f"{__name__}.{provider}")
+
+
+def missing_sdk(provider: str) -> str | None:
+    """Why `provider`'s program cannot run in this Python (its Pulumi SDK is not installed: the user
+    installed another cloud's extra), with the fix; None when it can. Looks the module up without importing it."""
+    import importlib.util
+    import sys
+
+    cloud = of(provider)
+    if importlib.util.find_spec(cloud.SDK_MODULE) is not None:
+        return None
+    return (f"the {provider} stack needs Pulumi's {provider} SDK ({cloud.SDK_DISTRIBUTION}), which is not installed in "
+            f"this Python ({sys.executable}); nothing was done. Install it with: "
+            f"pip install 'stack-recipes[{provider}]' (from a checkout: pip install -e '.[{provider}]')")
+
+
+def require_sdk(provider: str) -> None:
+    """Stop (SdkMissing, exit 2) unless `provider`'s Pulumi SDK is installed."""
+    from recipes.errors import SdkMissing
+
+    problem = missing_sdk(provider) if provider in PROVIDERS else None
+    if problem:
+        raise SdkMissing(problem)

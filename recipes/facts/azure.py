@@ -121,6 +121,11 @@ ZENML_CONTAINER_REGISTRY_FLAVOR = "azure"
 PIPELINE_POD_LABELS = {"azure.workload.identity/use": "true"}
 STORAGE_ACCOUNT_ENV = "AZURE_STORAGE_ACCOUNT_NAME"
 
+# --- The cloud's Pulumi SDK: the one distribution that only this cloud needs, installed with the
+# `stack-recipes[azure]` extra (pyproject.toml); recipes.facts.missing_sdk reads it.
+SDK_DISTRIBUTION = "pulumi-azure-native"
+SDK_MODULE = "pulumi_azure_native"
+
 # --- Pulumi plugins and the errors a user can fix (read by provisioner/engine/pulumi/plugins.py, messages.py)
 # The resource plugins the program uses. The plugin for `x` comes from the Python SDK distribution
 # `pulumi_x` (`-` becomes `_`), at that SDK's version; community plugins published elsewhere are
