@@ -92,3 +92,24 @@ def test_doctor_says_deploying_to_that_cloud_is_impossible(recipe):
     aws = json.loads(recipe("doctor", "aws", "-o", "json").stdout)
     assert next(c for c in aws["checks"] if c["name"] == "aws SDK")["status"] == "ok"
     assert "aws SDK" not in aws["blocking"]
+
+
+def test_each_cloud_has_an_extra_with_its_sdk_and_the_core_has_none():
+    import re
+    import tomllib
+
+    from recipes import facts
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    name = lambda requirement: re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0]  # noqa: E731
+    sdks = {facts.of(p).SDK_DISTRIBUTION for p in facts.PROVIDERS}
+    assert not sdks & {name(r) for r in project["dependencies"]}  # a one-cloud install stays one cloud
+    extras = project["optional-dependencies"]
+    for provider in facts.PROVIDERS:
+        assert [name(r) for r in extras[provider]] == [facts.of(provider).SDK_DISTRIBUTION]
+    assert extras["all"] == [f"stack-recipes[{','.join(facts.PROVIDERS)}]"]
+    assert "stack-recipes[all]" in extras["test"]
+    readme = (ROOT / "README.md").read_text()
+    assert "pip install -e '.[all]'" in readme.split("## Run the tests")[0].split("```bash", 1)[1]  # the first command
+    for provider in facts.PROVIDERS:
+        assert f"`pip install -e '.[{provider}]'`" in readme
