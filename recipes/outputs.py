@@ -3,16 +3,21 @@
 This schema is the contract between the Pulumi programs and everything
 downstream (registry, exporters, `recipe outputs`): those never look at a
 provider-specific key. Which fields are secrets is declared here, once, so a
-secret is recognised as such whatever Pulumi's own secret flag says.
+secret is recognised as such whatever Pulumi's own secret flag says. What each
+value must look like is data too (`VALUES`): what our programs emit, per cloud where
+they differ, so an outputs file of another program (`recipe register`) is refused
+with the key and an example rather than exported as something it is not.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import BadInput
+from .spec import DEPLOYERS
 
 MASK = "********"
 TOP_LEVEL = ("provider", "region", "stack_name")
@@ -41,18 +46,68 @@ SECRET_PATHS: tuple[tuple[str, str], ...] = tuple(
 )
 
 
+@dataclass(frozen=True)
+class Value:
+    """What one output must be: a regex the whole value matches (`{region}`: the stack's region)
+    or a reader ("kubeconfig"), and the expectation an error states, with an example."""
+
+    expected: str
+    pattern: str | None = None
+    reader: str | None = None
+
+
+_HOST = r"[^\s/?#@]+"  # a host[:port]; the rest of a URL is the server's business
+PEM = Value("a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
+            r"\s*-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\s*")
+HTTP_URL = Value("an http(s) URL (e.g. https://203.0.113.7:5000)", rf"https?://{_HOST}(?:[/?#][\s\S]*)?")
+ANY = "*"
+# By (component, field), then by provider (ANY: every cloud). What the programs emit: buckets in
+# recipes/<cloud>/bucket.py, registries in registry.py (ECR's host, Artifact Registry's repository
+# path, ACR's login server), endpoints in cluster.py, the rest in recipes/kubernetes/.
+VALUES: dict[tuple[str, str], dict[str, Value]] = {
+    ("cluster", "endpoint"): {ANY: Value("an https URL (e.g. https://203.0.113.7)", rf"https://{_HOST}(?:/[\s\S]*)?")},
+    ("cluster", "kubeconfig"): {ANY: Value("a kubeconfig (YAML: apiVersion v1, kind Config, a context named by "
+                                           "'cluster.context')", reader="kubeconfig")},
+    ("bucket", "uri"): {
+        "aws": Value("an s3:// URI (e.g. s3://ml-dev-artifacts-abc123)", r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+        "gcp": Value("a gs:// URI (e.g. gs://ml-dev-artifacts-abc123)", r"gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]"),
+        "azure": Value("an az:// URI of a blob container (e.g. az://artifacts)", r"az://[a-z0-9][a-z0-9-]{1,61}[a-z0-9]"),
+    },
+    ("bucket", "account"): {"azure": Value("a storage account name (e.g. stmldevabc123)", r"[a-z0-9]{3,24}")},
+    ("registry", "uri"): {
+        "aws": Value("the ECR registry host of {region}, no scheme (e.g. 123456789012.dkr.ecr.{region}.amazonaws.com)",
+                     r"\d{12}\.dkr\.ecr\.{region}\.amazonaws\.com"),
+        "gcp": Value("an Artifact Registry repository in {region}, no scheme (e.g. {region}-docker.pkg.dev/my-project/ml-dev)",
+                     r"{region}-docker\.pkg\.dev/[a-z][a-z0-9-]{4,28}[a-z0-9]/[a-z][a-z0-9-]{0,62}"),
+        # `-<hash>`: a registry with a domain name label scope (our program leaves the default, none).
+        "azure": Value("an ACR login server, no scheme (e.g. crmldevabc123.azurecr.io)",
+                       r"[a-z0-9]{5,50}(?:-[a-z0-9]{1,16})?\.azurecr\.io"),
+    },
+    ("tracker", "flavor"): {ANY: Value("mlflow (the tracker stack-recipes deploys)", r"mlflow")},
+    ("tracker", "uri"): {ANY: HTTP_URL},
+    ("tracker", "ca_certificate"): {ANY: PEM},
+    ("deployer", "flavor"): {ANY: Value(f"{' or '.join(DEPLOYERS)} (the model deployers stack-recipes deploys)",
+                                        "|".join(DEPLOYERS))},
+    ("deployer", "base_url"): {ANY: HTTP_URL},
+    ("deployer", "ca_certificate"): {ANY: PEM},
+}
+
+
 class OutputsError(BadInput, ValueError):
     """Outputs that do not follow the canonical schema; the message names the key."""
 
 
-def validate(data: Any, *, source: str = "outputs", with_secrets: bool = True) -> dict[str, Any]:
+def validate(data: Any, *, source: str = "outputs", with_secrets: bool = True, forms: bool = True) -> dict[str, Any]:
     """Check a canonical-outputs mapping and return a normalised copy.
 
     Components absent from the mapping are simply not part of the stack; a
     component that is present must carry every required field (without
     `with_secrets`, the secret ones may be missing: a record's public copy).
+    `forms`: also each value's form (`VALUES`). Off only where our own program's outputs of a
+    deploy that succeeded are recorded: a form the real cloud emits and the table does not
+    know must not turn a live stack into a failed one (tests hold the program to the table).
     """
-    from . import facts
+    from . import facts, regions
 
     if not isinstance(data, Mapping):
         raise OutputsError(f"{source}: expected a JSON object of stack outputs")
@@ -64,6 +119,8 @@ def validate(data: Any, *, source: str = "outputs", with_secrets: bool = True) -
         out[key] = value
     if out["provider"] not in facts.PROVIDERS:  # nothing downstream knows how to use another cloud's stack
         raise OutputsError(f"{source}: unknown provider {out['provider']!r}; stack-recipes knows {', '.join(facts.PROVIDERS)}")
+    if (problem := regions.check_region(out["provider"], out["region"])) is not None:  # as a spec's region
+        raise OutputsError(f"{source}: 'region': {problem}")
     for component, fields in SCHEMA.items():
         if component not in data or data[component] is None:
             continue
@@ -83,7 +140,52 @@ def validate(data: Any, *, source: str = "outputs", with_secrets: bool = True) -
         out[component] = clean
     if not any(c in out for c in SCHEMA):
         raise OutputsError(f"{source}: no stack components found (expected some of: {', '.join(SCHEMA)})")
+    for (component, name), by_cloud in (VALUES.items() if forms else ()):
+        value = out.get(component, {}).get(name)
+        rule = by_cloud.get(out["provider"]) or by_cloud.get(ANY)
+        # A secret is checked where it enters (register, deploy: with_secrets); the public-copy
+        # checks (records, exports) are no reader of secrets.
+        if value is None or rule is None or ((component, name) in SECRET_PATHS and not with_secrets):
+            continue
+        problem = _value_problem(rule, value, out)
+        if problem:
+            shown = "" if (component, name) in SECRET_PATHS else f" is {_short(value)};"
+            raise OutputsError(f"{source}: '{component}.{name}'{shown} {problem}")
     return out
+
+
+def _value_problem(rule: Value, value: str, data: Mapping[str, Any]) -> str | None:
+    """What is wrong with `value` under `rule` (one line), or None."""
+    if rule.reader == "kubeconfig":
+        return _kubeconfig_problem(value, data["cluster"].get("context", ""), rule)
+    if re.fullmatch(rule.pattern.replace("{region}", re.escape(data["region"])), value):
+        return None
+    return "expected " + rule.expected.replace("{region}", data["region"])
+
+
+def _kubeconfig_problem(text: str, context: str, rule: Value) -> str | None:
+    import yaml
+
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = " ".join(str(getattr(exc, "problem", None) or "invalid").split())
+        return f"is not YAML ({problem}{where}); expected {rule.expected}"
+    except (ValueError, TypeError, RecursionError):  # a date that is no date, nesting too deep
+        return f"is unreadable YAML; expected {rule.expected}"
+    if not isinstance(config, Mapping) or config.get("apiVersion") != "v1" or config.get("kind") != "Config":
+        return f"is not a kubeconfig; expected {rule.expected}"
+    contexts = config.get("contexts")
+    names = [c.get("name") for c in contexts if isinstance(c, Mapping)] if isinstance(contexts, list) else []
+    if context not in names:
+        return f"has no context named {context!r} ('cluster.context'); expected {rule.expected}"
+    return None
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + "..."
 
 
 def components(data: Mapping[str, Any]) -> list[str]:

@@ -124,17 +124,19 @@ def check(target: TargetArg = None, stack: StackFlags = None, output: OutputOpt 
     with user_errors(output == OutputFormat.json) as console:
         from recipes.spec import PROVIDERS
 
+        note = None  # what an adopted stack's check stands for
         if target is not None and target not in PROVIDERS:
-            from provisioner.stacks.stackfile import spec_from_record
+            from provisioner.stacks.registration import checked_spec
 
-            record = context.records().get(target)
-            spec = spec_from_record(record.name, record.spec)
+            spec, note = checked_spec(context.records().get(target))
         else:
             spec = stack_of(target, stack)
+        if note and output != OutputFormat.json:
+            console.print(f"note: {note}", markup=False)
         results = context.run_checks(spec)
         failed = [r for r in results if r.verdict.status == "fail"]
         if output == OutputFormat.json:
-            documents.emit(documents.check(spec, results, failed))
+            documents.emit(documents.check(spec, results, failed, note))
         else:
             from provisioner.cli.views import checks_table
 

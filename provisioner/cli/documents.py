@@ -28,8 +28,11 @@ def plan(spec, result, warnings: list[str], sources, kubernetes_versions, estima
             **({"cost": estimate.to_json()} if estimate else {})}
 
 
-def check(spec, results, failed) -> dict:
-    return {"stack": spec.name, "provider": spec.provider, "passed": not failed, "rules": [r.to_json() for r in results]}
+def check(spec, results, failed, note: str | None = None) -> dict:
+    """`recipe check`: always the program's plan (offline), never the deployed resources; `note`
+    says which program when the stack was adopted from outputs (null otherwise)."""
+    return {"stack": spec.name, "provider": spec.provider, "passed": not failed, "rules": [r.to_json() for r in results],
+            "checked": "program", "note": note}
 
 
 def deploy(spec, record, changes) -> dict:

@@ -186,7 +186,7 @@ def deploy(spec: StackSpec, *, backend: str | None, engine: Engine, records: Sta
     with tracked(records, record, "deploy", "deploying", on_event) as tracker:
         result = engine.up(target, tracker)
         try:
-            canonical = outputs.validate(result.outputs, source=f"outputs of {spec.name}")
+            canonical = outputs.validate(result.outputs, source=f"outputs of {spec.name}", forms=False)
         except outputs.OutputsError as exc:
             _fail(records, record, "failed", str(exc), None, tracker.last)
             raise OperationError(f"the deploy finished but its outputs are incomplete: {exc}") from None
@@ -275,7 +275,7 @@ def refresh(record: StackRecord, *, engine: Engine, records: StackRecords, on_ev
         values = engine.outputs(target) if status == "ready" else None
     if values:
         try:
-            record.outputs = outputs.public(outputs.validate(values, source=f"outputs of {record.name}"))
+            record.outputs = outputs.public(outputs.validate(values, source=f"outputs of {record.name}", forms=False))
         except outputs.OutputsError:
             pass  # keep what we knew: a partial stack's outputs are not canonical
     record.status = status

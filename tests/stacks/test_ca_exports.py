@@ -183,6 +183,7 @@ def test_zenml_pipeline_pods_mount_the_ca_and_point_mlflow_at_it():
 def test_zenml_on_azure_keeps_the_storage_account_variable_beside_the_ca():
     data = behind_stack_ca(provider="azure", region="westeurope")
     data["bucket"] = {**data["bucket"], "uri": "az://artifacts", "account": "mldevabc123"}
+    data["registry"] = {"uri": "crmldevabc123.azurecr.io"}
     settings = zenml_of(data)[0]["orchestrator"]["configuration"]["pod_settings"]
     assert [e["name"] for e in settings["env"]] == [facts.of("azure").STORAGE_ACCOUNT_ENV, tls.CA_ENV]
     assert settings["labels"] and settings["volumes"]

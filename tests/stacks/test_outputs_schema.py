@@ -9,7 +9,7 @@ import pytest
 from recipes import outputs
 from recipes.outputs import MASK, OutputsError
 
-from tests.stacks.sample import OUTPUTS
+from tests.stacks.sample import KUBECONFIG, OUTPUTS
 
 
 def full() -> dict:
@@ -82,7 +82,7 @@ def test_missing_top_level_key_is_named(key):
 def test_bucket_account_is_optional_and_kept_when_given():
     data = full()
     assert "account" not in outputs.validate(data)["bucket"]
-    data["bucket"] = {"name": "models", "uri": "az://models", "account": "mldevab18f7"}
+    data["bucket"] = {"name": "models", "uri": "s3://models", "account": "mldevab18f7"}
     assert outputs.validate(data)["bucket"]["account"] == "mldevab18f7"
     data["bucket"]["account"] = 5
     assert "'bucket.account'" in error(data)
@@ -154,7 +154,7 @@ def test_public_and_masked_of_a_partial_stack():
 
 
 def test_secrets_only():
-    assert outputs.secrets(full()) == {"cluster": {"kubeconfig": "apiVersion: v1\nkind: Config\n"}, "tracker": {"password": "s3cr3t-pw"}}
+    assert outputs.secrets(full()) == {"cluster": {"kubeconfig": KUBECONFIG}, "tracker": {"password": "s3cr3t-pw"}}
     data = full()
     del data["cluster"]
     assert outputs.secrets(data) == {"tracker": {"password": "s3cr3t-pw"}}
@@ -187,3 +187,127 @@ def test_round_trip_through_validate():
     # The public copy alone is not complete outputs: the missing secret is named.
     with pytest.raises(OutputsError, match=r"'cluster\.kubeconfig'"):
         outputs.validate(outputs.public(data))
+
+
+# --------------------------------------------------------------------------
+# values: what our programs emit (VALUES), per cloud where they differ
+
+# Each cloud's bucket and registry in the forms its program emits (recipes/<cloud>/bucket.py and
+# registry.py); tests/stacks/test_registration.py registers each cloud's real plan outputs.
+CLOUD_FORMS = {
+    "aws": {"region": "eu-west-1", "bucket": {"name": "ml-dev-artifacts-abc123", "uri": "s3://ml-dev-artifacts-abc123"},
+            "registry": {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com"}},
+    "gcp": {"region": "us-central1", "bucket": {"name": "ml-dev-artifacts-abc123", "uri": "gs://ml-dev-artifacts-abc123"},
+            "registry": {"uri": "us-central1-docker.pkg.dev/demo-project/ml-dev"}},
+    "azure": {"region": "westeurope", "bucket": {"name": "artifacts", "uri": "az://artifacts", "account": "stmldevabc123"},
+              "registry": {"uri": "crmldevabc123.azurecr.io"}},
+}
+SCHEME = {"aws": "s3://", "gcp": "gs://", "azure": "az://"}
+OTHER_CLOUDS = [(p, o) for p in CLOUD_FORMS for o in CLOUD_FORMS if p != o]
+
+
+def of_cloud(provider: str) -> dict:
+    return {**full(), "provider": provider, **copy.deepcopy(CLOUD_FORMS[provider])}
+
+
+def one_line_naming(message: str, key: str) -> None:
+    assert "\n" not in message and f"'{key}'" in message and "expected" in message, message
+
+
+@pytest.mark.parametrize("provider", CLOUD_FORMS)
+def test_each_clouds_own_forms_are_valid(provider):
+    assert outputs.validate(of_cloud(provider))["bucket"] == CLOUD_FORMS[provider]["bucket"]
+
+
+@pytest.mark.parametrize("provider, other", OTHER_CLOUDS)
+def test_another_clouds_bucket_is_refused_with_this_clouds_scheme(provider, other):
+    data = of_cloud(provider)
+    data["bucket"] = CLOUD_FORMS[other]["bucket"]
+    message = error(data)
+    one_line_naming(message, "bucket.uri")
+    assert f"{SCHEME[provider]}" in message and f"e.g. {SCHEME[provider]}" in message
+
+
+@pytest.mark.parametrize("provider, other", OTHER_CLOUDS)
+def test_another_clouds_registry_is_refused(provider, other):
+    data = of_cloud(provider)
+    data["registry"] = CLOUD_FORMS[other]["registry"]
+    message = error(data)
+    one_line_naming(message, "registry.uri")
+    assert repr(CLOUD_FORMS[other]["registry"]["uri"]) in message
+
+
+@pytest.mark.parametrize("provider, uri", [
+    ("aws", "123456789012.dkr.ecr.us-east-1.amazonaws.com"),  # another region's registry
+    ("aws", "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com"),  # a scheme ZenML would not take
+    ("aws", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/zenml"),  # a repository path, which ZenML refuses for ECR
+    ("gcp", "europe-west1-docker.pkg.dev/demo-project/ml-dev"),
+    ("gcp", "us-central1-docker.pkg.dev/demo-project"),  # no repository
+    ("azure", "https://crmldevabc123.azurecr.io"),
+])
+def test_registry_in_the_wrong_region_or_form_is_refused(provider, uri):
+    data = of_cloud(provider)
+    data["registry"]["uri"] = uri
+    message = error(data)
+    one_line_naming(message, "registry.uri")
+    assert CLOUD_FORMS[provider]["region"] in message or provider == "azure"
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("tracker.flavor", "wandb", "mlflow"),
+    ("deployer.flavor", "kfserving", "seldon or kserve"),
+    ("bucket.uri", "not-a-uri", "s3://"),
+    ("bucket.uri", "s3://", "s3://"),
+    ("tracker.uri", "mlflow.example:5000", "http(s) URL"),
+    ("deployer.base_url", "ftp://gw.example", "http(s) URL"),
+    ("cluster.endpoint", "http://x.eks", "https URL"),
+    ("tracker.ca_certificate", "MIIBszCCAVmgAwIBAgIU", "PEM certificate"),
+    ("deployer.ca_certificate", "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n", "PEM certificate"),
+])
+def test_a_value_our_programs_never_emit_is_refused_with_an_example(path, value, expected):
+    data = full()
+    component, name = path.split(".")
+    data[component][name] = value
+    message = error(data)
+    one_line_naming(message, path)
+    assert f"is {value!r}"[:40] in message and expected in message
+
+
+@pytest.mark.parametrize("path, value", [
+    ("deployer.flavor", "kserve"),
+    ("tracker.uri", "https://[2001:db8::7]:5000"),
+    ("cluster.endpoint", "https://ml-dev-d535dfed.hcp.westeurope.azmk8s.io:443"),
+    ("tracker.ca_certificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+])
+def test_the_other_forms_our_programs_emit_are_valid(path, value):
+    data = full()
+    component, name = path.split(".")
+    data[component][name] = value
+    assert outputs.validate(data)[component][name] == value
+
+
+def test_an_unknown_region_is_refused_as_a_spec_refuses_it():
+    data = full()
+    data["region"] = "mars-1"
+    message = error(data)
+    assert "'region'" in message and "unknown aws region 'mars-1'" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("kubeconfig, problem", [
+    ("apiVersion: v1\nkind: Config\ncontexts: [\n", "not YAML"),
+    ("{{ .Values.kubeconfig }}", "not YAML"),
+    ("apiVersion: v1\nkind: Pod\n", "not a kubeconfig"),
+    ("- just\n- a list\n", "not a kubeconfig"),
+    ("when: 2001-13-01\n", "unreadable YAML"),
+    (KUBECONFIG.replace("- name: recipe-ml-dev\n  context", "- name: admin@other\n  context"), "no context named 'recipe-ml-dev'"),
+    ("apiVersion: v1\nkind: Config\n", "no context named 'recipe-ml-dev'"),
+])
+def test_a_kubeconfig_must_parse_and_hold_the_named_context(kubeconfig, problem):
+    data = full()
+    data["cluster"]["kubeconfig"] = kubeconfig
+    message = error(data)
+    one_line_naming(message, "cluster.kubeconfig")
+    assert problem in message
+    assert kubeconfig.strip() not in message  # a secret is named, never shown
+    # A record's public copy (no secrets) is not the kubeconfig's reader: it was checked on the way in.
+    assert outputs.validate(data, with_secrets=False)["cluster"]["kubeconfig"] == kubeconfig
