@@ -53,14 +53,26 @@ def progress_view(console, title: str):
 
 
 def plan_of(spec):
-    """The stack's offline plan; a program that refuses the stack (as the cloud would) is one clean error."""
+    """The stack's offline plan; a program that refuses the stack (as the cloud would) is one clean error.
+
+    A computed plan takes seconds: when stderr is a terminal, a spinner says what runs meanwhile
+    (never in pipes, CI or a command run with --output json)."""
+    from contextlib import nullcontext
+
+    from typer._click.globals import get_current_context  # typer's own Click: the running command's options
+
     from provisioner.analysis.plan import PlanFailed, failure_message, run_plan
     from provisioner.paths import cache_dir
     from recipes import facts
 
     facts.require_sdk(spec.provider)  # before the cache: a one-cloud install says which extra it lacks
+    command, console = get_current_context(silent=True), err_console()
+    as_json = command is not None and getattr(command.params.get("output"), "value", None) == "json"
+    waiting = (console.status(f"Planning {spec.name} ({spec.provider}) under Pulumi's mock runtime...")
+               if console.is_terminal and not as_json else nullcontext())
     try:
-        return run_plan(spec, cache_dir=cache_dir() / "plans")
+        with waiting:
+            return run_plan(spec, cache_dir=cache_dir() / "plans")
     except Exception as exc:  # noqa: BLE001 - whatever the program raised, said in one line
         raise PlanFailed(f"the stack cannot be planned: {failure_message(exc)}") from None
 

@@ -19,6 +19,8 @@ from provisioner.cli.options import OutputFormat, OutputOpt, ProviderArg, StackF
 
 TargetArg = Annotated[Optional[str], typer.Argument(help="A provider (aws, gcp, azure) described by the flags, or a registered stack.", show_default=False)]
 CostOpt = Annotated[bool, typer.Option("--cost", help="Also estimate the monthly cost per resource (dated list prices; see README).")]
+TreeOpt = Annotated[bool, typer.Option("--tree", "--verbose", help="Also show every resource (the tree) and what each waits for; "
+                                       "without it, a summary per component.")]
 
 
 def stack_of(provider: str | None, stack: StackFlags):
@@ -86,7 +88,7 @@ def spec_warnings(spec) -> list[str]:
 
 
 @describes_a_stack
-def plan(provider: ProviderArg = None, stack: StackFlags = None, cost: CostOpt = False,
+def plan(provider: ProviderArg = None, stack: StackFlags = None, cost: CostOpt = False, tree: TreeOpt = False,
          output: OutputOpt = OutputFormat.table) -> None:
     """Show what a deploy would create, offline: no credentials, no Pulumi CLI."""
     with user_errors(output == OutputFormat.json) as console:
@@ -97,24 +99,28 @@ def plan(provider: ProviderArg = None, stack: StackFlags = None, cost: CostOpt =
         from provisioner.cli.views import kubernetes_note, kubernetes_versions
 
         sources = internal_sources(result)  # what --allow-cidr admits besides the user's ranges
-        estimate = None
-        if cost:
-            from provisioner.analysis.costs import estimate as estimate_cost
+        from provisioner.analysis.costs import estimate as estimate_cost
 
-            estimate = estimate_cost(result)
+        estimate = estimate_cost(result)  # offline and instant: the summary's cost line, the table with --cost
         if output == OutputFormat.json:
-            documents.emit(documents.plan(spec, result, warnings, sources, kubernetes_versions(spec), estimate))
+            documents.emit(documents.plan(spec, result, warnings, sources, kubernetes_versions(spec),
+                                          estimate if cost else None))
             return
         from provisioner.cli.views import cost_table, plan_view
 
-        context.out_console().print(plan_view(result, warnings))
-        for line in [*note_lines(sources), *filter(None, [suffix_note(spec), kubernetes_note(spec)])]:
-            console.print(f"note: {line}", markup=False)
-        if estimate is not None:
-            title = f"Estimated monthly cost: {spec.name} ({spec.provider}, {spec.profile} profile)"
-            context.out_console().print(cost_table(estimate, title))
-            for line in estimate.assumptions:
-                console.print(f"note: {line}", markup=False)
+        out = context.out_console()
+        out.print(plan_view(result, tree=tree))
+        if cost:
+            out.print(cost_table(estimate, f"Estimated monthly cost: {spec.name} ({spec.provider}, {spec.profile} profile)"))
+        else:
+            out.print(f"Estimated cost: ${estimate.monthly_total_usd:,.2f}/month (list prices of {estimate.prices_as_of}; "
+                      "--cost: per resource)", markup=False)
+        for warning in warnings:
+            console.print(f"warning: {warning}", markup=False, style="yellow")
+        notes = [*note_lines(sources), *filter(None, [suffix_note(spec), kubernetes_note(spec)]),
+                 *(estimate.assumptions if cost else ())]
+        for line in notes:
+            console.print(f"note: {documents.with_placeholders(line, spec)}", markup=False)
         console.print(f"Deploy it with: {shlex.join(['recipe', 'deploy', *stack_argv(spec, stack)])}", markup=False)
 
 

@@ -22,10 +22,54 @@ def error(message: str, exit_code: int, **details: Any) -> dict:
 
 
 def plan(spec, result, warnings: list[str], sources, kubernetes_versions, estimate) -> dict:
-    """`recipe plan`: the plan itself, what to know about it, and the cost with --cost."""
-    return {**result.to_json(), "warnings": warnings, "internal_sources": [s.to_json() for s in sources],
-            "kubernetes_versions": kubernetes_versions, "suffix": spec.suffix or None,
-            **({"cost": estimate.to_json()} if estimate else {})}
+    """`recipe plan`: the plan itself, what to know about it, and the cost with --cost; values only the
+    cloud knows (account ids, load balancer addresses) are `<placeholders>`."""
+    return with_placeholders({
+        **result.to_json(), "warnings": warnings, "internal_sources": [s.to_json() for s in sources],
+        "kubernetes_versions": kubernetes_versions, "suffix": spec.suffix or None,
+        **({"cost": estimate.to_json()} if estimate else {})}, spec)
+
+
+def with_placeholders(value: Any, spec) -> Any:
+    """`value` (strings, lists and mappings of them) from a plan of `spec`, with what the mock cloud
+    invented shown as the placeholders it declares, so no made-up id passes for a real one; what the
+    stack's own settings say (an admin's ARN in the same account) stays as given."""
+    import re
+
+    from provisioner.analysis import mockcloud
+    from provisioner.analysis.mockcloud import kubernetes
+
+    rules = [(re.compile(pattern), shown) for pattern, shown in (*mockcloud.PLACEHOLDERS.get(spec.provider, ()), *kubernetes.PLACEHOLDERS)]
+    by_key = mockcloud.PLACEHOLDER_KEYS.get(spec.provider, {})
+    given = sorted({v for v in leaves(spec.to_mapping()) if isinstance(v, str) and any(p.search(v) for p, _ in rules)},
+                   key=len, reverse=True)
+    kept = re.compile("(" + "|".join(map(re.escape, given)) + ")") if given else None
+
+    def substituted(text: str) -> str:
+        for pattern, placeholder in rules:
+            text = pattern.sub(placeholder, text)
+        return text
+
+    def shown(v: Any) -> Any:
+        if isinstance(v, str):  # split on the settings' own strings (odd parts) and substitute between them
+            parts = kept.split(v) if kept else [v]
+            return "".join(part if i % 2 else substituted(part) for i, part in enumerate(parts))
+        if isinstance(v, dict):
+            return {k: by_key[k] if k in by_key and isinstance(item, str) else shown(item) for k, item in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [shown(item) for item in v]
+        return v
+
+    return shown(value)
+
+
+def leaves(value: Any) -> list:
+    """Every scalar in a structure of mappings and lists."""
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in leaves(item)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in leaves(item)]
+    return [value]
 
 
 def check(spec, results, failed, note: str | None = None) -> dict:

@@ -21,14 +21,71 @@ from provisioner.analysis.plan import Plan
 from provisioner.stacks.records import StackRecord
 
 
-def plan_view(plan: Plan, warnings: list[str]) -> Group:
+def plan_view(plan: Plan, *, tree: bool = False) -> Group:
+    """The plan's first screen: the stack, its components with their resource counts and the outputs;
+    with `tree`, every resource and what each waits for too. What the mock cloud invented is shown
+    as `<placeholders>`."""
+    from provisioner.cli.documents import with_placeholders
+
     spec = plan.spec
     parts: list[Any] = [
-        Text(f"Plan for {spec.name} ({spec.provider}, {spec.region}): "
-             f"{sum(1 for r in plan.resources if r.custom)} cloud resources in {len(plan.resources)} total, "
-             f"components: {', '.join(spec.components)}", style="bold")
+        Text(f"Plan for {spec.name} ({spec.provider}, {spec.region}): {sum(1 for r in plan.resources if r.custom)} "
+             f"cloud resources in {len(plan.resources)} total", style="bold")
     ]
-    tree = Tree(Text(f"{spec.name}", style="bold"))
+    if tree:
+        parts += [resource_tree(plan), dependencies_table(plan)]
+    parts.append(components_table(plan))
+    outputs = {k: v for k, v in plan.outputs.items() if k not in ("provider", "region", "stack_name")}  # in the title
+    parts += [Text(""), outputs_table(with_placeholders(outputs, spec), title="Outputs the stack will export",
+                                      box=None, pad_edge=False, show_header=False)]
+    return Group(*parts)
+
+
+def components_of(plan: Plan) -> dict[str, list]:
+    """The plan's resources by top-level resource (urn): a component's own resource and everything parented under it."""
+    by_urn = {r.urn: r for r in plan.resources}
+    groups: dict[str, list] = {}
+    for r in plan.resources:
+        top = r
+        while top.parent in by_urn:
+            top = by_urn[top.parent]
+        groups.setdefault(top.urn, []).append(r)
+    return groups
+
+
+def components_table(plan: Plan) -> Table:
+    """One row per component (and per resource outside any): its cloud resources and all of its resources."""
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column, justify in (("component", "left"), ("kind", "left"), ("cloud resources", "right"), ("total", "right")):
+        table.add_column(column, justify=justify)
+    by_urn = {r.urn: r for r in plan.resources}
+    order = {r.urn: i for i, r in enumerate(plan.resources)}
+
+    def rank(urn: str) -> tuple[int, int]:  # outside components first, then the cloud's, then Kubernetes'
+        r = by_urn[urn]
+        return (0 if r.custom else 2 if r.type.startswith("recipes:kubernetes:") else 1), order[urn]
+
+    for urn, members in sorted(components_of(plan).items(), key=lambda item: rank(item[0])):
+        top = by_urn[urn]
+        kind = "provider" if top.type.startswith("pulumi:providers:") else top.type.rsplit(":", 1)[-1]
+        table.add_row(top.name, kind, str(sum(1 for r in members if r.custom)), str(len(members)))
+    return table
+
+
+def resource_labels(plan: Plan) -> dict[str, str]:
+    """One label per resource: its name, with its kind (else its type, else its URN) where that is not unique."""
+    from collections import Counter
+
+    spellings = (lambda r: r.name, lambda r: f"{r.name} ({r.type.rsplit(':', 1)[-1]})", lambda r: f"{r.name} ({r.type})")
+    labels = {r.urn: r.urn for r in plan.resources}
+    for spell in reversed(spellings):  # the shortest spelling that tells the resource apart wins
+        counts = Counter(spell(r) for r in plan.resources)
+        labels.update({r.urn: spell(r) for r in plan.resources if counts[spell(r)] == 1})
+    return labels
+
+
+def resource_tree(plan: Plan) -> Tree:
+    tree = Tree(Text(f"{plan.spec.name}", style="bold"))
     nodes: dict[str | None, Tree] = {None: tree}
     for r in plan.resources:  # parents are always registered before their children
         label = Text(r.name)
@@ -36,19 +93,20 @@ def plan_view(plan: Plan, warnings: list[str]) -> Group:
         if r.retain_on_delete:
             label.append("  (kept on destroy)", style="green")
         nodes[r.urn] = nodes.get(r.parent, tree).add(label)
-    parts.append(tree)
+    return tree
 
-    names = {r.urn: r.name for r in plan.resources}
+
+def dependencies_table(plan: Plan) -> Table:
+    """Each cloud resource once, with what it waits for (besides its parent), each once."""
+    labels = resource_labels(plan)
     deps = Table(title="Dependencies (a resource waits for those on its right)", title_justify="left", show_header=False, box=None)
+    for _ in ("resource", "arrow", "waits for"):
+        deps.add_column(overflow="fold")
     for r in plan.resources:
-        waits = [names[d] for d in r.dependencies if d in names and d != r.parent]
+        waits = {labels[d] for d in r.dependencies if d in labels and d != r.parent}
         if r.custom and waits:
-            deps.add_row(r.name, "<-", ", ".join(sorted(set(waits))))
-    parts.append(deps)
-    parts.append(outputs_table(plan.outputs, title="Outputs the stack will export"))
-    for warning in warnings:
-        parts.append(Text(f"warning: {warning}", style="yellow"))
-    return Group(*parts)
+            deps.add_row(labels[r.urn], "<-", ", ".join(sorted(waits)))
+    return deps
 
 
 def kubernetes_versions(spec: StackSpec) -> list[str] | None:
@@ -67,13 +125,12 @@ def kubernetes_note(spec: StackSpec) -> str | None:
     charts = ", ".join(f"{c.label}: {c.describe()}" for c in supported.components)
     line = f"Kubernetes versions this stack supports: {supported.describe()} ({charts})"
     if spec.kubernetes_version is None:
-        return line + ("; none given, so the cloud's default minor at creation applies (it may be newer, "
-                       "and the cluster stays on it): pin one with --kubernetes-version")
+        return line + "; none pinned, so the cloud's default at creation applies (--kubernetes-version pins one)"
     return line + f"; this plan asks for {spec.kubernetes_version}"
 
 
-def outputs_table(data: dict[str, Any], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+def outputs_table(data: dict[str, Any], title: str, **style: Any) -> Table:
+    table = Table(title=title, **{"title_justify": "left", "show_header": True, "header_style": "bold", **style})
     table.add_column("output")
     table.add_column("value", overflow="fold")
     for key in canonical.TOP_LEVEL:

@@ -46,13 +46,13 @@ def test_plan_json_is_one_document_with_masked_secrets(run, home):
 
 
 def test_plan_table_shows_tree_dependencies_outputs_and_warning(run, home):
-    result = run("plan", "aws", "--region", "eu-west-1")
+    result = run("plan", "aws", "--region", "eu-west-1", "--tree")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "aws:eks/cluster:Cluster" in out and "(kept on destroy)" in out
     assert "Dependencies" in out and "<-" in out
     assert "tracker.uri" in out and "********" in out
-    assert "--allow-cidr" in out  # the open-endpoint warning
+    assert "--allow-cidr" in result.stderr  # the open-endpoint warning
 
 
 def test_plan_without_removes_the_component(run, home):

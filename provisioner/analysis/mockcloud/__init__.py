@@ -20,7 +20,36 @@ from recipes.spec import StackSpec
 FAKE_AWS_ACCOUNT = "123456789012"
 FAKE_AZURE_SUBSCRIPTION = "00000000-0000-4000-8000-000000000001"
 FAKE_AZURE_TENANT = "00000000-0000-4000-8000-000000000002"
+FAKE_AZURE_DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-000000000003"  # who runs the deploy (azure.py)
 FAKE_GCP_PROJECT_NUMBER = "123456789012"
+
+# How `recipe plan` shows the values above and the other ones only the real cloud knows: the
+# CLI's views and documents substitute these (pattern -> placeholder); the answers here stay
+# realistic, so programs and validations read what the cloud would give them.
+PLACEHOLDERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "aws": (
+        (rf"(?<!\d){FAKE_AWS_ACCOUNT}(?!\d)", "<account-id>"),
+        (r"\b[0-9A-F]{16}\.gr7\.[a-z0-9-]+\.eks\.amazonaws\.com", "<cluster-hostname>"),  # aws.py's EKS endpoint
+        (r"(?<![\d.])52\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d.])", "<public-ip>"),  # aws.py's Elastic IPs (the NAT's)
+    ),
+    "gcp": (
+        (rf"(?<!\d){FAKE_GCP_PROJECT_NUMBER}(?!\d)", "<project-number>"),
+        (r"(?<![\d.])34\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d./])", "<public-ip>"),  # gcp.py's GKE endpoint and NAT addresses
+        (r"\bgke-[0-9a-f]{32}-[0-9a-f]{6}\.[a-z0-9-]+\.gke\.goog", "<cluster-dns-endpoint>"),
+    ),
+    "azure": (
+        (FAKE_AZURE_SUBSCRIPTION, "<subscription-id>"),
+        (FAKE_AZURE_TENANT, "<tenant-id>"),
+        (FAKE_AZURE_DEPLOYER_OBJECT_ID, "<deployer-object-id>"),
+        (r"(\.oic\.prod-aks\.azure\.com/[^/]+/)[0-9a-f-]{36}", r"\1<oidc-issuer-id>"),
+        (r"\b[a-z0-9-]+-[0-9a-f]{8}\.(?:hcp|portal\.hcp|[0-9a-f-]{36}\.privatelink)\.[a-z0-9]+\.azmk8s\.io",
+         "<cluster-hostname>"),  # azure.py's AKS FQDNs
+    ),
+}
+# Values the cloud generates, by the input key they are handed to (azure.py's fake_guid answers).
+PLACEHOLDER_KEYS: dict[str, dict[str, str]] = {
+    "azure": {"principalId": "<principal-id>", "clientId": "<client-id>", "azure.workload.identity/client-id": "<client-id>"},
+}
 
 # Pulumi package name -> module of this package answering for it.
 MODULES = {"aws": "aws", "gcp": "gcp", "azure-native": "azure", "kubernetes": "kubernetes", "random": "randomness", "time": "clock",

@@ -46,11 +46,12 @@ from recipes.facts.azure import (
 )
 
 from . import FAKE_AZURE_SUBSCRIPTION as SUBSCRIPTION
+from . import FAKE_AZURE_DEPLOYER_OBJECT_ID
 from . import FAKE_AZURE_TENANT as TENANT
 from . import Context, digest
 
 # The object id `getClientConfig` reports for whoever runs the plan.
-FAKE_DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-000000000003"
+FAKE_DEPLOYER_OBJECT_ID = FAKE_AZURE_DEPLOYER_OBJECT_ID
 FAKE_DEPLOYER_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"  # the Azure CLI's public client
 FAKE_CA_DATA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMOCK AKS CA\n-----END CERTIFICATE-----\n").decode()
 
