@@ -35,8 +35,47 @@ COMMANDS = (
     records.forget, records.stacks, records.outputs, records.export, records.register,
     doctor.doctor,
 )
+# Two or three real invocations per command, printed at the end of its --help (tests/cli/test_options.py
+# parses each one with the real command, and runs the offline ones).
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "plan": ("recipe plan aws                                       # the default stack, offline",
+             "recipe plan gcp --project demo-project --allow-cidr 203.0.113.7/32 --cost",
+             "recipe plan -f stack.yaml --tree                      # every resource, from a stack file"),
+    "check": ("recipe check aws --allow-cidr 203.0.113.7/32",
+              "recipe check azure --profile prod -o json",
+              "recipe check ml-dev                                  # a stack on this machine"),
+    "deploy": ("recipe deploy aws --allow-cidr 203.0.113.7/32",
+               "recipe deploy gcp --project demo-project --without deployer --name team-a",
+               "recipe deploy -f stack.yaml --yes -o json"),
+    "preview": ("recipe preview ml-dev", "recipe preview ml-dev -o json"),
+    "destroy": ("recipe destroy ml-dev                                # keeps the bucket, registry and run history",
+                "recipe destroy ml-dev --delete-data --yes            # everything, data included",
+                "recipe destroy ml-dev --cluster-gone                 # the cluster was deleted by hand"),
+    "refresh": ("recipe refresh ml-dev", "recipe refresh ml-dev -o json"),
+    "repair": ("recipe repair ml-dev                                 # after an interrupted deploy",
+               "recipe repair ml-dev --unlock --yes                  # after a killed process"),
+    "backup": ("recipe backup ml-dev", "recipe backup ml-dev -o json"),
+    "forget": ("recipe forget ml-dev                                 # a record that never reached the cloud",
+               "recipe forget ml-dev --yes"),
+    "stacks": ("recipe stacks", "recipe stacks -o json"),
+    "outputs": ("recipe outputs ml-dev", "recipe outputs ml-dev --show-secrets -o json"),
+    "export": ("recipe export ml-dev --format zenml --register && zenml stack set ml-dev",
+               "recipe export ml-dev --format dotenv -f ml-dev.env && . ./ml-dev.env",
+               "recipe export ml-dev --format kubeconfig -f ~/.kube/ml-dev && KUBECONFIG=~/.kube/ml-dev kubectl get pods -A"),
+    "register": ("pulumi stack output --json --show-secrets > ml-dev.outputs.json",
+                 "recipe register ml-dev --outputs ml-dev.outputs.json",
+                 "recipe register ml-dev --outputs ml-dev.outputs.json --force"),
+    "doctor": ("recipe doctor", "recipe doctor aws -o json", "recipe doctor --install-pulumi"),
+}
+
+
+def _epilog(name: str) -> str:
+    # \b: click keeps the block's lines as written instead of re-wrapping them into one paragraph.
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+
+
 for command in COMMANDS:
-    app.command()(command)
+    app.command(epilog=_epilog(command.__name__))(command)
 
 
 def _print_version(value: bool) -> None:

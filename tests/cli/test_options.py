@@ -74,3 +74,47 @@ def test_a_flag_error_names_the_flag_as_typed(home):
     assert "error: --allow-cidr: '10.0.0.1/8' has host bits set; did you mean 10.0.0.0/8?" in result.stderr
     zone = CliRunner().invoke(cli.app, ["plan", "aws", "--zone", "us-east-1a"])
     assert "error: --zone: only applies to gcp stacks (this one is aws)" in zone.stderr
+
+
+# --- Examples at the end of every command's --help (cli.EXAMPLES): real invocations that parse.
+
+def example_argv(line: str) -> list[str] | None:
+    """The `recipe` invocation an example line shows (None: another tool's line), comment and shell glue cut."""
+    import shlex
+
+    words = shlex.split(line.split("  #")[0].split("&&")[0].split(">")[0])
+    return words[1:] if words and words[0] == "recipe" else None
+
+
+def test_every_command_help_ends_with_two_or_three_recipe_examples():
+    group = typer.main.get_command(cli.app)
+    for name in group.commands:
+        lines = cli.EXAMPLES[name]
+        assert 2 <= len(lines) <= 3, name
+        assert [argv[0] for argv in map(example_argv, lines) if argv] and all(
+            argv[0] == name for argv in map(example_argv, lines) if argv), name
+        help_text = CliRunner().invoke(cli.app, [name, "--help"], env={"COLUMNS": "200"}).stdout
+        tail = help_text.rstrip().splitlines()[-len(lines):]
+        assert [t.strip() for t in tail] == [line.strip() for line in lines], name
+
+
+def test_every_example_parses_with_the_real_command(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "stack.yaml").write_text("provider: aws\nname: ml-dev\n")
+    (tmp_path / "ml-dev.outputs.json").write_text("{}")
+    group = typer.main.get_command(cli.app)
+    for name, lines in cli.EXAMPLES.items():
+        for argv in filter(None, map(example_argv, lines)):
+            command = group.commands[argv[0]]
+            # Parsing and converting every value, as a run would, without running the command.
+            command.make_context(argv[0], argv[1:])
+
+
+def test_the_offline_examples_run(home, run):
+    offline = [argv for name in ("plan", "check") for argv in map(example_argv, cli.EXAMPLES[name])
+               if argv and argv[1] in ("aws", "gcp", "azure")]
+    assert len(offline) >= 3
+    for argv in offline:
+        result = run(*argv)
+        assert result.exit_code in (0, 1), (argv, result.output)  # check exits 1 when a rule fails
+        assert "error:" not in result.stderr, (argv, result.stderr)
