@@ -31,7 +31,7 @@ from provisioner.analysis.costs.prices import AZURE_DISK_TIERS, HOURS_PER_MONTH,
 from recipes import facts
 from recipes.facts.aws import EC2_EIP
 from recipes.facts.azure import AKS_CLUSTER
-from recipes.facts.kubernetes import SERVICE
+from recipes.facts.any_cloud import SERVICE
 
 MLSTACKS_REPO = "https://github.com/zenml-io/mlstacks"
 # The two LoadBalancer Services mlstacks installs for these components: (controller, component it serves).

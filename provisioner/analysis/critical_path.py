@@ -23,7 +23,7 @@ import graphlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Union
 
-from recipes.facts import aws, azure, gcp, kubernetes
+from recipes.facts import aws, azure, gcp, any_cloud as k8s_facts
 
 if TYPE_CHECKING:
     from provisioner.analysis.plan import Plan, PlannedResource
@@ -31,15 +31,15 @@ if TYPE_CHECKING:
 # Typical creation times in seconds, per resource type token: each cloud's CREATE_SECONDS and the
 # cloud-agnostic ones (recipes/facts/, where each figure names its source).
 SECONDS: dict[str, float] = {
-    **aws.CREATE_SECONDS, **gcp.CREATE_SECONDS, **azure.CREATE_SECONDS, **kubernetes.CREATE_SECONDS,
+    **aws.CREATE_SECONDS, **gcp.CREATE_SECONDS, **azure.CREATE_SECONDS, **k8s_facts.CREATE_SECONDS,
 }
-LOAD_BALANCER_SERVICE_SECONDS = kubernetes.LOAD_BALANCER_SERVICE_CREATE_SECONDS
+LOAD_BALANCER_SERVICE_SECONDS = k8s_facts.LOAD_BALANCER_SERVICE_CREATE_SECONDS
 # A regional GKE control plane spans three zones and takes longer.
 GKE_REGIONAL_SECONDS = gcp.REGIONAL_CLUSTER_CREATE_SECONDS
 # Any other cloud resource: a single API call.
 DEFAULT_SECONDS = 5
 # Configured locally, never created in the cloud.
-INSTANT_PREFIXES = (kubernetes.PROVIDER_PREFIX, kubernetes.RANDOM_PREFIX)
+INSTANT_PREFIXES = (k8s_facts.PROVIDER_PREFIX, k8s_facts.RANDOM_PREFIX)
 
 
 class Step(NamedTuple):
@@ -71,10 +71,10 @@ def seconds_for(resource: PlannedResource) -> float:
     """Typical time to create `resource`."""
     if not resource.custom or resource.type.startswith(INSTANT_PREFIXES):
         return 0
-    if resource.type == kubernetes.SERVICE:
+    if resource.type == k8s_facts.SERVICE:
         is_lb = (resource.inputs.get("spec") or {}).get("type") == "LoadBalancer"
         return LOAD_BALANCER_SERVICE_SECONDS if is_lb else DEFAULT_SECONDS
-    if resource.type == kubernetes.TIME_SLEEP:  # a propagation wait lasts what it says
+    if resource.type == k8s_facts.TIME_SLEEP:  # a propagation wait lasts what it says
         return _go_duration_seconds(str(resource.inputs.get("createDuration") or "0s"))
     if resource.type == gcp.GKE_CLUSTER:
         location = str(resource.inputs.get("location") or "")

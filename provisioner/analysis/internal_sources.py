@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from provisioner.analysis.plan import Plan, PlannedResource
-from recipes.facts import aws, azure, gcp, kubernetes
+from recipes.facts import aws, azure, gcp, any_cloud as k8s_facts
 
 # Why each kind of source reaches the load balancer.
 SHORT_CIRCUIT = ("the load balancer is addressed by IP, so kube-proxy keeps in-cluster traffic to it inside the "
@@ -38,7 +38,7 @@ class InternalSource:
 
 
 def load_balancers(plan: Plan) -> list[PlannedResource]:
-    return [s for s in plan.by_type(kubernetes.SERVICE) if (s.inputs.get("spec") or {}).get("type") == "LoadBalancer"]
+    return [s for s in plan.by_type(k8s_facts.SERVICE) if (s.inputs.get("spec") or {}).get("type") == "LoadBalancer"]
 
 
 def source_ranges(service: PlannedResource) -> list[str]:

@@ -30,6 +30,17 @@ MLFLOW_IMAGE = "docker.io/burakince/mlflow:3.15.1"
 # that pin it; verify with `docker buildx imagetools inspect docker.io/library/postgres:16.10`).
 # The tag stays for readers; with both, the runtime pulls by digest.
 POSTGRES_IMAGE = "docker.io/library/postgres:16.10@sha256:21f6013073bc6b92830a2129570e2f5ec42a6c734b5a985a41e83aa58f54c3c1"
+# SeaweedFS 4.47 (Apache-2.0), the `kubernetes` provider's in-cluster object store (recipes/existing/
+# objectstore.py): the multi-architecture index digest, read 2026-12-02 from public manifests of several
+# projects that pin it (one records Docker Hub's tags API answer for 4.47 and the registry manifest's
+# sha256; another the binary's `weed version`: 4.47 c50733600). Verify with
+# `docker buildx imagetools inspect docker.io/chrislusf/seaweedfs:4.47`.
+SEAWEEDFS_IMAGE = (
+    "docker.io/chrislusf/seaweedfs:4.47@sha256:ce9e796f1fe6f06968f4c04bdaf8f678dad9c8acdfef3d244133d71bfa6bf882"
+)
+# Not the image's seaweed user (1000): a UID above 10000 never matches a host account (Checkov CKV_K8S_40),
+# `weed` needs no passwd entry, and the volume is writable through fsGroup.
+SEAWEEDFS_UID = 10001
 # Images still pinned by tag alone, each until its digest can be read (`recipe check` T5 warns
 # for these and fails for any other image without a digest).
 DIGEST_PENDING: tuple[str, ...] = (MLFLOW_IMAGE,)

@@ -12,7 +12,7 @@ import pytest
 
 from provisioner.analysis.baseline import RULES, RULES_BY_ID, evaluate
 from provisioner.analysis.plan import Plan, PlannedResource, run_plan
-from recipes.facts import aws, azure, gcp, kubernetes
+from recipes.facts import aws, azure, gcp, any_cloud as k8s_facts
 from recipes.spec import Layer, load_spec
 
 SPECS = {
@@ -208,11 +208,11 @@ BREAKS: list[Break] = [
     Break("I2", "aws", aws.IAM_ACCESS_KEY, Intruder({"user": "ci"})),
     Break("I2", "gcp", gcp.SERVICE_ACCOUNT_KEY, Intruder({"serviceAccountId": "x"})),
     Break("I2", "azure", azure.CONTAINER_REGISTRY_TOKEN, Intruder({"tokenName": "push"})),
-    Break("T1", "aws", kubernetes.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "args", value=["server"]), name="tracker-server"),
-    Break("T2", "gcp", kubernetes.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "image", value="docker.io/burakince/mlflow:latest"), name="tracker-server"),
-    Break("T2", "azure", kubernetes.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "securityContext", "allowPrivilegeEscalation", value=True), name="tracker-db"),
-    Break("S1", "aws", kubernetes.SECRET, forget_secrecy, name="tracker-server"),
-    Break("S1", "gcp", kubernetes.CONFIG_MAP, leak_tracker_password),
+    Break("T1", "aws", k8s_facts.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "args", value=["server"]), name="tracker-server"),
+    Break("T2", "gcp", k8s_facts.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "image", value="docker.io/burakince/mlflow:latest"), name="tracker-server"),
+    Break("T2", "azure", k8s_facts.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "securityContext", "allowPrivilegeEscalation", value=True), name="tracker-db"),
+    Break("S1", "aws", k8s_facts.SECRET, forget_secrecy, name="tracker-server"),
+    Break("S1", "gcp", k8s_facts.CONFIG_MAP, leak_tracker_password),
     Break("D1", "aws", aws.S3_BUCKET, attribute("retain_on_delete", False)),
     Break("D1", "gcp", gcp.GKE_CLUSTER, setter("deletionProtection", value=True)),
     # Unprotected data is deleted by `recipe destroy`; a protected cluster could never be destroyed.
@@ -222,7 +222,7 @@ BREAKS: list[Break] = [
     Break("N4", "gcp", gcp.GKE_CLUSTER, setter("datapathProvider", value="LEGACY_DATAPATH")),
     Break("N4", "azure", azure.AKS_CLUSTER, setter("networkProfile", "networkPolicy", value=None)),
     Break("N5", "aws", aws.EC2_DEFAULT_SECURITY_GROUP, setter("ingress", value=[{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}])),
-    Break("N6", "aws", kubernetes.NETWORK_POLICY, removed, name="segmentation-mlflow-default-deny"),
+    Break("N6", "aws", k8s_facts.NETWORK_POLICY, removed, name="segmentation-mlflow-default-deny"),
     Break("I3", "aws", aws.IAM_ROLE_POLICY, Intruder({"policy": json.dumps({"Statement": [
         {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": "arn:aws:kms:eu-west-1:123456789012:key/x"}]})})),
     Break("C7", "gcp", gcp.GKE_CLUSTER, setter("binaryAuthorization", value={"evaluationMode": "DISABLED"})),
@@ -234,9 +234,9 @@ BREAKS: list[Break] = [
     Break("L2", "azure", azure.STORAGE_ACCOUNT, unchanged, spec={"audit_logs": True}),
     Break("L3", "aws", aws.EKS_CLUSTER, unchanged, spec={"audit_logs": True}),
     Break("B7", "azure", azure.STORAGE_ACCOUNT, unchanged, spec={"network_rules": True}),
-    Break("T3", "aws", kubernetes.ISTIO_GATEWAY, setter("spec", "servers", 0, "tls", value={}), name="tracker-gateway"),
-    Break("T4", "gcp", kubernetes.NAMESPACE, setter("metadata", "labels", value={}), name="pipelines-ns"),
-    Break("T5", "azure", kubernetes.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "image",
+    Break("T3", "aws", k8s_facts.ISTIO_GATEWAY, setter("spec", "servers", 0, "tls", value={}), name="tracker-gateway"),
+    Break("T4", "gcp", k8s_facts.NAMESPACE, setter("metadata", "labels", value={}), name="pipelines-ns"),
+    Break("T5", "azure", k8s_facts.DEPLOYMENT, setter("spec", "template", "spec", "containers", 0, "image",
                                                        value="docker.io/library/postgres:16.10"), name="tracker-db"),
 ]
 

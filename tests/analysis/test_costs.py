@@ -22,7 +22,7 @@ from provisioner.analysis.costs.prices import MACHINE_HOURLY, MACHINE_SOURCE, PR
 from provisioner.analysis.plan import Plan, PlannedResource
 from recipes import facts
 from recipes.facts import aws, gcp
-from recipes.facts.kubernetes import SERVICE
+from recipes.facts.any_cloud import SERVICE
 
 from tests.analysis.estimate_items import items, one
 from tests.conftest import spec_for

@@ -11,7 +11,7 @@ import pytest
 from provisioner.analysis.costs import estimate, monthly, usd
 from provisioner.analysis.plan import Plan, PlannedResource
 from recipes.facts import aws, azure, gcp
-from recipes.facts.kubernetes import PERSISTENT_VOLUME_CLAIM, SERVICE
+from recipes.facts.any_cloud import PERSISTENT_VOLUME_CLAIM, SERVICE
 
 from tests.analysis.estimate_items import one
 from tests.conftest import spec_for

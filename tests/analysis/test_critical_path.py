@@ -16,7 +16,7 @@ import pytest
 from provisioner.analysis.critical_path import analyse, seconds_for, waits_for, waits_on
 from provisioner.analysis.plan import Plan, PlannedResource
 from recipes import facts
-from recipes.facts import aws, azure, gcp, kubernetes
+from recipes.facts import aws, azure, gcp, any_cloud as k8s_facts
 
 from tests.conftest import spec_for
 
@@ -31,7 +31,7 @@ INDEPENDENT = {
     "azure": [azure.STORAGE_ACCOUNT, azure.BLOB_CONTAINER, azure.CONTAINER_REGISTRY, azure.USER_ASSIGNED_IDENTITY,
               azure.KEY_VAULT, azure.KEY_VAULT_KEY],
 }
-WORKLOADS = (kubernetes.DEPLOYMENT, kubernetes.HELM_RELEASE)
+WORKLOADS = (k8s_facts.DEPLOYMENT, k8s_facts.HELM_RELEASE)
 
 
 
@@ -55,8 +55,8 @@ def test_longest_chain_of_a_tiny_plan(make_spec):
         res("eks", aws.EKS_CLUSTER),  # 660
         res("nodes", aws.EKS_NODE_GROUP, ("eks",)),  # 240
         res("bucket", aws.S3_BUCKET),  # 5
-        res("k8s", kubernetes.KUBERNETES_PROVIDER, ("eks",)),  # 0
-        res("app", kubernetes.DEPLOYMENT, ("nodes", "bucket"), provider="k8s"),  # 90
+        res("k8s", k8s_facts.KUBERNETES_PROVIDER, ("eks",)),  # 0
+        res("app", k8s_facts.DEPLOYMENT, ("nodes", "bucket"), provider="k8s"),  # 90
     )
     deploy = analyse(plan)
     assert deploy.critical_seconds == 660 + 240 + 90
@@ -71,8 +71,8 @@ def test_a_resource_waits_for_its_provider_and_the_providers_dependencies(make_s
     plan = tiny(
         make_spec,
         res("gke", gcp.GKE_CLUSTER),  # 300
-        res("k8s", kubernetes.KUBERNETES_PROVIDER, ("gke",)),
-        res("ns", kubernetes.NAMESPACE, provider="k8s"),  # 5, no recorded dependency at all
+        res("k8s", k8s_facts.KUBERNETES_PROVIDER, ("gke",)),
+        res("ns", k8s_facts.NAMESPACE, provider="k8s"),  # 5, no recorded dependency at all
     )
     assert waits_for(plan, "ns", "gke")
     assert analyse(plan).critical_seconds == 305
@@ -94,8 +94,8 @@ def test_components_cost_nothing_and_a_dependency_on_one_waits_for_its_children(
 
 
 def test_durations_by_type_and_inputs(make_spec):
-    lb = res("lb", kubernetes.SERVICE, inputs={"spec": {"type": "LoadBalancer"}})
-    internal = res("svc", kubernetes.SERVICE, inputs={"spec": {"ports": []}})
+    lb = res("lb", k8s_facts.SERVICE, inputs={"spec": {"type": "LoadBalancer"}})
+    internal = res("svc", k8s_facts.SERVICE, inputs={"spec": {"ports": []}})
     zonal = res("z", gcp.GKE_CLUSTER, inputs={"location": "us-central1-b"})
     regional = res("r", gcp.GKE_CLUSTER, inputs={"location": "us-central1"})
     assert seconds_for(lb) > seconds_for(internal) == 5
@@ -204,7 +204,7 @@ TIMEOUT_BOUNDS = {
     aws.EKS_CLUSTER: (20, 60), aws.EKS_NODE_GROUP: (20, 60),
     gcp.GKE_CLUSTER: (20, 60), gcp.GKE_NODE_POOL: (20, 60),
     azure.AKS_CLUSTER: (20, 60),
-    kubernetes.DEPLOYMENT: (5, 15),
+    k8s_facts.DEPLOYMENT: (5, 15),
 }
 
 
@@ -216,7 +216,7 @@ def test_every_wait_has_a_timeout_that_fits_the_resource(plans, provider):
             low, high = TIMEOUT_BOUNDS[r.type]
             assert "create" in r.custom_timeouts, r.name
             assert low <= _minutes(r.custom_timeouts["create"]) <= high, (r.name, r.custom_timeouts)
-        if r.type == kubernetes.HELM_RELEASE:  # Helm waits for the chart's workloads
+        if r.type == k8s_facts.HELM_RELEASE:  # Helm waits for the chart's workloads
             assert 2 <= float(r.inputs["timeout"]) / 60 <= 10, (r.name, r.inputs["timeout"])
-        if r.type == kubernetes.SERVICE and r.inputs["spec"].get("type") == "LoadBalancer":
+        if r.type == k8s_facts.SERVICE and r.inputs["spec"].get("type") == "LoadBalancer":
             assert r.custom_timeouts == {"create": "15m", "delete": "15m"}, r.name

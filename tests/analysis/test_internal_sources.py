@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from provisioner import cli
 from provisioner.analysis.baseline import RULES_BY_ID
-from recipes.facts import aws, gcp, kubernetes
+from recipes.facts import aws, gcp, any_cloud as k8s_facts
 from recipes.spec import SpecError
 
 from tests.conftest import DEFAULT_FLAGS, spec_for
@@ -30,7 +30,7 @@ VARIANTS = {"with the deployer": {}, "without the deployer": {"without": ["deplo
 
 
 def load_balancers(plan):
-    return [s for s in plan.by_type(kubernetes.SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
+    return [s for s in plan.by_type(k8s_facts.SERVICE) if s.inputs["spec"].get("type") == "LoadBalancer"]
 
 
 def nat_address(plan, provider: str) -> str:

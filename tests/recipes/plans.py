@@ -13,7 +13,7 @@ import yaml
 
 from recipes.spec import StackSpec
 
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.conftest import spec_for
 

@@ -13,7 +13,7 @@ import pytest
 
 from recipes import outputs
 from recipes.facts import gcp as gcp_facts
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 from recipes.facts import aws as aws_facts
 from recipes.facts import azure as azure_facts
 

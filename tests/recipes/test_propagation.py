@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from provisioner.analysis.critical_path import analyse, seconds_for
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.conftest import spec_for
 

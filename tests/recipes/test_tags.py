@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from provisioner.analysis.critical_path import provider_urn
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.recipes.plans import CLOUD_PREFIX, PROVIDERS, STACK_PROVIDER, STORAGE_ONLY, program_spec
 

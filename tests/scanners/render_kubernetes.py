@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 from recipes.outputs import MASK
 
 PREFIX = "kubernetes:"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.analysis.plan import Plan, PlannedResource
-from recipes.facts.kubernetes import DEPLOYMENT, ISTIO_GATEWAY, JOB, NAMESPACE, NETWORK_POLICY
+from recipes.facts.any_cloud import DEPLOYMENT, ISTIO_GATEWAY, JOB, NAMESPACE, NETWORK_POLICY
 from recipes.kubernetes.versions import DIGEST_PENDING
 
 from .queries import Verdict, as_list, get, of

@@ -12,7 +12,7 @@ from provisioner.analysis.plan import Plan
 from recipes import facts
 from recipes.facts.aws import EKS_CLUSTER
 from recipes.facts.gcp import GKE_CLUSTER
-from recipes.facts.kubernetes import KUBERNETES_PROVIDER, SECRET
+from recipes.facts.any_cloud import KUBERNETES_PROVIDER, SECRET
 
 from .queries import Verdict, each, of
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from provisioner.analysis.internal_sources import own_sources
 from provisioner.analysis.plan import Plan, PlannedResource
-from recipes.facts.kubernetes import DEPLOYMENT, SERVICE
+from recipes.facts.any_cloud import DEPLOYMENT, SERVICE
 
 from .queries import OPEN_CIDR_NOTE, Verdict, as_list, each, get, of, open_to_internet
 

@@ -21,7 +21,7 @@ from recipes.facts.aws import (
     S3_LIFECYCLE,
     S3_VERSIONING,
 )
-from recipes.facts.kubernetes import PERSISTENT_VOLUME_CLAIM, SERVICE
+from recipes.facts.any_cloud import PERSISTENT_VOLUME_CLAIM, SERVICE
 
 from . import kubernetes
 from .model import PlanPricer, count_text, hours, monthly, number, plural, usd

@@ -15,7 +15,7 @@ from recipes.facts.gcp import (
     KMS_CRYPTO_KEY,
     ROUTER_NAT,
 )
-from recipes.facts.kubernetes import PERSISTENT_VOLUME_CLAIM, SERVICE
+from recipes.facts.any_cloud import PERSISTENT_VOLUME_CLAIM, SERVICE
 
 from . import kubernetes
 from .model import PlanPricer, count_text, hours, monthly, number, plural, usd

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from recipes.facts.kubernetes import PERSISTENT_VOLUME_CLAIM, SERVICE
+from recipes.facts.any_cloud import PERSISTENT_VOLUME_CLAIM, SERVICE
 
 from .model import PlanPricer, count_text, gib, usd
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recipes.facts.kubernetes import TLS_PRIVATE_KEY, TLS_SELF_SIGNED_CERT
+from recipes.facts.any_cloud import TLS_PRIVATE_KEY, TLS_SELF_SIGNED_CERT
 
 from . import Context, digest
 

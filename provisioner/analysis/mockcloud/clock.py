@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recipes.facts.kubernetes import TIME_STATIC
+from recipes.facts.any_cloud import TIME_STATIC
 
 from . import Context
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recipes.facts.kubernetes import HELM_RELEASE, SERVICE
+from recipes.facts.any_cloud import HELM_RELEASE, SERVICE
 
 from . import Context, digest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from recipes.facts.kubernetes import RANDOM_ID, RANDOM_PASSWORD, RANDOM_STRING
+from recipes.facts.any_cloud import RANDOM_ID, RANDOM_PASSWORD, RANDOM_STRING
 
 from . import Context
 

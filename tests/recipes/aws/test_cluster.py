@@ -8,7 +8,7 @@ import pytest
 
 from recipes.aws import policies
 from recipes.facts import aws as facts
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 
 

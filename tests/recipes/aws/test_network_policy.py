@@ -19,7 +19,7 @@ from provisioner.analysis.plan import PlannedResource, run_plan
 from recipes import build
 from recipes.aws import cluster as cluster_module
 from recipes.facts import aws as facts
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.conftest import aws_spec
 

@@ -13,7 +13,7 @@ from provisioner.analysis.mockcloud import azure as azure_mock
 from recipes.spec import StackSpec
 
 from recipes.facts import azure as facts
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.recipes.plans import program_spec
 

@@ -7,7 +7,7 @@ import yaml
 from provisioner.analysis.mockcloud import azure as azure_mock
 from recipes.azure import roles
 from recipes.facts import azure as facts
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.recipes.azure.helpers import azure, cluster_id, mock_outputs, registry_id, rg_id, role_assignments, subnet_id
 

@@ -11,7 +11,7 @@ from provisioner.analysis.mockcloud import FAKE_AZURE_TENANT as TENANT
 from recipes.azure import roles
 from recipes.kubernetes import namespaces
 from recipes.facts import azure as facts
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.recipes.azure.helpers import azure, cluster_side, mock_outputs, role_assignments, role_definition, storage_id
 from tests.recipes.plans import SERVICE_ACCOUNT, container

@@ -10,7 +10,7 @@ import pytest
 from provisioner.analysis.mockcloud import azure as azure_mock
 from recipes.spec import SpecError
 from recipes.facts import azure as facts
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.recipes.azure.helpers import azure, azure_spec, mock_outputs
 from tests.recipes.plans import ALLOW_CIDRS

@@ -7,7 +7,7 @@ import pytest
 from recipes.gcp import roles
 from recipes.kubernetes import namespaces
 from recipes.facts import gcp as facts
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.recipes.gcp.helpers import ACCOUNT_IAM, children_by_type, gcp_spec
 from tests.recipes.plans import SERVICE_ACCOUNT

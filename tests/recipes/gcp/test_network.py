@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from recipes.facts import gcp as facts
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.recipes.gcp.helpers import gcp_spec
 from tests.recipes.plans import ALLOW_CIDRS

@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 from tests.recipes.plans import GATEWAY
 
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"

@@ -17,7 +17,7 @@ import pytest
 from provisioner.analysis.plan import run_plan
 from recipes.facts import aws as aws_facts
 from recipes.facts import gcp as gcp_facts
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 from recipes.kubernetes import namespaces as stack_namespaces
 from recipes.kubernetes import segmentation_flows as flows
 

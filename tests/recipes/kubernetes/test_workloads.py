@@ -7,7 +7,7 @@ import json
 import pytest
 
 from recipes.kubernetes import versions, workload
-from recipes.facts import kubernetes as k8s_facts
+from recipes.facts import any_cloud as k8s_facts
 
 from tests.recipes.plans import GATEWAY, container, pod_spec
 

@@ -1,4 +1,4 @@
-"""Cloud-agnostic type tokens: Kubernetes, Helm, random and time resources, the same on every cloud.
+"""Type tokens the same on any cloud: Kubernetes, Helm, random, time and tls resources.
 
 Not a cloud: `recipes.facts.of()` never returns this module. Constants only, like the cloud modules.
 """
