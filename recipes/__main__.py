@@ -37,7 +37,7 @@ try:
     spec = load_spec(config_layer())
 except SpecError as exc:
     raise pulumi.RunError(str(exc)) from None
-if not spec.suffix:
+if not spec.suffix and spec.provider != "kubernetes":  # a cluster that exists: no global name of ours
     # Global names (buckets, registries) need a suffix of this stack's own, kept in its config.
     from recipes import naming
 

@@ -42,7 +42,7 @@ class ClusterHandle:
     provider: k8s.Provider
     # Every workload waits for these (the nodes), not for the whole cluster component.
     ready: list[pulumi.Resource]
-    storage_class: str
+    storage_class: str | None  # None: the cluster's default StorageClass (a cluster we did not create)
     # Pods with volumes or cloud identities also wait for these (storage driver, identity agent);
     # the rest (Istio, the model deployer) start without them.
     addons_ready: list[pulumi.Resource] = field(default_factory=list)
@@ -67,6 +67,8 @@ class BucketHandle:
     uri: pulumi.Output[str]
     resource: pulumi.Resource
     account: pulumi.Output[str] | None = None
+    # Namespaces of ours the bucket runs in (an in-cluster object store), by name: segmented like the workloads'.
+    namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,7 +83,18 @@ class WorkloadIdentity:
 
     service_account_annotations: dict[str, Any] = field(default_factory=dict)
     pod_labels: dict[str, str] = field(default_factory=dict)
+    # {name: value}; a value that is a dict is the variable's valueFrom (e.g. {"secret_key_ref": {...}}):
+    # static keys from a Secret, where a cluster has no workload identity (the `kubernetes` provider).
     env: dict[str, Any] = field(default_factory=dict)
+
+    # Secrets the workload creates in its own namespace before its pods start, as {name: {key: value}}:
+    # static keys copied where the pods that reference them run (a Secret is read in its namespace only).
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def env_vars(self) -> list[dict[str, Any]]:
+        """`env` as a container's env entries."""
+        return [{"name": k, "value_from": v} if isinstance(v, dict) else {"name": k, "value": v}
+                for k, v in self.env.items()]
     # Bindings that must exist before a pod starts, or it starts without credentials.
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     # Python modules the workload's image lacks for this cloud's credentials, as

@@ -172,6 +172,11 @@ class Names:
     def managed_identity(self, part: str) -> str:
         return _checked(f"id-{self.stack}-{part}", "managed identity")
 
+    # --- kubernetes (a cluster that exists) -----------------------------------
+    def objectstore_bucket(self) -> str:
+        """The in-cluster object store's bucket: the store is the stack's own, so no suffix."""
+        return _checked(f"{self.stack}-artifacts", "S3 bucket")
+
     # --- every name of a provider's stack, checked up front -------------------
     def check(self, provider: str) -> dict[str, str]:
         """Compute every name `provider`'s stack uses, so a bad one fails before any cloud call."""
@@ -189,6 +194,8 @@ class Names:
                 "storage": self.storage_account(), "registry": self.container_registry(), "vault": self.key_vault(),
                 **{f"id-{p}": self.managed_identity(p) for p in ("mlflow", "pipelines")},
             }
+        if provider == "kubernetes":
+            return {"bucket": self.objectstore_bucket()}
         raise InvalidName(f"unknown provider {provider!r}")
 
 

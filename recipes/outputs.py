@@ -65,13 +65,18 @@ ANY = "*"
 # recipes/<cloud>/bucket.py, registries in registry.py (ECR's host, Artifact Registry's repository
 # path, ACR's login server), endpoints in cluster.py, the rest in recipes/kubernetes/.
 VALUES: dict[tuple[str, str], dict[str, Value]] = {
-    ("cluster", "endpoint"): {ANY: Value("an https URL (e.g. https://203.0.113.7)", rf"https://{_HOST}(?:/[\s\S]*)?")},
+    ("cluster", "endpoint"): {ANY: Value("an https URL (e.g. https://203.0.113.7)", rf"https://{_HOST}(?:/[\s\S]*)?"),
+                              # the user's own cluster, as their kubeconfig reaches it (a laptop's may be http)
+                              "kubernetes": Value("an http(s) URL (e.g. https://127.0.0.1:6443)",
+                                                  rf"https?://{_HOST}(?:/[\s\S]*)?")},
     ("cluster", "kubeconfig"): {ANY: Value("a kubeconfig (YAML: apiVersion v1, kind Config, a context named by "
                                            "'cluster.context')", reader="kubeconfig")},
     ("bucket", "uri"): {
         "aws": Value("an s3:// URI (e.g. s3://ml-dev-artifacts-abc123)", r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
         "gcp": Value("a gs:// URI (e.g. gs://ml-dev-artifacts-abc123)", r"gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]"),
         "azure": Value("an az:// URI of a blob container (e.g. az://artifacts)", r"az://[a-z0-9][a-z0-9-]{1,61}[a-z0-9]"),
+        # an S3-compatible bucket: the in-cluster store's, or the user's (--bucket)
+        "kubernetes": Value("an s3:// URI (e.g. s3://ml-local-artifacts)", r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
     },
     ("bucket", "account"): {"azure": Value("a storage account name (e.g. stmldevabc123)", r"[a-z0-9]{3,24}")},
     ("registry", "uri"): {
@@ -82,6 +87,9 @@ VALUES: dict[tuple[str, str], dict[str, Value]] = {
         # `-<hash>`: a registry with a domain name label scope (our program leaves the default, none).
         "azure": Value("an ACR login server, no scheme (e.g. crmldevabc123.azurecr.io)",
                        r"[a-z0-9]{5,50}(?:-[a-z0-9]{1,16})?\.azurecr\.io"),
+        # the user's registry (--registry, recipes/spec_values.py REGISTRY_RE): HOST[:PORT][/PATH]
+        "kubernetes": Value("a registry, HOST[:PORT][/PATH], no scheme (e.g. registry.example.com/ml)",
+                            r"[A-Za-z0-9][A-Za-z0-9.-]*(?::\d{1,5})?(?:/[a-z0-9._-]+)*"),
     },
     ("tracker", "flavor"): {ANY: Value("mlflow (the tracker stack-recipes deploys)", r"mlflow")},
     ("tracker", "uri"): {ANY: HTTP_URL},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import facts, outputs
+from . import facts, outputs, spec_values
 from .cloud import CloudRecipe
 from .kubernetes import namespaces
 from .spec import StackSpec
@@ -18,7 +18,7 @@ from .spec import StackSpec
 
 def cloud_recipe(spec: StackSpec) -> CloudRecipe:
     facts.require_sdk(spec.provider)  # a one-cloud install running another cloud's stack: the fix, not an ImportError
-    module = importlib.import_module(f"recipes.{spec.provider}")
+    module = importlib.import_module(facts.of(spec.provider).PROGRAM_PACKAGE)
     return module.Recipe(spec)
 
 
@@ -40,6 +40,8 @@ def build(spec: StackSpec) -> dict[str, Any]:
     cluster = recipe.cluster() if spec.has("cluster") else None
     bucket = recipe.bucket() if spec.has("bucket") else None
     registry = recipe.registry(cluster) if spec.has("registry") else None
+    if bucket is not None:
+        owned.update(bucket.namespaces)
 
     # One front door (Istio's gateway behind one cloud load balancer, HTTPS) for the tracker and the
     # models, each on its own port: MLflow on 443 alone, beside Seldon's models on 5000.
@@ -120,7 +122,7 @@ def build(spec: StackSpec) -> dict[str, Any]:
             cluster=cluster, labels=labels, namespaces=owned,
             identity_endpoints=facts.of(spec.provider).IDENTITY_ENDPOINTS,
             tracker_port_beside_models=tls.TRACKER_PORT_BESIDE_MODELS if spec.has("tracker") and spec.has("deployer") else None,
-            acme_http01=bool(spec.domain),
+            acme_http01=bool(spec.domain), bucket_port=spec_values.endpoint_port(spec.bucket_endpoint),
         ))
 
     return outputs.export(values)

@@ -8,10 +8,13 @@ region that is missing there is a one-line change.
 from __future__ import annotations
 
 import difflib
+import re
 
 from recipes import facts
 
-REGIONS: dict[str, frozenset[str]] = {provider: facts.of(provider).REGIONS for provider in facts.PROVIDERS}
+REGIONS: dict[str, frozenset[str]] = {provider: facts.of(provider).REGIONS for provider in facts.CLOUDS}
+# A provider without a regions list (`kubernetes`: the user's cluster) takes any label of this form.
+REGION_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 DEFAULT_REGION: dict[str, str] = {provider: facts.of(provider).DEFAULT_REGION for provider in facts.PROVIDERS}
 
 
@@ -24,6 +27,10 @@ def default_zone(gcp_region: str) -> str:
 def check_region(provider: str, region: str) -> str | None:
     """Return an error message for an unknown region, or None when it is known."""
     known = facts.of(provider).REGIONS
+    if known is None:
+        if REGION_LABEL.match(region):
+            return None
+        return f"{region!r} is not a region label: 1-63 lowercase letters, digits and hyphens (e.g. {DEFAULT_REGION[provider]})"
     if region in known:
         return None
     close = difflib.get_close_matches(region, sorted(known), n=3, cutoff=0.6)

@@ -17,7 +17,7 @@ from . import facts, naming, regions, spec_values
 from .spec_values import Raw, SpecError, boolean, choice, kind_of, string, tags, text_list, where, whole_number
 from .spec_values import admins as admin_principals
 from .spec_values import cidr as ipv4_cidr
-from .stack_fields import CLOUD_ONLY, FIELDS, FILE_FIELDS, PROVIDERS
+from .stack_fields import CLOUD_ONLY, CLOUDS, FIELDS, FILE_FIELDS, PROVIDERS
 
 __all__ = ["COMPONENTS", "FILE_FIELDS", "PROVIDERS", "Layer", "SpecError", "StackSpec", "load_spec"]
 
@@ -80,6 +80,15 @@ class StackSpec:
     # Principals given cluster-admin and the operators' data access besides the deployer
     # (--admin): IAM role/user ARNs, IAM members, or Entra object ids (see spec_values.admins).
     admins: tuple[str, ...] = ()
+    # The `kubernetes` provider (a cluster that exists): the kubeconfig context ("": its current-context) and
+    # file ("": $KUBECONFIG, else ~/.kube/config); an existing S3-compatible bucket (s3://NAME, "": an object
+    # store in the cluster), its endpoint and the Secret holding its keys; an existing registry (HOST[/PATH]).
+    context: str = ""
+    kubeconfig: str = ""
+    bucket: str = ""
+    bucket_endpoint: str = ""
+    bucket_secret: str = ""
+    registry: str = ""
     # Not a stack-file field: set for the update that precedes `destroy --delete-data`,
     # so the bucket and registry stop being retained and can be emptied.
     delete_data: bool = field(default=False, compare=False)
@@ -186,6 +195,10 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
 
     for only in CLOUD_ONLY:
         if get(only.name) is not None and provider not in only.clouds:
+            if only.clouds == CLOUDS:  # what a cluster we create is made of: the user's cluster already is
+                raise SpecError(where(get(only.name), only.name) + f"only applies to stacks whose cluster stack-recipes "
+                                f"creates ({', '.join(CLOUDS)}); a {provider} stack deploys to your cluster as it is: "
+                                "drop it")
             raise SpecError(where(get(only.name), only.name)
                             + f"only applies to {' and '.join(only.clouds)} stacks (this one is {provider})")
     region_raw = _region_raw(get("region"), get("location"))
@@ -219,7 +232,7 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
     components = _components(get("components"), get("without"))
 
     node_type = string(get("node_type"), "node_type", defaults["node_type"])
-    if not cloud.NODE_TYPE_RE.match(node_type):
+    if cloud.NODE_TYPE_RE is not None and not cloud.NODE_TYPE_RE.match(node_type):
         raise SpecError(
             where(get("node_type"), "node_type")
             + f"{node_type!r} is not {'an' if provider[0] in 'aeiou' else 'a'} {provider} machine type (e.g. {cloud.NODE_TYPE_EXAMPLE})"
@@ -285,6 +298,7 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
 
     tags_given = tags(get("tags"), provider)
     admins = admin_principals(get("admins"), provider)
+    existing = spec_values.existing(get, provider, components) if provider == "kubernetes" else {}
 
     spec = StackSpec(
         provider=provider, name=name, region=region, components=components,
@@ -293,7 +307,7 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
         immutable_tags=immutable_tags, suffix=suffix, tags=tags_given,
         project=project, zone=zone, regional=regional, kms=kms, private_endpoint=private_endpoint,
         audit_logs=audit_logs, network_rules=network_rules, domain=domain_name, acme_email=email,
-        admins=admins,
+        admins=admins, **existing,
     )
     try:  # every derived cloud name must be acceptable too
         spec.names.check(provider)

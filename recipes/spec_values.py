@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import facts, naming
@@ -242,3 +242,118 @@ def azure_admin(text: str, prefix: str) -> str:
 
 # How each cloud names a principal: the form its grants take, or a SpecError saying the right one.
 ADMIN_FORMS = {"aws": aws_admin, "gcp": gcp_admin, "azure": azure_admin}
+
+
+# --------------------------------------------------------------------------
+# The `kubernetes` provider: an existing cluster, bucket and registry, named by the user.
+
+KUBE_CONTEXT_RE = re.compile(r"^[^\s,]{1,253}$")  # kubectl takes any name; ours appear in flags and YAML
+S3_BUCKET_RE = re.compile(r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+DNS_1123_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_REGISTRY_HOST = r"(?:[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\d{1,5})?"
+# HOST[:PORT][/PATH], as Docker references name a registry (distribution/reference: lowercase path components).
+REGISTRY_RE = re.compile(rf"^{_REGISTRY_HOST}(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
+def kube_context(raw: Raw | None) -> str:
+    text = string(raw, "context", "")
+    if text and not KUBE_CONTEXT_RE.match(text):
+        raise SpecError(where(raw, "context") + f"{text!r} is not a kubeconfig context name (no spaces or commas; "
+                        "`kubectl config get-contexts -o name` lists yours)")
+    return text
+
+
+def s3_bucket(raw: Raw | None) -> str:
+    """--bucket: s3://NAME, a bucket that exists (S3's naming rules), no path."""
+    text = string(raw, "bucket", "")
+    if not text:
+        return ""
+    name = text.removeprefix("s3://").rstrip("/")
+    if not text.startswith("s3://") or not S3_BUCKET_RE.match(name):
+        raise SpecError(where(raw, "bucket") + f"{text!r} is not an S3 bucket URI like s3://ml-artifacts (3-63 "
+                        "lowercase letters, digits, . and -, no path)")
+    return f"s3://{name}"
+
+
+def s3_endpoint(raw: Raw | None) -> str:
+    """--bucket-endpoint: an https URL; plain http only on this machine (a port-forwarded or local store)."""
+    from urllib.parse import urlsplit
+
+    text = string(raw, "bucket_endpoint", "").rstrip("/")
+    if not text:
+        return ""
+    try:
+        url = urlsplit(text)
+        url.port  # noqa: B018 - a port that is no number raises here
+    except ValueError:
+        url = None
+    if url is None or url.scheme not in ("https", "http") or not url.hostname or url.query or url.fragment \
+            or url.username or url.password:
+        raise SpecError(where(raw, "bucket_endpoint") + f"{text!r} is not an endpoint URL like "
+                        "https://minio.example.com (no credentials in it)")
+    if url.scheme == "http" and url.hostname not in LOCAL_HOSTS:
+        raise SpecError(where(raw, "bucket_endpoint") + f"{text!r} would send the bucket's keys in clear: use https "
+                        "(http only for localhost or 127.0.0.1)")
+    return text
+
+
+def endpoint_port(url: str) -> int | None:
+    """The port of a --bucket-endpoint when it is not HTTPS's 443 (its pods' egress opens it); None: 443, or none."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return None if port == 443 else port
+
+
+def secret_name(raw: Raw | None) -> str:
+    text = string(raw, "bucket_secret", "")
+    if text and not DNS_1123_RE.match(text):
+        raise SpecError(where(raw, "bucket_secret") + f"{text!r} is not a Kubernetes Secret name (lowercase letters, "
+                        "digits, - and ., starting and ending with a letter or digit)")
+    return text
+
+
+def registry(raw: Raw | None) -> str:
+    text = string(raw, "registry", "").rstrip("/")
+    if "://" in text:
+        raise SpecError(where(raw, "registry") + f"{text!r}: give the registry without a scheme, "
+                        f"e.g. {text.split('://', 1)[1]}")
+    if text and not REGISTRY_RE.match(text):
+        raise SpecError(where(raw, "registry") + f"{text!r} is not a registry like registry.example.com/ml or "
+                        "k3d-registry.localhost:5000 (HOST[:PORT][/PATH], the path in lowercase)")
+    return text
+
+
+def existing(get: Callable[[str], Raw | None], provider: str, components: tuple[str, ...]) -> dict[str, str]:
+    """The `kubernetes` provider's fields: where the cluster is, and the bucket and registry it uses."""
+    values = {
+        "context": kube_context(get("context")),
+        "kubeconfig": string(get("kubeconfig"), "kubeconfig", ""),
+        "bucket": s3_bucket(get("bucket")),
+        "bucket_endpoint": s3_endpoint(get("bucket_endpoint")),
+        "bucket_secret": secret_name(get("bucket_secret")),
+        "registry": registry(get("registry")),
+    }
+    if not values["bucket"]:
+        for key in ("bucket_endpoint", "bucket_secret"):
+            if values[key]:
+                raise SpecError(where(get(key), key) + "only applies with --bucket (without it, the stack's bucket "
+                                "is an object store in the cluster, with keys of its own)")
+    elif "bucket" not in components:
+        raise SpecError(where(get("bucket"), "bucket") + "names the stack's bucket, which --without bucket leaves out: "
+                        "drop one of them")
+    elif not values["bucket_secret"]:
+        raise SpecError(where(get("bucket"), "bucket") + "needs the keys to reach it: create a Secret holding "
+                        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the mlflow and zenml namespaces and pass "
+                        "--bucket-secret NAME (stack-recipes never takes the keys themselves)")
+    if values["registry"] and "registry" not in components:
+        raise SpecError(where(get("registry"), "registry") + "names the stack's registry, which --without registry "
+                        "leaves out: drop one of them")
+    if "registry" in components and not values["registry"]:
+        raise SpecError(f"a {provider} stack uses a registry you already have: pass --registry HOST[/PATH] "
+                        "(e.g. k3d-registry.localhost:5000), or --without registry")
+    return values

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from .facts import PROVIDERS
+from .facts import CLOUDS, PROVIDERS
 # Value kinds: how a value is given (flags, YAML, config text) and written back.
 KINDS = ("text", "int", "bool", "list", "choice", "mapping")
 
@@ -51,7 +51,7 @@ class StackField(NamedTuple):
 
 
 FIELDS: tuple[StackField, ...] = (
-    StackField("provider", "choice", "Cloud provider: aws, gcp or azure.", argument=True),
+    StackField("provider", "choice", "Provider: aws, gcp, azure, or kubernetes (a cluster you already have).", argument=True),
     StackField("name", "text", "Stack name: 3-20 lowercase letters, digits, hyphens.", "ml-dev", flags=("--name", "-n")),
     StackField("region", "text", "Cloud region.", "us-east-1, us-central1, eastus", flags=("--region", "-r")),
     StackField("location", "text", "Azure's name for --region.", flags=("--location",), in_spec=False),
@@ -66,43 +66,60 @@ FIELDS: tuple[StackField, ...] = (
     StackField("profile", "choice", "dev (one small node, spot capacity on aws/gcp, cheapest) or prod (on-demand, "
                "2+ bigger nodes, regional GKE, --kms). Flags override it.", "dev", flags=("--profile",)),
     StackField("spot", "bool", "Nodes on spot capacity (aws, gcp): far cheaper, but the cloud may reclaim a node.",
-               "the profile's", flags=("--spot/--on-demand",)),
+               "the profile's", clouds=CLOUDS, flags=("--spot/--on-demand",)),
     StackField("node_type", "text", "Machine type of the nodes.", "t3.large, e2-standard-2, Standard_D2s_v5",
-               profile_default=True, flags=("--node-type",)),
+               profile_default=True, clouds=CLOUDS, flags=("--node-type",)),
     StackField("min_nodes", "int", "Fewest nodes (per zone on regional GKE).", "1", profile_default=True,
-               flags=("--min-nodes",)),
+               clouds=CLOUDS, flags=("--min-nodes",)),
     StackField("max_nodes", "int", "Most nodes (per zone on regional GKE).", "3", profile_default=True,
-               flags=("--max-nodes",)),
+               clouds=CLOUDS, flags=("--max-nodes",)),
     StackField("network", "choice", "private (nodes behind a NAT gateway) or public (no NAT, cheapest, dev only; "
-               "aws and gcp).", "private", flags=("--network",)),
+               "aws and gcp).", "private", clouds=CLOUDS, flags=("--network",)),
     StackField("allow_cidrs", "list", "Only these CIDRs reach the Kubernetes API and the load balancers. Repeatable.",
                flags=("--allow-cidr",)),
     StackField("deployer", "choice", "Model deployer: seldon or kserve.", "seldon", flags=("--deployer",)),
     StackField("kubernetes_version", "text", "Kubernetes minor version, e.g. 1.33.", "the cloud's default",
-               flags=("--kubernetes-version",)),
+               clouds=CLOUDS, flags=("--kubernetes-version",)),
     StackField("immutable_tags", "bool", "Refuse to overwrite image tags in the registry (ZenML re-pushes tags: "
                "see README).", "mutable", flags=("--immutable-tags/--mutable-tags",)),
     StackField("tags", "mapping", "Extra tag KEY=VALUE on every resource. Repeatable.", flags=("--tag",)),
     StackField("suffix", "text", "Override the unique suffix of global names (4-8 lowercase letters/digits).",
                flags=("--suffix",)),
     StackField("kms", "bool", "Customer-managed keys for the bucket, the registry and the cluster's secrets (costs "
-               "money; Azure also moves the registry to Premium).", "off", flags=("--kms/--no-kms",)),
+               "money; Azure also moves the registry to Premium).", "off", clouds=CLOUDS, flags=("--kms/--no-kms",)),
     StackField("domain", "text", "Serve the tracker and models at this DNS name with a Let's Encrypt certificate "
                "(plan prints the DNS record to create).", "the load balancer's address, stack CA",
                flags=("--domain",)),
     StackField("acme_email", "text", "With --domain: the contact address of the Let's Encrypt account.",
                flags=("--acme-email",)),
     StackField("audit_logs", "bool", "Flow logs, bucket access logs and every control-plane log type (costs money: "
-               "log storage; see plan --cost).", "off", profile_default=True, flags=("--audit-logs/--no-audit-logs",)),
+               "log storage; see plan --cost).", "off", profile_default=True, clouds=CLOUDS,
+               flags=("--audit-logs/--no-audit-logs",)),
     StackField("network_rules", "bool", "Azure: the storage account, Key Vault and registry admit only the cluster's "
                "network and --allow-cidr (moves the registry to Premium).", "off", profile_default=True,
                clouds=("azure",), flags=("--network-rules/--no-network-rules",)),
     StackField("private_endpoint", "bool", "Kubernetes API reachable only from inside the network: deploy from "
                "there (VPN, bastion).", "public, restrict with --allow-cidr",
-               flags=("--private-endpoint/--public-endpoint",)),
+               clouds=CLOUDS, flags=("--private-endpoint/--public-endpoint",)),
     StackField("admins", "list", "Also give this principal cluster-admin and the bucket and registry: an IAM "
                "role/user ARN (aws), user:/group:/serviceAccount:EMAIL (gcp), an Entra object id (azure). "
-               "Repeatable; see README, Team access.", flags=("--admin",)),
+               "Repeatable; see README, Team access.", clouds=CLOUDS, flags=("--admin",)),
+    # The `kubernetes` provider: a cluster that exists, reached through the user's kubeconfig; the bucket and
+    # registry the user's own or (the bucket) an in-cluster object store. No key is ever a field: the bucket's
+    # come from a Secret the user created (--bucket-secret), so they are never in our records.
+    StackField("context", "text", "kubernetes: the kubeconfig context of the cluster to deploy to.",
+               "the kubeconfig's current-context", clouds=("kubernetes",), flags=("--context",)),
+    StackField("kubeconfig", "text", "kubernetes: the kubeconfig file.", "$KUBECONFIG, else ~/.kube/config",
+               clouds=("kubernetes",), flags=("--kubeconfig",)),
+    StackField("bucket", "text", "kubernetes: an existing S3-compatible bucket, s3://NAME.",
+               "an object store in the cluster", clouds=("kubernetes",), flags=("--bucket",)),
+    StackField("bucket_endpoint", "text", "kubernetes: the S3 endpoint of --bucket, an https URL (required unless "
+               "the bucket is on AWS S3).", clouds=("kubernetes",), flags=("--bucket-endpoint",)),
+    StackField("bucket_secret", "text", "kubernetes: the Secret you created (in the mlflow and zenml namespaces) "
+               "holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for --bucket.", clouds=("kubernetes",),
+               flags=("--bucket-secret",)),
+    StackField("registry", "text", "kubernetes: an existing container registry, HOST[:PORT][/PATH] (required unless "
+               "--without registry).", clouds=("kubernetes",), flags=("--registry",)),
     # Set by commands, never described by the user: the update before `destroy --delete-data`
     # releases the data, and a backup id names the tracker's backup (kubernetes/history.py).
     StackField("delete_data", "bool", in_file=False),
@@ -114,7 +131,7 @@ BY_NAME: dict[str, StackField] = {f.name: f for f in FIELDS}
 FILE_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.in_file)
 # The fields the CLI has an option for (the provider is the commands' argument).
 FLAG_FIELDS: tuple[StackField, ...] = tuple(f for f in FIELDS if f.flags)
-# Fields that only mean something on some clouds.
+# Fields that only mean something on some providers.
 CLOUD_ONLY: tuple[StackField, ...] = tuple(f for f in FIELDS if f.clouds != PROVIDERS)
 
 

@@ -44,7 +44,8 @@ def run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None = None,
         if key not in _PLANS:
             from provisioner.analysis import plancache
 
-            use_cache = cache_dir is not None and plancache.enabled()
+            # A `kubernetes` stack's plan also reads the user's kubeconfig, which no cache key holds: never on disk.
+            use_cache = cache_dir is not None and plancache.enabled() and spec.provider != "kubernetes"
             cached = plancache.load(cache_dir, spec) if use_cache else None
             if cached is None:
                 cached = _run_plan(spec, None)

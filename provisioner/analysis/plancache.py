@@ -30,7 +30,7 @@ _ROOT = Path(__file__).resolve().parents[2]
 # Everything a plan's content depends on, besides the spec and the SDK versions.
 _HERE = Path(__file__).resolve().parent
 SOURCES = (_ROOT / "recipes", _HERE / "mockcloud", _HERE / "plan.py", _HERE / "plan_model.py")
-SDKS = ("pulumi", *(facts.of(p).SDK_DISTRIBUTION for p in facts.PROVIDERS), "pulumi-kubernetes", "pulumi-random",
+SDKS = ("pulumi", *(facts.of(p).SDK_DISTRIBUTION for p in facts.CLOUDS), "pulumi-kubernetes", "pulumi-random",
         "pulumi-tls", "pulumiverse-time")
 
 _fingerprint: str | None = None

@@ -41,7 +41,9 @@ def stack_of(provider: str | None, stack: StackFlags):
 
 
 def suffix_note(spec) -> str | None:
-    if spec.suffix:
+    from recipes import facts
+
+    if spec.suffix or spec.provider not in facts.CLOUDS:  # the `kubernetes` provider creates no global name
         return None
     from recipes.naming import PLACEHOLDER_SUFFIX
 
@@ -65,6 +67,12 @@ def spec_warnings(spec) -> list[str]:
             "--private-endpoint: the Kubernetes API is reachable only from inside the stack's network, so every deploy "
             "must run from there (VPN, peering, bastion), and a first deploy is refused; the load balancer (models, "
             "MLflow) stays public"
+        )
+    elif spec.has("cluster") and spec.provider == "kubernetes" and (not spec.allow_cidrs or open_to_internet(spec.allow_cidrs)):
+        # The API endpoint is the user's cluster's, not ours to open or close.
+        warnings.append(
+            "the stack's load balancer (models, MLflow) admits every address that reaches your cluster's load balancers"
+            + (f" ({OPEN_CIDR_NOTE})" if spec.allow_cidrs else "") + "; restrict it with --allow-cidr YOUR.IP.ADDRESS/32"
         )
     elif spec.has("cluster") and (not spec.allow_cidrs or open_to_internet(spec.allow_cidrs)):
         warnings.append(

@@ -93,6 +93,8 @@ def stack_argv(spec, stack: StackFlags | None = None) -> list[str]:
     basis = {"provider": spec.provider, "region": spec.region, "profile": spec.profile}
     if spec.project:
         basis["project"] = spec.project
+    if spec.provider == "kubernetes":
+        basis["without"] = ["registry"]  # its registry is the user's to name (--registry), never a default
     defaults = load_spec(Layer("defaults", basis)).to_mapping()
     for name in NAMING_FIELDS:
         defaults.pop(name, None)

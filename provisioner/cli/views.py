@@ -124,6 +124,8 @@ def kubernetes_note(spec: StackSpec) -> str | None:
         return "Kubernetes: no chart of this stack limits the version (Istio and the model deployer come with the deployer)"
     charts = ", ".join(f"{c.label}: {c.describe()}" for c in supported.components)
     line = f"Kubernetes versions this stack supports: {supported.describe()} ({charts})"
+    if spec.provider == "kubernetes":  # the user's cluster: its version is what it is
+        return line + "; your cluster's version must be one of these"
     if spec.kubernetes_version is None:
         return line + "; none pinned, so the cloud's default at creation applies (--kubernetes-version pins one)"
     return line + f"; this plan asks for {spec.kubernetes_version}"

@@ -1,3 +1,88 @@
 """The `kubernetes` provider: a cluster that already exists (the user's own: k3d, kind, on-premises, a
 shared cloud cluster), reached through the user's kubeconfig context. We create nothing outside it: the
 stack's bucket is an in-cluster S3-compatible object store (objectstore.py) unless the user brings one."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, WorkloadIdentity
+from ..kubernetes import namespaces
+from ..kubernetes.workload import RESTRICTED_NAMESPACE_LABELS
+from ..spec import StackSpec
+from . import objectstore
+from .cluster import ExistingCluster, ExistingClusterArgs
+
+# The keys a bucket Secret holds (the object store's, or the one the user created for --bucket).
+KEYS = (objectstore.ACCESS_KEY, objectstore.SECRET_KEY)
+# The Secret a pod reads the in-cluster store's keys from, copied into the pod's namespace.
+STORE_KEYS_SECRET = "objectstore-keys"
+
+
+class Recipe(CloudRecipe):
+    """Implements `recipes.cloud.CloudRecipe` for a cluster that exists."""
+
+    def __init__(self, spec: StackSpec):
+        self.spec = spec
+        self._cluster: ClusterHandle | None = None
+        self._store: objectstore.InClusterObjectStore | None = None
+
+    def cluster(self) -> ClusterHandle:
+        if self._cluster is None:
+            self._cluster = ExistingCluster(
+                "cluster", ExistingClusterArgs(context=self.spec.context, kubeconfig=self.spec.kubeconfig)).handle()
+        return self._cluster
+
+    def bucket(self) -> BucketHandle:
+        spec = self.spec
+        if spec.bucket:  # the user's bucket: nothing created, the component only names it in the plan
+            name = spec.bucket.removeprefix("s3://")
+            holder = pulumi.ComponentResource("recipes:existing:Bucket", "bucket", None)
+            holder.register_outputs({"uri": spec.bucket})
+            return BucketHandle(name=pulumi.Output.from_input(name), uri=pulumi.Output.from_input(spec.bucket),
+                                resource=holder)
+        cluster = self.cluster()
+        labels = spec.labels()
+        namespace = k8s.core.v1.Namespace(
+            "objectstore-ns",
+            metadata={"name": namespaces.OBJECTSTORE_NAMESPACE, "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
+            opts=pulumi.ResourceOptions(provider=cluster.provider),
+        )
+        self._store = objectstore.InClusterObjectStore("objectstore", objectstore.InClusterObjectStoreArgs(
+            cluster=cluster, stack_name=spec.name, bucket_name=spec.names.objectstore_bucket(),
+            namespace=namespace.metadata.name, retain=not spec.delete_data, labels=labels,
+        ))
+        handle = self._store.handle()
+        handle.namespaces = {namespaces.OBJECTSTORE_NAMESPACE: namespace}
+        return handle
+
+    def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
+        # The user's registry: nothing created (ZenML's `default` container registry flavor pushes to it).
+        holder = pulumi.ComponentResource("recipes:existing:Registry", "registry", None)
+        holder.register_outputs({"uri": self.spec.registry})
+        return RegistryHandle(uri=pulumi.Output.from_input(self.spec.registry), resource=holder)
+
+    def bucket_identity(
+        self, purpose: str, cluster: ClusterHandle, bucket: BucketHandle, namespace: str, service_account: str
+    ) -> WorkloadIdentity:
+        """Static keys (a cluster we did not create has no workload identity we can rely on): the pod reads them
+        from a Secret in its own namespace, and the bucket's endpoint from the environment (MLflow, boto3).
+
+        --bucket-secret: the user's Secret, which they create in the mlflow and zenml namespaces (the keys never
+        pass through stack-recipes). The in-cluster store: its generated keys copied into a Secret there."""
+        spec = self.spec
+        secret, copies = spec.bucket_secret, {}
+        if not spec.bucket:
+            assert self._store is not None, "bucket() declares the store before bucket_identity() is asked"
+            secret = STORE_KEYS_SECRET
+            copies = {secret: {objectstore.ACCESS_KEY: self._store.access_key_id,
+                               objectstore.SECRET_KEY: self._store.secret_access_key}}
+        env: dict = {key: {"secret_key_ref": {"name": secret, "key": key}} for key in KEYS}
+        endpoint = spec.bucket_endpoint or (None if spec.bucket else self._store.endpoint)
+        if endpoint is not None:
+            # MLflow's S3 client reads the first, boto3 (ZenML's s3fs too) the second.
+            env.update({"MLFLOW_S3_ENDPOINT_URL": endpoint, "AWS_ENDPOINT_URL_S3": endpoint})
+        if not spec.bucket:
+            env["AWS_DEFAULT_REGION"] = objectstore.REGION  # signed for a region; SeaweedFS takes any
+        return WorkloadIdentity(env=env, secrets=copies)

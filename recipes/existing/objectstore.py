@@ -103,7 +103,8 @@ class InClusterObjectStore(pulumi.ComponentResource):
             metadata=metadata(f"{name}-data", args.namespace, labels, annotations={"pulumi.com/skipAwait": "true"}),
             spec={
                 "access_modes": ["ReadWriteOnce"],
-                "storage_class_name": args.cluster.storage_class,
+                # None: no storageClassName, so the cluster's default class (an existing cluster's own).
+                **({"storage_class_name": args.cluster.storage_class} if args.cluster.storage_class else {}),
                 "resources": {"requests": {"storage": f"{args.size_gib}Gi"}},
             },
             opts=pulumi.ResourceOptions.merge(child, kept(args.retain, depends_on=args.cluster.ready_with_addons)),

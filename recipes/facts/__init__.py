@@ -14,11 +14,14 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-PROVIDERS: tuple[str, ...] = ("aws", "gcp", "azure")
+PROVIDERS: tuple[str, ...] = ("aws", "gcp", "azure", "kubernetes")
+# The providers that create a cluster, nodes, a bucket and a registry in a cloud account; `kubernetes`
+# deploys to a cluster that already exists (recipes/existing/) and creates no cloud resource.
+CLOUDS: tuple[str, ...] = ("aws", "gcp", "azure")
 
 
 def of(provider: str) -> ModuleType:
-    """The facts module of one cloud (`of("aws").DEFAULT_REGION`)."""
+    """The facts module of one provider (`of("aws").DEFAULT_REGION`)."""
     if provider not in PROVIDERS:
         raise KeyError(provider)
     return importlib.import_module(f"{__name__}.{provider}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+PROGRAM_PACKAGE = "recipes.aws"  # the Pulumi program's package (recipes/program.py)
+
 # --- stack spec: profiles, node types, networks, tags, admins (read by recipes/spec.py, recipes/spec_values.py)
 # Profile defaults; dev: one 2 vCPU / 8 GiB node on spot, prod: 2-6 on-demand 4 vCPU / 16 GiB nodes, keys.
 PROFILE_DEFAULTS = {

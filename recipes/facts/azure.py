@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+PROGRAM_PACKAGE = "recipes.azure"  # the Pulumi program's package (recipes/program.py)
+
 # --- stack spec: profiles, node types, networks, tags, admins (read by recipes/spec.py, recipes/spec_values.py)
 # Profile defaults; an AKS system node pool cannot run on spot VMs, so neither profile asks for it.
 PROFILE_DEFAULTS = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+PROGRAM_PACKAGE = "recipes.gcp"  # the Pulumi program's package (recipes/program.py)
+
 # --- stack spec: profiles, node types, networks, tags, admins (read by recipes/spec.py, recipes/spec_values.py)
 # Profile defaults; dev: one 2 vCPU / 8 GiB node on spot, zonal (free tier); prod: regional, on-demand, keys.
 PROFILE_DEFAULTS = {

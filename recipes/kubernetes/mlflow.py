@@ -24,6 +24,7 @@ from .workload import (
     RESTRICTED_NAMESPACE_LABELS,
     container,
     container_security_context,
+    identity_secrets,
     metadata,
     pod_security_context,
     resources,
@@ -84,6 +85,7 @@ class MlflowServer(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=child,
         )
+        key_secrets = identity_secrets(name, args.identity.secrets, ns, labels, child)
 
         databases = ("mlflow", "mlflow_auth")  # tracking, auth
         database = Postgres(
@@ -153,7 +155,7 @@ class MlflowServer(pulumi.ComponentResource):
             {"name": "MLFLOW_SERVER_ALLOWED_HOSTS", "value": "*"},
             *({"name": k, "value": v} for k, v in SERVER_ENV.items()),
         ]
-        identity_env = [{"name": k, "value": v} for k, v in args.identity.env.items()]
+        identity_env = args.identity.env_vars()
         env.extend(identity_env)
         auth_mount = {"name": "auth", "mount_path": AUTH_CONFIG_DIR, "read_only": True}
         tmp_mount = {"name": "tmp", "mount_path": "/tmp"}
@@ -238,7 +240,7 @@ class MlflowServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=[database, *cluster.ready_with_addons, *args.identity.depends_on],
+                    depends_on=[database, *cluster.ready_with_addons, *args.identity.depends_on, *key_secrets],
                     custom_timeouts=pulumi.CustomTimeouts(create="10m", update="10m"),
                 ),
             ),
@@ -253,7 +255,8 @@ class MlflowServer(pulumi.ComponentResource):
                 pod_labels=args.identity.pod_labels, labels=labels,
                 extra_volumes=extra_volumes, extra_mounts=extra_mounts,
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                    depends_on=[database, deployment, *cluster.ready_with_addons, *args.identity.depends_on])),
+                    depends_on=[database, deployment, *cluster.ready_with_addons, *args.identity.depends_on,
+                                *key_secrets])),
             )
         self.uri = self._behind_front_door(name, ns, selector, labels, args.front_door, child, after_deployment)
         self.namespaces = {args.namespace: namespace}

@@ -10,6 +10,9 @@ MLFLOW_NAMESPACE = "mlflow"
 MLFLOW_SERVICE_ACCOUNT = "mlflow"
 MLFLOW_USERNAME = "admin"
 
+# The `kubernetes` provider's in-cluster object store (recipes/existing/objectstore.py), the default bucket.
+OBJECTSTORE_NAMESPACE = "objectstore"
+
 ISTIO_NAMESPACE = "istio-system"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 from ..cloud import ClusterHandle, WorkloadIdentity
 from . import namespaces
 from .ingress import tls
-from .workload import metadata, user_workload_namespace_labels
+from .workload import identity_secrets, metadata, user_workload_namespace_labels
 
 
 @dataclass
@@ -49,6 +49,8 @@ class PipelinesNamespace(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=identity.depends_on)),
         )
+        # Static keys to the bucket (a cluster without workload identity): ZenML's step pods read them here.
+        identity_secrets(name, identity.secrets, ns, args.labels, child)
         # The orchestrator pod creates one pod per step: `edit` in this namespace only.
         k8s.rbac.v1.RoleBinding(
             f"{name}-edit",

@@ -60,7 +60,8 @@ class Postgres(pulumi.ComponentResource):
             metadata=metadata(f"{name}-data", args.namespace, labels, annotations={"pulumi.com/skipAwait": "true"}),
             spec={
                 "access_modes": ["ReadWriteOnce"],
-                "storage_class_name": args.cluster.storage_class,
+                # None: no storageClassName, so the cluster's default class (an existing cluster's own).
+                **({"storage_class_name": args.cluster.storage_class} if args.cluster.storage_class else {}),
                 "resources": {"requests": {"storage": args.storage_size}},
             },
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=args.cluster.ready_with_addons)),

@@ -36,6 +36,8 @@ class SegmentationArgs:
     # --domain: the certificate comes from Let's Encrypt through HTTP-01 (the gateway routes the
     # challenge to cert-manager's solver, the controller checks it through the load balancer).
     acme_http01: bool = False
+    # The port of a bucket endpoint of the user's when it is not 443 (--bucket-endpoint; None: 443 or none).
+    bucket_port: int | None = None
 
 
 def applicable(args: SegmentationArgs) -> list[Flow]:
@@ -48,7 +50,7 @@ def applicable(args: SegmentationArgs) -> list[Flow]:
                          "add their rows to recipes/kubernetes/segmentation_flows.py")
     present = set(args.namespaces)
     rows = [table.dns(ns) for ns in args.namespaces]
-    for flow in table.flows(args.tracker_port_beside_models, args.acme_http01):
+    for flow in table.flows(args.tracker_port_beside_models, args.acme_http01, args.bucket_port):
         if flow.namespace not in present or not table.peer_namespaces(flow) <= present:
             continue
         if IDENTITY_ENDPOINTS in flow.peers and not args.identity_endpoints:

@@ -84,6 +84,7 @@ ISTIO = namespaces.ISTIO_NAMESPACE
 CERT_MANAGER = namespaces.CERT_MANAGER_NAMESPACE
 MLFLOW = namespaces.MLFLOW_NAMESPACE
 PIPELINES = namespaces.PIPELINES_NAMESPACE
+OBJECTSTORE = namespaces.OBJECTSTORE_NAMESPACE
 SELDON_OPERATOR_NS, SELDON_MODELS = namespaces.DEPLOYER_NAMESPACES["seldon"]
 KSERVE_OPERATOR_NS, KSERVE_MODELS = namespaces.DEPLOYER_NAMESPACES["kserve"]
 KUBE_SYSTEM = "kube-system"  # not ours: a peer only
@@ -103,6 +104,10 @@ MLFLOW_BACKUP = labelled(**{"app.kubernetes.io/name": "mlflow-backup"})  # histo
 TRACKER_CLIENTS = labelled_any("app.kubernetes.io/name", "mlflow", "mlflow-backup")
 SELDON_MANAGER = labelled(**{"control-plane": "seldon-controller-manager"})  # seldon-core-operator 1.17.1
 KSERVE_MANAGER = labelled(**{"control-plane": "kserve-controller-manager"})  # kserve 0.15.2
+# recipes/existing/objectstore.py: the S3 gateway's pods, and the Job that creates the bucket.
+OBJECT_STORE = labelled(**{"app.kubernetes.io/name": "objectstore", "app.kubernetes.io/component": "object-store"})
+OBJECT_STORE_BUCKET_JOB = labelled(**{"app.kubernetes.io/name": "objectstore",
+                                      "app.kubernetes.io/component": "object-store-bucket"})
 KUBE_DNS = Pods(labelled(**{"k8s-app": "kube-dns"}), KUBE_SYSTEM)  # CoreDNS / kube-dns on EKS, GKE and AKS
 
 # --- ports (the pods' own ports: a policy sees traffic after the Service's translation) ----
@@ -115,6 +120,7 @@ ISTIOD_XDS = 15012
 ISTIOD_WEBHOOK = 15017
 GATEWAY_HEALTH = 15021
 ACME_SOLVER_PORT = 8089
+OBJECT_STORE_PORT = 8333  # objectstore.PORT
 CERT_MANAGER_WEBHOOK_PORT = 10250  # the chart's webhook.securePort
 SELDON_WEBHOOK_PORT = 4443  # the chart's webhook.port
 KSERVE_WEBHOOK_PORT = 9443  # the controller's webhook-server port
@@ -126,7 +132,7 @@ WEBHOOK_WHY = "the API server calls this admission webhook; its source address i
 
 # Every namespace a stack may own, and the operator and models namespace of each model deployer.
 STACK_NAMESPACES = frozenset({ISTIO, CERT_MANAGER, MLFLOW, PIPELINES, SELDON_OPERATOR_NS, SELDON_MODELS,
-                              KSERVE_OPERATOR_NS, KSERVE_MODELS})
+                              KSERVE_OPERATOR_NS, KSERVE_MODELS, OBJECTSTORE})
 DEPLOYERS = ((SELDON_OPERATOR_NS, SELDON_MANAGER, SELDON_WEBHOOK_PORT, SELDON_MODELS),
              (KSERVE_OPERATOR_NS, KSERVE_MANAGER, KSERVE_WEBHOOK_PORT, KSERVE_MODELS))
 
@@ -141,10 +147,12 @@ def dns(namespace: str) -> Flow:
     return Flow(namespace, "allow-dns", EVERY_POD, EGRESS, (KUBE_DNS,), (("UDP", 53), ("TCP", 53)), DNS_WHY)
 
 
-def flows(tracker_port_beside_models: int | None = None, acme_http01: bool = False) -> tuple[Flow, ...]:
+def flows(tracker_port_beside_models: int | None = None, acme_http01: bool = False,
+          bucket_port: int | None = None) -> tuple[Flow, ...]:
     """The flows of the stack's topology. `tracker_port_beside_models`: MLflow's own port on the
     gateway's load balancer beside the models' (None: no such port); `acme_http01`: the front
-    door's certificate comes from Let's Encrypt through HTTP-01 (--domain)."""
+    door's certificate comes from Let's Encrypt through HTTP-01 (--domain); `bucket_port`: the port of
+    a bucket endpoint of the user's (--bucket-endpoint) when it is not HTTPS's 443 (None: 443 or none)."""
     tracker_port = tracker_port_beside_models
     gateway = Pods(GATEWAY, ISTIO)
     rows = [
@@ -184,6 +192,19 @@ def flows(tracker_port_beside_models: int | None = None, acme_http01: bool = Fal
              "steps reach the bucket, the registry, the ZenML server and MLflow at its public load balancer URL"),
         Flow(PIPELINES, "steps-to-identity", EVERY_POD, EGRESS, (IDENTITY_ENDPOINTS,), (),
              "the cloud's workload identity endpoint on the node gives steps the bucket's credentials"),
+        # --- objectstore: the in-cluster bucket of a `kubernetes` stack, reached by its clients alone
+        Flow(OBJECTSTORE, "store-from-tracker", OBJECT_STORE, INGRESS, (Pods(TRACKER_CLIENTS, MLFLOW),),
+             tcp(OBJECT_STORE_PORT), "MLflow's artifacts and the backup Job's dumps are in the in-cluster bucket"),
+        Flow(OBJECTSTORE, "store-from-steps", OBJECT_STORE, INGRESS, (Pods(EVERY_POD, PIPELINES),),
+             tcp(OBJECT_STORE_PORT), "pipeline steps read and write their artifacts in the in-cluster bucket"),
+        Flow(OBJECTSTORE, "store-from-bucket-job", OBJECT_STORE, INGRESS, (Pods(OBJECT_STORE_BUCKET_JOB),),
+             tcp(OBJECT_STORE_PORT), "the Job that creates the bucket calls the S3 API"),
+        Flow(OBJECTSTORE, "bucket-job-to-store", OBJECT_STORE_BUCKET_JOB, EGRESS, (Pods(OBJECT_STORE),),
+             tcp(OBJECT_STORE_PORT), "the Job creates the stack's bucket through the S3 API"),
+        Flow(MLFLOW, "tracker-to-objectstore", TRACKER_CLIENTS, EGRESS, (Pods(OBJECT_STORE, OBJECTSTORE),),
+             tcp(OBJECT_STORE_PORT), "artifacts and backups go to the in-cluster bucket"),
+        Flow(PIPELINES, "steps-to-objectstore", EVERY_POD, EGRESS, (Pods(OBJECT_STORE, OBJECTSTORE),),
+             tcp(OBJECT_STORE_PORT), "steps' artifacts go to the in-cluster bucket"),
     ]
     for operator_ns, manager, webhook_port, models in DEPLOYERS:
         rows += [
@@ -198,6 +219,12 @@ def flows(tracker_port_beside_models: int | None = None, acme_http01: bool = Fal
                  "model servers download their artifacts from the bucket and get credentials over HTTPS"),
             Flow(models, "models-to-identity", EVERY_POD, EGRESS, (IDENTITY_ENDPOINTS,), (),
                  "the cloud's workload identity endpoint on the node gives model servers the bucket's credentials"),
+        ]
+    if bucket_port is not None:
+        why = "the bucket's S3 endpoint (--bucket-endpoint) listens on its own port, at an address only the user knows"
+        rows += [
+            Flow(MLFLOW, "tracker-to-bucket-endpoint", TRACKER_CLIENTS, EGRESS, (ANYWHERE,), tcp(bucket_port), why),
+            Flow(PIPELINES, "steps-to-bucket-endpoint", EVERY_POD, EGRESS, (ANYWHERE,), tcp(bucket_port), why),
         ]
     if acme_http01:
         rows += [

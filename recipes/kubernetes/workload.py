@@ -83,3 +83,14 @@ def container(
 
 def metadata(name: str, namespace: str | Any, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
     return {"name": name, "namespace": namespace, "labels": labels, **extra}
+
+
+def identity_secrets(name: str, secrets: dict[str, dict[str, Any]], namespace: Any, labels: dict[str, str],
+                     opts: Any) -> list[Any]:
+    """A workload identity's Secrets (WorkloadIdentity.secrets) in the workload's namespace, values as Pulumi secrets."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    return [k8s.core.v1.Secret(f"{name}-{secret}", metadata=metadata(secret, namespace, labels), type="Opaque",
+                               string_data={k: pulumi.Output.secret(v) for k, v in data.items()}, opts=opts)
+            for secret, data in secrets.items()]

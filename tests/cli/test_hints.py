@@ -21,7 +21,8 @@ from recipes.stack_fields import FLAG_FIELDS
 from tests.cli.support import DEPLOY
 
 PROJECT = ["--project", "demo-project"]  # a gcp stack needs one; the environment's is cleared below
-REGIONS = {"aws": "eu-west-1", "gcp": "europe-west1", "azure": "westeurope"}
+REGIONS = {"aws": "eu-west-1", "gcp": "europe-west1", "azure": "westeurope", "kubernetes": "on-prem-eu1"}
+BUCKET = ["--bucket", "s3://ml-artifacts", "--bucket-secret", "ml-keys"]  # a bucket of the user's needs its Secret
 NODE_TYPES = {"aws": "m5.xlarge", "gcp": "e2-standard-4", "azure": "Standard_D4s_v5"}
 ADMINS = {"aws": ["arn:aws:iam::123456789012:role/ml-admins", "arn:aws:iam::123456789012:user/alice"],
           "gcp": ["user:alice@example.com", "group:ml-team@example.com"],
@@ -41,7 +42,7 @@ def sample_flags(field: str, provider: str) -> list[str]:
         "profile": ["--profile", "prod"],
         # dev is spot on aws and gcp; an AKS system pool cannot be, so azure's only valid value is the default
         "spot": ["--on-demand"],
-        "node_type": ["--node-type", NODE_TYPES[provider]],
+        "node_type": ["--node-type", NODE_TYPES.get(provider, "")],
         "min_nodes": ["--min-nodes", "2"],
         "max_nodes": ["--max-nodes", "7"],
         "network": ["--network", "public" if provider != "azure" else "private"],
@@ -57,12 +58,18 @@ def sample_flags(field: str, provider: str) -> list[str]:
         "audit_logs": ["--audit-logs"],
         "network_rules": ["--network-rules"],
         "private_endpoint": ["--private-endpoint"],
-        "admins": [arg for admin in ADMINS[provider] for arg in ("--admin", admin)],
+        "admins": [arg for admin in ADMINS.get(provider, ()) for arg in ("--admin", admin)],
+        "context": ["--context", "k3d-ml"],
+        "kubeconfig": ["--kubeconfig", "/etc/ml/kubeconfig"],
+        "bucket": BUCKET,
+        "bucket_endpoint": [*BUCKET, "--bucket-endpoint", "https://minio.example.com"],
+        "bucket_secret": BUCKET,
+        "registry": ["--registry", "registry.example.com/ml"],
     }
     return samples[field]
 
 
-CASES = [(provider, f.name) for provider in ("aws", "gcp", "azure") for f in FLAG_FIELDS if provider in f.clouds]
+CASES = [(provider, f.name) for provider in ("aws", "gcp", "azure", "kubernetes") for f in FLAG_FIELDS if provider in f.clouds]
 
 
 @pytest.fixture
@@ -104,6 +111,8 @@ def test_deploy_hint_round_trips_each_flag(run, planned, provider, field):
     flags = sample_flags(field, provider)
     if provider == "gcp" and field != "project":
         flags = [*PROJECT, *flags]
+    if provider == "kubernetes" and field not in ("registry", "without"):
+        flags = ["--without", "registry", *flags]  # its registry is named or left out
     spec, argv = hint_of(run, planned, provider, *flags)
     again, argv_again = hint_of(run, planned, *argv)
     assert again == spec

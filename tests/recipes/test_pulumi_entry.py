@@ -61,3 +61,13 @@ def test_main_needs_the_stacks_own_suffix():
 def test_main_names_global_resources_with_the_configured_suffix():
     plan = run_main({"provider": "aws", "region": "eu-west-1", "suffix": "c0ffee"}, stack="ml-dev")
     assert plan.one("aws:s3/bucket:Bucket").inputs["bucket"] == "ml-dev-artifacts-c0ffee"
+
+
+def test_main_plans_a_kubernetes_stack_from_config_with_no_suffix(monkeypatch, tmp_path):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))  # no cluster: the plan's placeholders
+    plan = run_main({"provider": "kubernetes", "context": "k3d-ml", "registry": "registry.example.com/ml",
+                     "bucket": "s3://ml-artifacts", "bucket_secret": "ml-keys"}, stack="ml-local")
+    assert plan.raw_outputs["cluster"]["context"] == "k3d-ml"
+    assert plan.raw_outputs["registry"] == {"uri": "registry.example.com/ml"}
+    assert plan.raw_outputs["bucket"]["uri"] == "s3://ml-artifacts"
+    assert not [r.type for r in plan.resources if r.type.startswith(("aws:", "gcp:", "azure-native:"))]

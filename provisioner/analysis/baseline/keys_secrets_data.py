@@ -12,7 +12,7 @@ from provisioner.analysis.plan import Plan
 from recipes import facts
 from recipes.facts.aws import EKS_CLUSTER
 from recipes.facts.gcp import GKE_CLUSTER
-from recipes.facts.any_cloud import KUBERNETES_PROVIDER, SECRET
+from recipes.facts.any_cloud import KUBERNETES_PROVIDER, PERSISTENT_VOLUME_CLAIM, SECRET
 
 from .queries import Verdict, each, of
 
@@ -64,3 +64,23 @@ def data_survives(plan: Plan) -> Verdict:
     return each(data, lambda r: r.retain_on_delete and r.protect,
                 "bucket and registry protected and kept on destroy (--delete-data removes them)",
                 "a data resource is not protected and retained on destroy")
+
+
+IN_CLUSTER_STORE = "recipes:existing:InClusterObjectStore"
+
+
+def store_survives(plan: Plan) -> Verdict:
+    """D1 on the `kubernetes` provider: the in-cluster object store's volume (the bucket's data) is protected
+    and kept on destroy; a bucket of the user's (--bucket) is theirs, never ours to delete."""
+    stuck = [r.name for r in plan.resources if r.protect and not r.retain_on_delete]
+    if stuck:
+        return Verdict("fail", "protected resources that destroy would never remove", stuck)
+    stores = {r.urn for r in of(plan, IN_CLUSTER_STORE)}
+    data = [r for r in of(plan, PERSISTENT_VOLUME_CLAIM) if r.parent in stores]
+    if not data:
+        return Verdict("n/a", "no in-cluster bucket in this stack (--bucket: the user's bucket, never deleted)")
+    if plan.spec.delete_data:
+        return Verdict("option", "--delete-data: the in-cluster bucket's volume goes with the stack")
+    return each(data, lambda r: r.retain_on_delete and r.protect,
+                "the in-cluster bucket's volume is protected and kept on destroy (--delete-data removes it)",
+                "the in-cluster bucket's volume is not protected and retained on destroy")

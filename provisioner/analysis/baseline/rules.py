@@ -14,7 +14,7 @@ from provisioner.analysis.plan import Plan
 
 from . import aws, azure, gcp
 from .cluster_traffic import front_door_https, images_by_digest, namespaces_segmented, pod_security_everywhere
-from .keys_secrets_data import data_survives, no_long_lived_keys, secrets_are_secret
+from .keys_secrets_data import data_survives, no_long_lived_keys, secrets_are_secret, store_survives
 from .queries import Verdict
 from .workloads import endpoints_authenticated, workloads_hardened
 
@@ -40,6 +40,9 @@ class Rule:
         if provider in self.not_applicable:
             return Verdict("n/a", self.not_applicable[provider])
         check = self.checks.get(provider)
+        if check is None and provider == "kubernetes":
+            return Verdict("n/a", "about cloud resources, and a kubernetes stack creates none: your cluster's own "
+                                  "settings decide it")
         if check is None:
             return Verdict("n/a", f"no {provider} equivalent")
         return check(plan)
@@ -66,6 +69,11 @@ class RuleResult:
 def every_cloud(check: Check) -> dict[str, Check]:
     """A rule checked the same way on every cloud."""
     return {"aws": check, "gcp": check, "azure": check}
+
+
+def every_provider(check: Check) -> dict[str, Check]:
+    """A rule about the Kubernetes workloads: checked the same way on a cluster we did not create too."""
+    return {**every_cloud(check), "kubernetes": check}
 
 
 RULES: tuple[Rule, ...] = (
@@ -149,11 +157,13 @@ RULES: tuple[Rule, ...] = (
          {"gcp": "a GCP network has no default firewall group; ours carries only the rules the stack needs",
           "azure": "an Azure VNet has no default security group"}),
     Rule("N6", "default-deny NetworkPolicy, then named flows, in every namespace of ours",
-         ("CIS 5.3.2",), "on", every_cloud(namespaces_segmented)),
+         ("CIS 5.3.2",), "on", every_provider(namespaces_segmented)),
     Rule("I1", "no wildcard or admin IAM; scoped to the stack's bucket/registry",
          ("CKV_AWS_62", "CKV_AWS_63", "CKV_AWS_355", "CKV_GCP_42", "CKV_GCP_117"), "on",
          {"aws": aws.iam_scoped, "gcp": gcp.iam_scoped, "azure": azure.iam_scoped}),
-    Rule("I2", "no long-lived keys written anywhere", ("CKV_GCP_41",), "on", every_cloud(no_long_lived_keys)),
+    Rule("I2", "no long-lived keys written anywhere", ("CKV_GCP_41",), "on", every_cloud(no_long_lived_keys),
+         {"kubernetes": "a cluster we did not create has no workload identity to rely on: the bucket's static keys "
+                        "are the object store's generated ones (Pulumi secrets) or in your --bucket-secret"}),
     # parliament's PERMISSIONS_MANAGEMENT_ACTIONS flags kms:CreateGrant whatever its condition: not an anchor.
     Rule("I3", "KMS grants only for AWS services", ("AWS KMS condition kms:GrantIsForAWSResource",), "on",
          {"aws": aws.kms_grants_scoped},
@@ -172,18 +182,18 @@ RULES: tuple[Rule, ...] = (
           "azure": "AKS diagnostic settings (C2) carry every control-plane category it sends"},
          trade_offs={"CKV_AWS_37": OFF_IN_DEV.format(flag="--audit-logs") + " (dev sends api, audit, authenticator)"}),
     Rule("T1", "tracker and deployer endpoints authenticated", ("CIS 5.4.5", "Pulumi k8s LB policy"), "on",
-         every_cloud(endpoints_authenticated)),
+         every_provider(endpoints_authenticated)),
     Rule("T2", "workloads hardened", ("CKV_K8S_8", "CKV_K8S_9", "CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13",
                                       "CKV_K8S_14", "CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_38"), "on",
-         every_cloud(workloads_hardened)),
-    Rule("T3", "the front door serves HTTPS only", ("CIS 5.4.5 (TLS at the edge)",), "on", every_cloud(front_door_https)),
-    Rule("T4", "Pod Security enforced in every namespace of ours", ("CIS 5.2.1",), "on", every_cloud(pod_security_everywhere)),
-    Rule("T5", "images pinned by digest", ("CKV_K8S_43",), "on", every_cloud(images_by_digest),
+         every_provider(workloads_hardened)),
+    Rule("T3", "the front door serves HTTPS only", ("CIS 5.4.5 (TLS at the edge)",), "on", every_provider(front_door_https)),
+    Rule("T4", "Pod Security enforced in every namespace of ours", ("CIS 5.2.1",), "on", every_provider(pod_security_everywhere)),
+    Rule("T5", "images pinned by digest", ("CKV_K8S_43",), "on", every_provider(images_by_digest),
          trade_offs={"CKV_K8S_43": "fails on the MLflow image until its digest is pinned (T5 warns): "
                                    "recipes/kubernetes/versions.py says how to read it"}),
     Rule("S1", "secrets never in plaintext at rest or on screen", ("mlstacks wrote passwords into YAML",), "on",
-         every_cloud(secrets_are_secret)),
-    Rule("D1", "user data survives teardown", ("mlstacks force_destroy=true lost artifacts",), "on", every_cloud(data_survives)),
+         every_provider(secrets_are_secret)),
+    Rule("D1", "user data survives teardown", ("mlstacks force_destroy=true lost artifacts",), "on", {**every_cloud(data_survives), "kubernetes": store_survives}),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 

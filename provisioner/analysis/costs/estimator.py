@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 Pricer = Callable[[PlanPricer, "PlannedResource"], None]
 # Each cloud's pricing functions by type token (its own types, and the Kubernetes ones it prices its way).
-PRICERS: dict[str, dict[str, Pricer]] = {"aws": aws.PRICERS, "gcp": gcp.PRICERS, "azure": azure.PRICERS}
+PRICERS: dict[str, dict[str, Pricer]] = {"aws": aws.PRICERS, "gcp": gcp.PRICERS, "azure": azure.PRICERS,
+                                         "kubernetes": kubernetes.EXISTING_PRICERS}
 # Resources are priced in passes (default 1) where a price depends on others; see gcp.PRICING_PASS.
 PRICING_PASS: dict[str, int] = {**gcp.PRICING_PASS}
 # Items are listed by rank (default 50): control plane, nodes, network, load balancers, volumes, storage.
@@ -47,6 +48,10 @@ def estimate(plan: Plan) -> CostEstimate:
             price(pricer, r)
     pricer.items.sort(key=_rank)
     reference = facts.of(pricer.provider).PRICE_REFERENCE_REGION
+    if reference is None:  # `kubernetes`: the user's cluster; we create nothing a cloud bills
+        return CostEstimate(items=pricer.items, region_note="your own cluster: no cloud list prices apply", assumptions=[
+            "nothing is priced for the cluster itself: stack-recipes does not create it (its nodes, control plane "
+            "and network are billed, if at all, by whoever runs it)", *pricer.assumptions])
     region = plan.spec.region
     note = f"list prices for {reference}; " + (f"{region} may differ" if region != reference else "other regions differ")
     common = [

@@ -62,3 +62,30 @@ def price_per_gb(pricer: PlanPricer, r: PlannedResource, claim: Claim, disk: str
 
 # Display order after the clouds' control plane, nodes and network: load balancers, then volumes.
 DISPLAY_RANK = {SERVICE: 30, PERSISTENT_VOLUME_CLAIM: 40}
+
+
+# --- the `kubernetes` provider: a cluster we do not create, so no list price applies to anything in it.
+
+def existing_volume(pricer: PlanPricer, r: PlannedResource) -> None:
+    """A claim on the user's cluster: its disk is the cluster's (a laptop's, or already paid for), priced at 0."""
+    claim = claimed_volume(pricer, r)
+    if claim is None:
+        return
+    pricer.add(r, f"persistent volume ({claim.storage_class or 'default class'})", 0.0,
+               f"{count_text(round(claim.gib, 2))} GiB on your cluster's storage, priced at $0")
+    if not any(a.startswith("persistent volumes on your cluster") for a in pricer.assumptions):
+        pricer.assumptions.append("persistent volumes on your cluster are priced at $0: they use the cluster's own "
+                                  "storage (free on a laptop cluster; on a cloud-hosted cluster its provider bills the "
+                                  "disks at its rates)")
+
+
+def existing_load_balancer(pricer: PlanPricer, r: PlannedResource) -> None:
+    """A LoadBalancer Service on the user's cluster: what it costs is the cluster's load balancer's business."""
+    if not is_load_balancer(r):
+        return
+    pricer.add(r, "load balancer (your cluster's)", None, "not priced: depends on your cluster's load balancer")
+    pricer.assumptions.append(f"{r.name}: not priced and left out of the total: k3d's built-in load balancer and "
+                              "MetalLB are free, a cloud-hosted cluster's provider bills a cloud load balancer")
+
+
+EXISTING_PRICERS = {PERSISTENT_VOLUME_CLAIM: existing_volume, SERVICE: existing_load_balancer}

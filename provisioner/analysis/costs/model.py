@@ -132,7 +132,7 @@ class PlanPricer:
     def __init__(self, plan: Plan):
         self.plan = plan
         self.provider = plan.spec.provider
-        self.prices = PRICES[self.provider]
+        self.prices = PRICES.get(self.provider, {})  # none for `kubernetes`: nothing of a cloud's is created
         self.items: list[CostItem] = []
         self.assumptions: list[str] = []
         self.free_credit_used = False

@@ -15,7 +15,7 @@ STACK_FILE_FIELDS = {
     "provider", "name", "region", "location", "project", "zone", "regional", "components", "without", "profile",
     "spot", "node_type", "min_nodes", "max_nodes", "network", "allow_cidrs", "deployer", "kubernetes_version",
     "immutable_tags", "tags", "suffix", "kms", "private_endpoint", "admins", "audit_logs", "network_rules",
-    "domain", "acme_email",
+    "domain", "acme_email", "context", "kubeconfig", "bucket", "bucket_endpoint", "bucket_secret", "registry",
 }
 
 

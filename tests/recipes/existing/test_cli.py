@@ -1,0 +1,71 @@
+"""`recipe plan` and `recipe check` for the `kubernetes` provider: offline, with no kubeconfig and no cluster."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from provisioner import cli
+
+STACK = ["kubernetes", "--context", "k3d-ml", "--name", "ml-local", "--without", "registry"]
+
+
+@pytest.fixture(autouse=True)
+def no_cluster(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECIPE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli.app, list(args), catch_exceptions=False)
+
+
+def test_plan_prints_the_summary():
+    result = run("plan", *STACK)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Plan for ml-local (kubernetes, in-cluster): ")
+    for line in ("cluster.context          k3d-ml", "cluster.endpoint         https://<cluster-endpoint>",
+                 "bucket.uri               s3://ml-local-artifacts", "InClusterObjectStore"):
+        assert line in out
+    assert "Estimated cost: $0.00/month" in out
+    # No cloud's notes: no global names to suffix, no API endpoint of ours to restrict.
+    assert "global names" not in result.stderr and "Kubernetes API endpoint" not in result.stderr
+    assert "recipe deploy kubernetes --name ml-local --region in-cluster --without registry --context k3d-ml" in result.stderr
+
+
+def test_plan_cost_prices_only_what_we_add():
+    doc = json.loads(run("plan", *STACK, "--cost", "--output", "json").stdout)
+    cost = doc["cost"]
+    items = {i["name"]: i for i in cost["items"]}
+    assert items["objectstore-data"]["monthly_usd"] == 0 and items["tracker-db-data"]["monthly_usd"] == 0
+    assert items["ingress-lb"]["monthly_usd"] is None  # the cluster's load balancer: not ours to price
+    assert cost["monthly_total_usd"] == 0
+    assert any("does not create it" in a for a in cost["assumptions"])
+    assert any(a.startswith("persistent volumes on your cluster are priced at $0") for a in cost["assumptions"])
+    table = run("plan", *STACK, "--cost")
+    assert table.exit_code == 0 and "priced at $0" in table.stdout
+
+
+def test_check_runs_the_workload_rules_and_leaves_cloud_rules_out():
+    result = run("check", *STACK, "--output", "json")
+    rules = {r["id"]: r for r in json.loads(result.stdout)["rules"]}
+    for rule in ("N6", "T2", "T3", "T4", "D1"):
+        assert rules[rule]["status"] == "pass", rules[rule]
+    for rule in ("B1", "C1", "N1", "I1", "L1"):
+        assert rules[rule]["status"] == "n/a" and "creates none" in rules[rule]["detail"]
+    assert rules["S1"]["status"] == "pass", rules["S1"]
+
+
+def test_without_a_registry_choice_plan_says_the_fix():
+    result = run("plan", "kubernetes", "--context", "k3d-ml")
+    assert result.exit_code == 2
+    assert "pass --registry HOST[/PATH]" in result.stderr and "--without registry" in result.stderr
+
+
+def test_a_cloud_flag_is_refused():
+    result = run("plan", *STACK, "--node-type", "t3.large")
+    assert result.exit_code == 2 and "--node-type: only applies to stacks whose cluster stack-recipes creates" in result.stderr
