@@ -24,8 +24,8 @@ def cloud_recipe(spec: StackSpec) -> CloudRecipe:
 
 def build(spec: StackSpec) -> dict[str, Any]:
     from .kubernetes import history
-    from .kubernetes.deployer import MODELS_DOOR, ModelDeployer, ModelDeployerArgs
-    from .kubernetes.ingress import tls
+    from .kubernetes.deployer import ModelDeployer, ModelDeployerArgs
+    from .kubernetes.ingress import exposure, tls
     from .kubernetes.ingress.gateway import IstioIngress, IstioIngressArgs
     from .kubernetes.mlflow import MlflowServer, MlflowServerArgs
     from .kubernetes.pipelines import PipelinesNamespace, PipelinesNamespaceArgs
@@ -47,15 +47,12 @@ def build(spec: StackSpec) -> dict[str, Any]:
     # models, each on its own port: MLflow on 443 alone, beside Seldon's models on 5000.
     ingress = None
     if cluster is not None and (spec.has("tracker") or spec.has("deployer")):
-        doors: list[tuple[str, int]] = []
-        if spec.has("deployer") and spec.deployer == "seldon":
-            doors.append((MODELS_DOOR, tls.HTTPS_PORT))
-        if spec.has("tracker"):
-            doors.append(("mlflow", tls.TRACKER_PORT_BESIDE_MODELS if spec.has("deployer") else tls.HTTPS_PORT))
+        doors = exposure.front_doors(spec)
         ingress = IstioIngress(
             "ingress",
             IstioIngressArgs(cluster=cluster, labels=labels, stack_name=spec.name, doors=tuple(doors),
-                             allow_cidrs=spec.allow_cidrs, domain=spec.domain, acme_email=spec.acme_email),
+                             allow_cidrs=spec.allow_cidrs, domain=spec.domain, acme_email=spec.acme_email,
+                             expose=spec.expose),
         )
         owned.update(ingress.namespaces)
 

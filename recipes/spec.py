@@ -89,6 +89,8 @@ class StackSpec:
     bucket_endpoint: str = ""
     bucket_secret: str = ""
     registry: str = ""
+    # How the front door is reached (kubernetes/ingress/exposure.py): loadbalancer, nodeport or port-forward.
+    expose: str = "loadbalancer"
     # Not a stack-file field: set for the update that precedes `destroy --delete-data`,
     # so the bucket and registry stop being retained and can be emptied.
     delete_data: bool = field(default=False, compare=False)
@@ -230,6 +232,9 @@ def _validate(raw: dict[str, tuple[Any, str]], recorded: bool = False) -> StackS
             raise SpecError(where(get("zone"), "zone") + "a regional cluster spans every zone of its region; drop --zone or --regional")
 
     components = _components(get("components"), get("without"))
+    if provider == "kubernetes" and get("components") is None and get("registry") is None:
+        # The user's cluster has no registry of ours to default to: without --registry, none (spec_notes says how).
+        components = tuple(c for c in components if c != "registry")
 
     node_type = string(get("node_type"), "node_type", defaults["node_type"])
     if cloud.NODE_TYPE_RE is not None and not cloud.NODE_TYPE_RE.match(node_type):

@@ -329,7 +329,9 @@ def registry(raw: Raw | None) -> str:
 
 
 def existing(get: Callable[[str], Raw | None], provider: str, components: tuple[str, ...]) -> dict[str, str]:
-    """The `kubernetes` provider's fields: where the cluster is, and the bucket and registry it uses."""
+    """The `kubernetes` provider's fields: where the cluster is, the bucket and registry it uses, how it is reached."""
+    from .kubernetes.ingress.exposure import EXPOSE_MODES
+
     values = {
         "context": kube_context(get("context")),
         "kubeconfig": string(get("kubeconfig"), "kubeconfig", ""),
@@ -337,7 +339,16 @@ def existing(get: Callable[[str], Raw | None], provider: str, components: tuple[
         "bucket_endpoint": s3_endpoint(get("bucket_endpoint")),
         "bucket_secret": secret_name(get("bucket_secret")),
         "registry": registry(get("registry")),
+        "expose": choice(get("expose"), "expose", EXPOSE_MODES, default="loadbalancer"),
     }
+    if values["expose"] != "loadbalancer" and text_list(get("allow_cidrs"), "allow_cidrs"):
+        # loadBalancerSourceRanges apply to a load balancer only: a node port or a forwarded port would ignore them.
+        raise SpecError(where(get("allow_cidrs"), "allow_cidrs") + f"restricts the load balancer, which --expose "
+                        f"{values['expose']} has none of: drop --allow-cidr, or use --expose loadbalancer")
+    if values["expose"] != "loadbalancer" and string(get("domain"), "domain", ""):
+        # Let's Encrypt's HTTP-01 challenge comes to port 80 of the name, which only a load balancer serves.
+        raise SpecError(where(get("domain"), "domain") + f"Let's Encrypt checks the name on port 80, which --expose "
+                        f"{values['expose']} does not serve: drop --domain, or use --expose loadbalancer")
     if not values["bucket"]:
         for key in ("bucket_endpoint", "bucket_secret"):
             if values[key]:
@@ -354,6 +365,6 @@ def existing(get: Callable[[str], Raw | None], provider: str, components: tuple[
         raise SpecError(where(get("registry"), "registry") + "names the stack's registry, which --without registry "
                         "leaves out: drop one of them")
     if "registry" in components and not values["registry"]:
-        raise SpecError(f"a {provider} stack uses a registry you already have: pass --registry HOST[/PATH] "
-                        "(e.g. k3d-registry.localhost:5000), or --without registry")
+        raise SpecError(f"--components registry: a {provider} stack uses a registry you already have: pass "
+                        "--registry HOST[/PATH] (e.g. k3d-registry.localhost:5000), or leave registry out")
     return values

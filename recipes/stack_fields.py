@@ -118,8 +118,12 @@ FIELDS: tuple[StackField, ...] = (
     StackField("bucket_secret", "text", "kubernetes: the Secret you created (in the mlflow and zenml namespaces) "
                "holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for --bucket.", clouds=("kubernetes",),
                flags=("--bucket-secret",)),
-    StackField("registry", "text", "kubernetes: an existing container registry, HOST[:PORT][/PATH] (required unless "
-               "--without registry).", clouds=("kubernetes",), flags=("--registry",)),
+    StackField("registry", "text", "kubernetes: an existing container registry, HOST[:PORT][/PATH].",
+               "none (the stack has no registry)", clouds=("kubernetes",), flags=("--registry",)),
+    StackField("expose", "choice", "kubernetes: how the front door is reached: loadbalancer (the cluster's "
+               "load balancers: k3d, MetalLB, a cloud), nodeport (every node's ports 30080/30443/30500), or "
+               "port-forward (kubectl port-forward to localhost).", "loadbalancer", clouds=("kubernetes",),
+               flags=("--expose",)),
     # Set by commands, never described by the user: the update before `destroy --delete-data`
     # releases the data, and a backup id names the tracker's backup (kubernetes/history.py).
     StackField("delete_data", "bool", in_file=False),

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from provisioner.cli import context, documents
-from provisioner.cli.describe import spec_warnings, stack_of
+from provisioner.cli.describe import spec_notes, spec_warnings, stack_of
 from provisioner.cli.errors import EXIT_FAILED, Stop, ask, confirm, report_failure, require_confirmable, terminate_as_interrupt, user_errors
 from provisioner.cli.options import OutputFormat, OutputOpt, ProviderArg, StackFlags, describes_a_stack, stack_argv
 
@@ -32,9 +32,11 @@ def deploy(provider: ProviderArg = None, stack: StackFlags = None, backend: Back
         spec = stack_of(provider, stack)
         if backend is not None:
             backend = backend_url(backend)
-        engine = ready_engine(spec.provider)  # Pulumi CLI and credentials: before anything is recorded
+        engine = ready_engine(spec.provider, spec=spec)  # Pulumi CLI and credentials: before anything is recorded
         for warning in spec_warnings(spec):
             console.print(f"warning: {warning}", markup=False)
+        for note in spec_notes(spec):
+            console.print(f"note: {note}", markup=False)
         gate_on_checks(console, spec, skip_checks)
         from provisioner.engine import EngineError
         from provisioner.operations import lifecycle, refusals
@@ -78,17 +80,18 @@ def deploy(provider: ProviderArg = None, stack: StackFlags = None, backend: Back
         )
 
 
-def ready_engine(provider: str, *, stack: str | None = None, never_deployed: bool = False):
+def ready_engine(provider: str, *, stack: str | None = None, never_deployed: bool = False, spec=None):
     """The engine, once this machine can run it for a `provider` stack: checked before a record
     is written or a passphrase made (provisioner/operations/preflight.py). Only the Pulumi engine
-    needs a local Pulumi CLI and credentials; another (the tests' model of the cloud) brings its own."""
+    needs a local Pulumi CLI and credentials; another (the tests' model of the cloud) brings its own.
+    `spec`: the stack's, where its cluster is the user's (provider kubernetes: its kubeconfig and context)."""
     from provisioner.engine.pulumi import PulumiEngine
     from provisioner.operations.preflight import require_ready
 
     engine = context.make_engine()
     if isinstance(engine, PulumiEngine):
         # The engine's own CLI lookup: found and version-checked once, then used for the operation.
-        require_ready(provider, engine.pulumi_cli, stack=stack, never_deployed=never_deployed)
+        require_ready(provider, engine.pulumi_cli, stack=stack, never_deployed=never_deployed, spec=spec)
     return engine
 
 

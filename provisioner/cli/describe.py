@@ -68,6 +68,8 @@ def spec_warnings(spec) -> list[str]:
             "must run from there (VPN, peering, bastion), and a first deploy is refused; the load balancer (models, "
             "MLflow) stays public"
         )
+    elif spec.has("cluster") and spec.provider == "kubernetes" and spec.expose != "loadbalancer":
+        warnings += exposure_warnings(spec)
     elif spec.has("cluster") and spec.provider == "kubernetes" and (not spec.allow_cidrs or open_to_internet(spec.allow_cidrs)):
         # The API endpoint is the user's cluster's, not ours to open or close.
         warnings.append(
@@ -79,6 +81,8 @@ def spec_warnings(spec) -> list[str]:
             "the Kubernetes API endpoint and the stack's load balancer (models, MLflow) are open to the whole internet"
             + (f" ({OPEN_CIDR_NOTE})" if spec.allow_cidrs else "") + "; restrict them with --allow-cidr YOUR.IP.ADDRESS/32"
         )
+    if spec.has("cluster") and spec.provider == "kubernetes" and spec.expose == "loadbalancer":
+        warnings += exposure_warnings(spec)
     if spec.has("cluster") and spec.spot:
         warnings.append("nodes run on spot capacity (the dev profile's default): the cloud may reclaim a node, and the "
                         "tracker and deployer then restart on another; --on-demand or --profile prod for steady nodes")
@@ -93,6 +97,49 @@ def spec_warnings(spec) -> list[str]:
         warnings.append(f"--domain {spec.domain}: after the deploy, create {record} (`kubectl -n istio-system get "
                         "service ingress-lb` shows it); Let's Encrypt issues the certificate once the name resolves")
     return warnings
+
+
+def exposure_warnings(spec) -> list[str]:
+    """What --expose needs of a cluster we did not create (recipes/kubernetes/ingress/exposure.py)."""
+    from recipes.kubernetes.ingress import exposure, tls
+
+    if not (spec.has("tracker") or spec.has("deployer")):
+        return []
+    if spec.expose == "loadbalancer":
+        return ["--expose loadbalancer needs a load balancer implementation in your cluster (k3d has one; kind and "
+                "bare metal need MetalLB or cloud-provider-kind): without one the front door stays <pending> and the "
+                "deploy waits for it; else use --expose nodeport or --expose port-forward"]
+    if spec.expose == "nodeport":
+        used = sorted({exposure.node_port(p) for p in (tls.HTTP_PORT, *exposure.forwarded_ports(spec))})
+        mapped = " ".join(f"-p {p}:{p}@server:0" for p in map(exposure.node_port, exposure.forwarded_ports(spec)))
+        return [f"--expose nodeport: the URLs use your kubeconfig server's host as the node's address, and every "
+                f"address that reaches your nodes' ports {', '.join(map(str, used))} reaches the front door; on k3d "
+                f"map them when creating the cluster (k3d cluster create NAME {mapped}), on kind with "
+                "extraPortMappings; on a cluster whose API server is not a node, use --expose loadbalancer or "
+                "port-forward"]
+    return []
+
+
+def spec_notes(spec) -> list[str]:
+    """What the user does beside the deploy: name a registry, run kubectl port-forward (provider kubernetes)."""
+    if spec.provider != "kubernetes":
+        return []
+    notes = []
+    if not spec.has("registry"):
+        notes.append("no registry: pass --registry HOST[/PATH] (k3d: k3d registry create ...; kind: the local "
+                     "registry docs) or keep building images elsewhere")
+    if spec.expose == "port-forward" and (spec.has("tracker") or spec.has("deployer")):
+        notes.append(f"--expose port-forward: reach the front door with `{port_forward(spec)}` while you use it")
+    return notes
+
+
+def port_forward(spec) -> str:
+    """The kubectl port-forward command of a port-forward stack: its gateway Service's door ports."""
+    from recipes.kubernetes.ingress import exposure
+    from recipes.kubernetes.namespaces import ISTIO_NAMESPACE
+
+    return exposure.port_forward_command(exposure.GATEWAY_SERVICE, ISTIO_NAMESPACE, exposure.forwarded_ports(spec),
+                                         spec.context)
 
 
 @describes_a_stack
@@ -125,7 +172,7 @@ def plan(provider: ProviderArg = None, stack: StackFlags = None, cost: CostOpt =
                       "--cost: per resource)", markup=False)
         for warning in warnings:
             console.print(f"warning: {warning}", markup=False, style="yellow")
-        notes = [*note_lines(sources), *filter(None, [suffix_note(spec), kubernetes_note(spec)]),
+        notes = [*note_lines(sources), *filter(None, [suffix_note(spec), kubernetes_note(spec)]), *spec_notes(spec),
                  *(estimate.assumptions if cost else ())]
         for line in notes:
             console.print(f"note: {documents.with_placeholders(line, spec)}", markup=False)

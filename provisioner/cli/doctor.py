@@ -207,6 +207,8 @@ def _credentials(provider: str) -> Check:
     say who they belong to (recipes/facts/<cloud>.py)."""
     from provisioner.operations.preflight import AMBIENT_CREDENTIALS_ENV, local_credentials
 
+    if provider == "kubernetes":
+        return _kubeconfig()
     cloud = facts.of(provider)
     name = f"{provider} credentials"
     creds = local_credentials(provider)
@@ -220,6 +222,22 @@ def _credentials(provider: str) -> Check:
     if shutil.which(command[0]) and (identity := _run(list(command))):
         return Check(name, "ok", identity)
     return Check(name, "not checked", f"found {found}; could not verify them (offline, expired, or no {command[0]} CLI)")
+
+
+def _kubeconfig() -> Check:
+    """A `kubernetes` stack's credentials are a kubeconfig context: the file ($KUBECONFIG, else ~/.kube/config)
+    and its current-context, read as the deploy's preflight reads them. Whether its API server answers and
+    what it allows is the deploy's to ask (provisioner/operations/cluster_access.py), not the doctor's."""
+    from provisioner.operations.user_kubeconfig import KubeconfigError, load_context
+
+    name = "kubernetes credentials"
+    try:
+        ctx = load_context(None, None)
+    except KubeconfigError as exc:
+        cause, _, fix = exc.message.partition("; nothing was done. ")
+        return Check(name, "missing", cause, fix or facts.of("kubernetes").DOCTOR_CREDENTIAL_FIX)
+    return Check(name, "ok", f"current-context {ctx.name} ({ctx.server}) in {', '.join(ctx.sources)}; "
+                 "recipe deploy kubernetes --context NAME uses another")
 
 
 def _run(args: list[str]) -> str | None:

@@ -93,9 +93,10 @@ def stack_argv(spec, stack: StackFlags | None = None) -> list[str]:
     basis = {"provider": spec.provider, "region": spec.region, "profile": spec.profile}
     if spec.project:
         basis["project"] = spec.project
-    if spec.provider == "kubernetes":
-        basis["without"] = ["registry"]  # its registry is the user's to name (--registry), never a default
     defaults = load_spec(Layer("defaults", basis)).to_mapping()
+    # What the provider leaves out by itself (a kubernetes stack's registry, without --registry) is no flag.
+    kept_by_default = defaults.pop("components")
+    defaults["without"] = [c for c in COMPONENTS if c not in kept_by_default]
     for name in NAMING_FIELDS:
         defaults.pop(name, None)
     defaults["profile"] = BY_NAME["profile"].default

@@ -91,7 +91,12 @@ def ready_engine(record):
     from provisioner.cli.deploy import ready_engine as ready
     from provisioner.operations.lifecycle import never_deployed
 
-    return ready(record.provider, stack=record.name, never_deployed=never_deployed(record))
+    spec = None
+    if record.provider == "kubernetes" and record.spec:  # the recorded context and kubeconfig: the cluster is checked
+        from provisioner.stacks.stackfile import spec_from_record
+
+        spec = spec_from_record(record.name, record.spec)
+    return ready(record.provider, stack=record.name, never_deployed=never_deployed(record), spec=spec)
 
 
 def destroy_question(name: str, record, delete_data: bool, cluster_gone: bool, no_backup: bool) -> str:

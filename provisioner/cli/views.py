@@ -30,11 +30,11 @@ def plan_view(plan: Plan, *, tree: bool = False) -> Group:
     spec = plan.spec
     parts: list[Any] = [
         Text(f"Plan for {spec.name} ({spec.provider}, {spec.region}): {sum(1 for r in plan.resources if r.custom)} "
-             f"cloud resources in {len(plan.resources)} total", style="bold")
+             f"{resources_word(spec)} in {len(plan.resources)} total", style="bold")
     ]
     if tree:
         parts += [resource_tree(plan), dependencies_table(plan)]
-    parts.append(components_table(plan))
+    parts.append(components_table(plan, resources_word(spec)))
     outputs = {k: v for k, v in plan.outputs.items() if k not in ("provider", "region", "stack_name")}  # in the title
     parts += [Text(""), outputs_table(with_placeholders(outputs, spec), title="Outputs the stack will export",
                                       box=None, pad_edge=False, show_header=False)]
@@ -53,10 +53,15 @@ def components_of(plan: Plan) -> dict[str, list]:
     return groups
 
 
-def components_table(plan: Plan) -> Table:
+def resources_word(spec: StackSpec) -> str:
+    """What a plan counts: cloud resources, or on a cluster we did not create (kubernetes) its objects and secrets."""
+    return "resources" if spec.provider == "kubernetes" else "cloud resources"
+
+
+def components_table(plan: Plan, counted: str = "cloud resources") -> Table:
     """One row per component (and per resource outside any): its cloud resources and all of its resources."""
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column, justify in (("component", "left"), ("kind", "left"), ("cloud resources", "right"), ("total", "right")):
+    for column, justify in (("component", "left"), ("kind", "left"), (counted, "right"), ("total", "right")):
         table.add_column(column, justify=justify)
     by_urn = {r.urn: r for r in plan.resources}
     order = {r.urn: i for i, r in enumerate(plan.resources)}

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from provisioner.operations.user_kubeconfig import ClusterContext, KubeconfigError, load_context
-from provisioner.operations.preflight import NotReady
+from provisioner.operations.not_ready import NotReady
 
 __all__ = ["Access", "Check", "ClusterContext", "ClusterUnreachable", "ClusterRefused", "KubeconfigError",
            "REQUIRED_RIGHTS", "Right", "load_context", "probe", "require_access"]

@@ -4,8 +4,9 @@
 Checked first, before a stack record is written or a passphrase generated, so a machine
 that cannot deploy gets the fix (exit 2) instead of a "failed" stack that never existed.
 Only local facts are read (PATH, ~/.pulumi, the cloud's credential variables and files:
-recipes/facts/<cloud>.py DOCTOR_*); nothing goes over the network. `recipe doctor` shows the
-same checks for every cloud.
+recipes/facts/<cloud>.py DOCTOR_*); nothing goes over the network, except for provider `kubernetes`,
+whose "credentials" are a cluster we did not create: its context is read and its API server asked
+(require_cluster, cluster_access.py). `recipe doctor` shows the same local checks for every provider.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recipes import facts
-from recipes.errors import BadInput
+
+from provisioner.operations.not_ready import NotReady
+
+__all__ = ["AMBIENT_CREDENTIALS_ENV", "Credentials", "NotReady", "credentials_fix", "local_credentials",
+           "require_cluster", "require_credentials", "require_ready"]
 
 # Credentials a machine gets from where it runs (an EC2 instance role, a GCE service account,
 # an Azure managed identity) leave no variable or file to find: this says they are there.
 AMBIENT_CREDENTIALS_ENV = "RECIPE_AMBIENT_CREDENTIALS"
-
-
-class NotReady(BadInput):
-    """This machine cannot run the operation (no usable Pulumi CLI, no credentials): nothing was touched."""
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,28 @@ def require_credentials(provider: str) -> Credentials | None:
     return found
 
 
+def require_cluster(spec) -> None:
+    """A `kubernetes` stack's cluster, instead of a cloud's credentials: its kubeconfig context
+    (spec.kubeconfig, spec.context) exists and is usable, its API server answers, runs a Kubernetes
+    version the stack's pinned charts support, and lets this context do what the deploy does.
+    This one goes over the network (to the user's API server only), or NotReady with the fix."""
+    from recipes.kubernetes.versions import kubernetes_range
+
+    from provisioner.operations.cluster_access import load_context, require_access
+
+    ctx = load_context(spec.kubeconfig or None, spec.context or None)
+    supported = kubernetes_range(spec.components, spec.deployer)
+    require_access(ctx, supported.versions() if supported is not None else [])
+
+
 def require_ready(provider: str, pulumi_cli: Callable[[], str], *, stack: str | None = None,
-                  never_deployed: bool = False) -> None:
+                  never_deployed: bool = False, spec=None) -> None:
     """Stop (exit 2) unless `provider`'s Pulumi SDK (SdkMissing), a usable Pulumi CLI (`pulumi_cli`: the
     engine's discovery, raising PulumiNotFound) and credentials for `provider` (NotReady) are on this machine.
 
     `never_deployed`: the stack's record knows of nothing in the cloud, so the message also
-    says how to drop the record instead.
+    says how to drop the record instead. `spec`: the stack's; for provider `kubernetes` its
+    cluster is checked (require_cluster) in place of credentials (without it: a kubeconfig is found).
     """
     from provisioner.engine import PulumiNotFound
 
@@ -82,7 +98,10 @@ def require_ready(provider: str, pulumi_cli: Callable[[], str], *, stack: str | 
             pulumi_cli()
         except PulumiNotFound as exc:
             raise NotReady(exc.message) from None
-        require_credentials(provider)
+        if provider == "kubernetes" and spec is not None:
+            require_cluster(spec)
+        else:
+            require_credentials(provider)
     except NotReady as exc:
         if stack and never_deployed:
             exc.message += (f"\nIf {stack} never created anything in the cloud, remove its record instead: "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from provisioner.operations.preflight import NotReady
+from provisioner.operations.not_ready import NotReady
 
 EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 

@@ -44,15 +44,18 @@ class Recipe(CloudRecipe):
                                 resource=holder)
         cluster = self.cluster()
         labels = spec.labels()
+        # One component, the stack's bucket, holds the store and its namespace (a plan shows them as one row).
+        holder = pulumi.ComponentResource("recipes:existing:Bucket", "bucket", None)
         namespace = k8s.core.v1.Namespace(
             "objectstore-ns",
             metadata={"name": namespaces.OBJECTSTORE_NAMESPACE, "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
-            opts=pulumi.ResourceOptions(provider=cluster.provider),
+            opts=pulumi.ResourceOptions(parent=holder, provider=cluster.provider),
         )
         self._store = objectstore.InClusterObjectStore("objectstore", objectstore.InClusterObjectStoreArgs(
             cluster=cluster, stack_name=spec.name, bucket_name=spec.names.objectstore_bucket(),
             namespace=namespace.metadata.name, retain=not spec.delete_data, labels=labels,
-        ))
+        ), opts=pulumi.ResourceOptions(parent=holder))
+        holder.register_outputs({"uri": pulumi.Output.concat("s3://", self._store.bucket_name)})
         handle = self._store.handle()
         handle.namespaces = {namespaces.OBJECTSTORE_NAMESPACE: namespace}
         return handle

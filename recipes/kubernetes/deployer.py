@@ -19,11 +19,11 @@ import pulumi_kubernetes as k8s
 from ..cloud import ClusterHandle
 from . import namespaces, versions
 from .helm import release
+from .ingress.exposure import MODELS_DOOR
 from .ingress.gateway import GATEWAY_SELECTOR, ISTIO_NETWORKING_API, IstioIngress
 from .workload import chart_namespace_labels, user_workload_namespace_labels
 
 SELDON_GATEWAY = "seldon-gateway"
-MODELS_DOOR = "models"  # its HTTPS port on the front door (IstioIngress.doors)
 
 
 @dataclass
@@ -102,5 +102,5 @@ class ModelDeployer(pulumi.ComponentResource):
             )
         self.flavor = args.flavor
         self.namespace = models_ns.metadata.name
-        self.base_url = door.url if door is not None else pulumi.Output.concat("http://", ingress.host)
+        self.base_url = door.url if door is not None else ingress.http_url
         self.register_outputs({"flavor": self.flavor, "namespace": self.namespace, "base_url": self.base_url})

@@ -65,6 +65,7 @@ def sample_flags(field: str, provider: str) -> list[str]:
         "bucket_endpoint": [*BUCKET, "--bucket-endpoint", "https://minio.example.com"],
         "bucket_secret": BUCKET,
         "registry": ["--registry", "registry.example.com/ml"],
+        "expose": ["--expose", "nodeport"],
     }
     return samples[field]
 

@@ -12,15 +12,25 @@ from .queries import OPEN_CIDR_NOTE, Verdict, as_list, each, get, of, open_to_in
 
 
 def endpoints_authenticated(plan: Plan) -> Verdict:
-    """T1: MLflow asks for a password, and the load balancers admit only --allow-cidr and the stack's own sources."""
+    """T1: MLflow asks for a password, and the load balancers admit only --allow-cidr and the stack's own sources.
+    On a cluster we did not create (--expose), node ports admit whoever reaches a node; a forwarded port only
+    those the cluster's RBAC lets run kubectl port-forward."""
     balancers = [s for s in of(plan, SERVICE) if get(s.inputs, "spec", "type") == "LoadBalancer"]
-    if not balancers:
+    node_ports = [s for s in of(plan, SERVICE) if get(s.inputs, "spec", "type") == "NodePort"]
+    forwarded = plan.spec.expose == "port-forward" and (plan.spec.has("tracker") or plan.spec.has("deployer"))
+    if not (balancers or node_ports or forwarded):
         return Verdict("n/a", "no tracker or deployer endpoint in this stack")
     trackers = [d for d in of(plan, DEPLOYMENT) if get(d.inputs, "metadata", "name") == "mlflow"]
     unauthenticated = [d.name for d in trackers
                        if "basic-auth" not in as_list(get(d.inputs, "spec", "template", "spec", "containers", 0, "args"))]
     if unauthenticated:
         return Verdict("fail", "MLflow runs without authentication", unauthenticated)
+    if node_ports and not balancers:
+        return Verdict("warn", "authentication on, but the node ports accept any address that reaches your nodes; "
+                               "--expose port-forward keeps the front door inside the cluster")
+    if forwarded and not balancers:
+        return Verdict("pass", "authentication on; the front door is reached only through kubectl port-forward, "
+                               "which your cluster's RBAC grants")
     if open_to_internet(plan.spec.allow_cidrs):
         return Verdict("warn", f"authentication on, but the load balancers are open to the internet ({OPEN_CIDR_NOTE}); "
                                "restrict with --allow-cidr YOUR.IP.ADDRESS/32")

@@ -16,7 +16,40 @@ PLACEHOLDERS = (
 )
 
 
+# The API server's default --service-node-port-range.
+NODE_PORT_RANGE = (30000, 32767)
+
+
+class KubernetesError(Exception):
+    """What the API server answers a request it refuses."""
+
+
+def validate_service(name: str, spec: dict[str, Any]) -> None:
+    """The Service validation of the API server (pkg/apis/core/validation) our Services could trip."""
+    kind = spec.get("type") or "ClusterIP"
+    invalid = f'Service "{name}" is invalid: '
+    seen: set[int] = set()
+    for i, port in enumerate(spec.get("ports") or []):
+        node_port = port.get("nodePort")
+        if node_port is None:
+            continue
+        node_port = int(node_port)
+        if kind == "ClusterIP":
+            raise KubernetesError(f"{invalid}spec.ports[{i}].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'")
+        if not NODE_PORT_RANGE[0] <= node_port <= NODE_PORT_RANGE[1]:
+            raise KubernetesError(f"{invalid}spec.ports[{i}].nodePort: Invalid value: {node_port}: provided port is not "
+                                  f"in the valid range. The range of valid ports is {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}")
+        if node_port in seen:
+            raise KubernetesError(f"{invalid}spec.ports[{i}].nodePort: Duplicate value: {node_port}")
+        seen.add(node_port)
+    if spec.get("loadBalancerSourceRanges") and kind != "LoadBalancer":
+        raise KubernetesError(f"{invalid}spec.loadBalancerSourceRanges: Forbidden: may only be used when `type` is "
+                              "'LoadBalancer'")
+
+
 def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) -> dict[str, Any]:
+    if type_ == SERVICE:
+        validate_service(((inputs.get("metadata") or {}).get("name")) or name, inputs.get("spec") or {})
     if type_ == SERVICE and (inputs.get("spec") or {}).get("type") == "LoadBalancer":
         h = digest(name, length=34)
         return {

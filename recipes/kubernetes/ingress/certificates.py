@@ -19,7 +19,7 @@ from ...cloud import ClusterHandle
 from .. import namespaces, versions
 from ..helm import release
 from ..workload import chart_namespace_labels, metadata
-from . import tls
+from . import exposure, tls
 
 CERT_MANAGER_API = "cert-manager.io/v1"
 # cert-manager's own pods, sized for a small cluster (the chart sets no requests).
@@ -36,9 +36,11 @@ class FrontDoorCertificateArgs:
     cluster: ClusterHandle
     labels: dict[str, str]
     stack_name: str
-    # The load balancer's address once known: an IP, or a hostname (AWS).
+    # The load balancer's address once known: an IP, or a hostname (AWS); a node's address or localhost
+    # without a load balancer (exposure.py).
     address: pulumi.Output[str]
-    address_is_ip: bool
+    address_is_ip: bool | None  # None: told by the address itself
+    also_names: tuple[str, ...] = ()  # more names and IPs the certificate covers (not with --domain)
     domain: str = ""  # --domain: Let's Encrypt for this name instead of the stack CA
     acme_email: str = ""
 
@@ -150,11 +152,16 @@ def certificate_spec(args: FrontDoorCertificateArgs, address: str) -> dict:
     }
     if args.domain:
         spec["dnsNames"] = [args.domain]
-    elif args.address_is_ip:
+    elif args.address_is_ip or (args.address_is_ip is None and exposure.is_ip(address)):
         spec["ipAddresses"] = [address]
         spec["commonName"] = address
     else:
         spec["dnsNames"] = [address]
         if len(address) <= 64:  # a CN holds 64 characters at most; clients check the SAN anyway
             spec["commonName"] = address
+    if not args.domain:
+        for name in args.also_names:
+            key = "ipAddresses" if exposure.is_ip(name) else "dnsNames"
+            if name not in spec.get(key, ()):
+                spec.setdefault(key, []).append(name)
     return spec

@@ -22,9 +22,9 @@ from ...cloud import ClusterHandle
 from .. import namespaces, versions
 from ..helm import release
 from ..workload import chart_namespace_labels, metadata
-from . import tls
+from . import exposure, tls
 from .certificates import FrontDoorCertificate, FrontDoorCertificateArgs
-from .loadbalancer import load_balancer, service_url
+from .loadbalancer import load_balancer, public_port, service_url
 
 GATEWAY_SELECTOR = {"istio": "ingressgateway"}
 ISTIO_NETWORKING_API = "networking.istio.io/v1beta1"
@@ -73,6 +73,7 @@ class IstioIngressArgs:
     allow_cidrs: tuple[str, ...] = ()
     domain: str = ""
     acme_email: str = ""
+    expose: str = "loadbalancer"  # a cluster we did not create: nodeport or port-forward too (exposure.py)
 
 
 class IstioIngress(pulumi.ComponentResource):
@@ -116,14 +117,20 @@ class IstioIngress(pulumi.ComponentResource):
         ports = (("http", tls.HTTP_PORT), *args.doors)
         service, address = load_balancer(
             f"{name}-lb", ns, selector=GATEWAY_SELECTOR, ports=ports, cluster=cluster,
-            allow_cidrs=args.allow_cidrs, labels=args.labels,
+            allow_cidrs=args.allow_cidrs, labels=args.labels, expose=args.expose,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway])),
         )
+        # Without a load balancer, the users' address (a node's, localhost) is not the pods': the certificate
+        # also covers the Service's in-cluster names, and a forwarded port is 127.0.0.1 as well as localhost.
+        also_names = () if args.expose == "loadbalancer" else exposure.service_names(f"{name}-lb", namespaces.ISTIO_NAMESPACE)
+        if args.expose == "port-forward":
+            also_names = ("127.0.0.1", *also_names)
         certificate = FrontDoorCertificate(
             f"{name}-tls",
             FrontDoorCertificateArgs(
                 cluster=cluster, labels=args.labels, stack_name=args.stack_name, address=address,
-                address_is_ip=cluster.load_balancer_address == "ip", domain=args.domain, acme_email=args.acme_email,
+                address_is_ip=cluster.load_balancer_address == "ip" if args.expose == "loadbalancer" else None,
+                also_names=also_names, domain=args.domain, acme_email=args.acme_email,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -148,7 +155,8 @@ class IstioIngress(pulumi.ComponentResource):
         self.ready = [base, istiod, gateway, ingress_class]
         host = pulumi.Output.from_input(args.domain) if args.domain else address
         self.host = host
+        self.http_url = service_url(host, public_port(tls.HTTP_PORT, args.expose), scheme="http")
         self.doors = {
-            door: FrontDoor(port, service_url(host, port), self.ready) for door, port in args.doors
+            door: FrontDoor(port, service_url(host, public_port(port, args.expose)), self.ready) for door, port in args.doors
         }
         self.register_outputs({door: front.url for door, front in self.doors.items()})

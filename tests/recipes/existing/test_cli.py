@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
 
 from provisioner import cli
 
-STACK = ["kubernetes", "--context", "k3d-ml", "--name", "ml-local", "--without", "registry"]
+STACK = ["kubernetes", "--context", "k3d-ml", "--name", "ml-local"]  # the first example, as written
 
 
 @pytest.fixture(autouse=True)
@@ -27,14 +28,22 @@ def test_plan_prints_the_summary():
     result = run("plan", *STACK)
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Plan for ml-local (kubernetes, in-cluster): ")
+    assert re.match(r"Plan for ml-local \(kubernetes, in-cluster\): \d+ resources in \d+ total\n", out)
+    assert "cloud resources" not in out  # nothing of a cloud's: Kubernetes objects and generated secrets
     for line in ("cluster.context          k3d-ml", "cluster.endpoint         https://<cluster-endpoint>",
-                 "bucket.uri               s3://ml-local-artifacts", "InClusterObjectStore"):
+                 "bucket.uri               s3://ml-local-artifacts"):
         assert line in out
+    # The object store's namespace is counted in the bucket's row, not a row of its own.
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:10] if line.strip()}
+    assert rows["bucket"][0] == "Bucket" and "objectstore-ns" not in rows and "objectstore" not in rows
+    assert "registry.uri" not in out
+    assert ("note: no registry: pass --registry HOST[/PATH] (k3d: k3d registry create ...; kind: the local registry "
+            "docs) or keep building images elsewhere") in result.stderr
     assert "Estimated cost: $0.00/month" in out
     # No cloud's notes: no global names to suffix, no API endpoint of ours to restrict.
     assert "global names" not in result.stderr and "Kubernetes API endpoint" not in result.stderr
-    assert "recipe deploy kubernetes --name ml-local --region in-cluster --without registry --context k3d-ml" in result.stderr
+    assert result.stderr.endswith("Deploy it with: recipe deploy kubernetes --name ml-local --region in-cluster "
+                                  "--context k3d-ml\n")
 
 
 def test_plan_cost_prices_only_what_we_add():
@@ -60,10 +69,12 @@ def test_check_runs_the_workload_rules_and_leaves_cloud_rules_out():
     assert rules["S1"]["status"] == "pass", rules["S1"]
 
 
-def test_without_a_registry_choice_plan_says_the_fix():
-    result = run("plan", "kubernetes", "--context", "k3d-ml")
-    assert result.exit_code == 2
-    assert "pass --registry HOST[/PATH]" in result.stderr and "--without registry" in result.stderr
+def test_a_named_registry_is_the_stacks_and_no_note_asks_for_one():
+    result = run("plan", *STACK, "--registry", "k3d-registry.localhost:5000")
+    assert result.exit_code == 0, result.stderr
+    assert "registry.uri             k3d-registry.localhost:5000" in result.stdout
+    assert "no registry" not in result.stderr
+    assert "--registry k3d-registry.localhost:5000" in result.stderr.splitlines()[-1]
 
 
 def test_a_cloud_flag_is_refused():

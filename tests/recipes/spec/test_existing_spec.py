@@ -51,10 +51,14 @@ def test_its_fields_are_refused_on_the_clouds(key):
 
 
 def test_the_registry_is_named_or_left_out():
-    message = error(registry=None)
-    assert "pass --registry HOST[/PATH]" in message and "--without registry" in message
+    # No --registry: no registry component (the user's cluster has none of ours to default to).
+    assert load(registry=None).components == ("cluster", "bucket", "tracker", "deployer")
     assert load(registry=None, without=["registry"]).registry == ""
     assert "--without registry leaves out" in error(without=["registry"])
+    # Asked for by name, it must be named.
+    message = error(registry=None, components=["cluster", "registry"])
+    assert message.startswith("--components registry: ") and "pass --registry HOST[/PATH]" in message
+    assert load(registry=None, components=["cluster", "bucket"]).components == ("cluster", "bucket")
 
 
 @pytest.mark.parametrize("value,expected", [

@@ -16,6 +16,7 @@ STACK_FILE_FIELDS = {
     "spot", "node_type", "min_nodes", "max_nodes", "network", "allow_cidrs", "deployer", "kubernetes_version",
     "immutable_tags", "tags", "suffix", "kms", "private_endpoint", "admins", "audit_logs", "network_rules",
     "domain", "acme_email", "context", "kubeconfig", "bucket", "bucket_endpoint", "bucket_secret", "registry",
+    "expose",
 }
 
 
