@@ -67,6 +67,11 @@ class BucketHandle:
     uri: pulumi.Output[str]
     resource: pulumi.Resource
     account: pulumi.Output[str] | None = None
+    # An S3-compatible bucket (the `kubernetes` provider): its S3 API as the stack's pods reach it, and its keys
+    # (secrets) where the stack generated them; None where the keys are the user's (--bucket-secret).
+    endpoint: pulumi.Input[str] | None = None
+    access_key_id: pulumi.Output[str] | None = None
+    secret_access_key: pulumi.Output[str] | None = None
     # Namespaces of ours the bucket runs in (an in-cluster object store), by name: segmented like the workloads'.
     namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)
 

@@ -32,8 +32,12 @@ class Field:
 
 SCHEMA: dict[str, tuple[Field, ...]] = {
     "cluster": (Field("name"), Field("endpoint"), Field("kubeconfig", secret=True), Field("context")),
-    # `account` is the Azure storage account that holds the container.
-    "bucket": (Field("name"), Field("uri"), Field("account", required=False)),
+    # `account` is the Azure storage account that holds the container. `endpoint`: the S3 API of an
+    # S3-compatible bucket (the `kubernetes` provider's), as the stack's pods reach it; the keys: where we
+    # generated them (the in-cluster store), absent where they are the user's own (--bucket-secret).
+    "bucket": (Field("name"), Field("uri"), Field("account", required=False), Field("endpoint", required=False),
+               Field("access_key_id", secret=True, required=False),
+               Field("secret_access_key", secret=True, required=False)),
     "registry": (Field("uri"),),
     # `ca_certificate`: the PEM of the stack's own CA that signed the front door's certificate
     # (recipes/kubernetes/ingress/tls.py); absent when a public CA (Let's Encrypt, --domain) did.
@@ -79,6 +83,7 @@ VALUES: dict[tuple[str, str], dict[str, Value]] = {
         "kubernetes": Value("an s3:// URI (e.g. s3://ml-local-artifacts)", r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
     },
     ("bucket", "account"): {"azure": Value("a storage account name (e.g. stmldevabc123)", r"[a-z0-9]{3,24}")},
+    ("bucket", "endpoint"): {"kubernetes": HTTP_URL},
     ("registry", "uri"): {
         "aws": Value("the ECR registry host of {region}, no scheme (e.g. 123456789012.dkr.ecr.{region}.amazonaws.com)",
                      r"\d{12}\.dkr\.ecr\.{region}\.amazonaws\.com"),

@@ -76,8 +76,9 @@ def build(spec: StackSpec) -> dict[str, Any]:
 
     if bucket is not None:
         values["bucket"] = {"name": bucket.name, "uri": bucket.uri}
-        if bucket.account is not None:
-            values["bucket"]["account"] = bucket.account
+        for key in ("account", "endpoint", "access_key_id", "secret_access_key"):
+            if getattr(bucket, key) is not None:
+                values["bucket"][key] = getattr(bucket, key)
 
     if registry is not None:
         values["registry"] = {"uri": registry.uri}

@@ -82,13 +82,15 @@ def outputs(name: NameArg, show_secrets: ShowSecretsOpt = False, output: OutputO
 
 
 def with_secret_placeholders(data: dict) -> dict:
-    """Public outputs with each secret field present (so it can be shown masked)."""
+    """Public outputs with each required secret field present (so it can be shown masked). An optional
+    one (the bucket keys of an in-cluster store) may not exist: it is shown with --show-secrets only."""
     from recipes import outputs as canonical
 
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
-    for component, field_name in canonical.SECRET_PATHS:
-        if component in out:
-            out[component][field_name] = canonical.MASK
+    for component, fields in canonical.SCHEMA.items():
+        for f in fields:
+            if f.secret and f.required and component in out:
+                out[component][f.name] = canonical.MASK
     return out
 
 
@@ -111,7 +113,7 @@ def export(
         from provisioner import paths
         from provisioner.operations import lifecycle
         from provisioner.paths import atomic_write
-        from provisioner.stacks import exporters, trust
+        from provisioner.stacks import bucket_keys, exporters, trust
         from provisioner.stacks.records import require_outputs
 
         fmt = format.value
@@ -123,7 +125,9 @@ def export(
         # The kubeconfig is a secret output: the kubeconfig and dotenv formats need it
         # even without --show-secrets; renderers still leave passwords out unless asked.
         has_cluster = "cluster" in record.outputs
-        needs_secrets = show_secrets or register or (fmt in ("kubeconfig", "dotenv") and has_cluster)
+        # A bucket reached with keys: whether the stack holds them decides what the ZenML file tells the user.
+        needs_secrets = show_secrets or register or (fmt in ("kubeconfig", "dotenv") and has_cluster) or (
+            fmt == "zenml" and bucket_keys.applies(record.outputs))
         data = lifecycle.full_outputs(record, context.make_engine, with_secrets=needs_secrets)
         kube, kubeconfig_path = None, None
         written: list[dict[str, Any]] = []
@@ -146,7 +150,7 @@ def export(
             atomic_write(kubeconfig_path, kube.text, mode=0o600)
             written.append({"file": str(kubeconfig_path), "mode": "0600", "contains_secrets": True})
             console.print(f"wrote kubeconfig {kubeconfig_path} (mode 0600)", markup=False)
-        notes = list(rendered.notes)
+        notes = list(rendered.notes) + (kube.notes if kube is not None else [])
         if output_file is not None:
             mode = 0o600 if rendered.contains_secrets else 0o644
             atomic_write(output_file, rendered.text, mode=mode)
@@ -157,7 +161,8 @@ def export(
         registered = None
         if register:
             registered = register_in_zenml(console, rendered, data)
-            notes = [n for n in notes if n != rendered.secret_note]  # --register creates the secret
+            # --register creates the secrets whose values it has
+            notes = [n for n in notes if n not in (rendered.secret_note, rendered.bucket_secret_note)]
         if as_json:
             content = None if output_file is not None else rendered.text
             documents.emit(documents.export(name, fmt, written, content, rendered, notes, registered))
@@ -213,13 +218,15 @@ def register_in_zenml(console, rendered, data: dict):
 
     from provisioner.integrations import zenml_register
     from provisioner.operations.lifecycle import OperationError
-    from provisioner.stacks import exporters
+    from provisioner.stacks import bucket_keys, exporters
 
     password = (data.get("tracker") or {}).get("password") if rendered.referenced_secret else None
+    # The bucket's keys, where the stack generated them (the `kubernetes` provider's in-cluster store).
+    others = {rendered.bucket_secret: bucket_keys.secret_values(data)} if rendered.bucket_secret else {}
     console.print("Registering the stack in ZenML ...", markup=False)
     try:
         registered = zenml_register.register(yaml.safe_load(rendered.text), password=password,
-                                             secret_name=rendered.referenced_secret)
+                                             secret_name=rendered.referenced_secret, secrets=others)
     except (zenml_register.ZenMLUnavailable, zenml_register.ZenMLImportFailed) as exc:
         raise OperationError(str(exc)) from None
     for old, new in registered.renamed.items():

@@ -32,6 +32,8 @@ ORCHESTRATORS = {
     "tekton": "Tekton is not installed: ZenML's kubernetes orchestrator runs pipelines on the cluster",
 }
 DEPLOYERS = {"seldon": "seldon", "kserve": "kserve"}
+# mlstacks' `k3d` provider creates a k3d cluster; ours deploys to any cluster that exists (recipes/existing/).
+K3D_PROVIDER = "kubernetes"
 MAX_BYTES = 1_000_000
 
 
@@ -55,15 +57,15 @@ def convert(data: Mapping[str, Any], path: Path) -> Converted:
     notes: list[str] = []
     values: dict[str, Any] = {}
     provider = data.get("provider")
-    if provider == "k3d":
-        raise SpecError(f"{where}: provider k3d (a local cluster) has no equivalent; stack-recipes deploys to aws, gcp or azure")
-    values["provider"] = provider
+    values["provider"] = K3D_PROVIDER if provider == "k3d" else provider
     if data.get("name") is not None:
         name = str(data["name"])
         values["name"] = name.replace("_", "-").lower()
         if values["name"] != name:
             notes.append(f"stack name {name!r} becomes {values['name']!r} (cloud names allow no underscores or capitals)")
-    if data.get("default_region") is not None:
+    if provider == "k3d":
+        notes.extend(_k3d(values))
+    elif data.get("default_region") is not None:
         values["region"] = data["default_region"]
     tags = _tags(data.get("default_tags"), where)
     if tags:
@@ -85,6 +87,10 @@ def convert(data: Mapping[str, Any], path: Path) -> Converted:
         if ours is None:
             notes.append(f"{label}: no equivalent in stack-recipes, left out")
             continue
+        if provider == "k3d" and ours == "registry":  # kept: the spec then asks for --registry or --without registry
+            notes.append(f"{label}: mlstacks creates a registry beside the k3d cluster; stack-recipes uses one that "
+                         "exists: pass --registry HOST[:PORT][/PATH] (e.g. one from `k3d registry create`), "
+                         "or --without registry")
         if kind == "orchestrator" and flavor not in ORCHESTRATORS:
             notes.append(f"{label}: managed orchestrator with no equivalent, left out (ZenML's kubernetes orchestrator is available on the cluster)")
             continue
@@ -118,6 +124,16 @@ def convert(data: Mapping[str, Any], path: Path) -> Converted:
         raise SpecError(f"{where}: none of the mlstacks components has an equivalent here (see the notes above)")
     values["components"] = sorted(components)
     return Converted(values, notes)
+
+
+def _k3d(values: dict[str, Any]) -> list[str]:
+    """A k3d stack: the `kubernetes` provider on k3d's context for the cluster of the stack's name."""
+    create = "stack-recipes does not create the k3d cluster (mlstacks did); create it first with `k3d cluster create"
+    if not values.get("name"):  # no name to give the cluster: `k3d cluster create` makes its context current
+        return [f"provider k3d becomes provider kubernetes on your kubeconfig's current context: {create} NAME`"]
+    cluster = values["name"]
+    values["context"] = f"k3d-{cluster}"  # k3d names its kubeconfig context k3d-<cluster>
+    return [f"provider k3d becomes provider kubernetes on kube context {values['context']!r}: {create} {cluster}`"]
 
 
 def _tags(raw: Any, where: str) -> dict[str, str]:

@@ -61,8 +61,10 @@ def zenml_python() -> str | None:
     return None
 
 
-def register(document: dict[str, Any], *, password: str | None, secret_name: str | None, python: str | None = None) -> Registered:
-    """Import `document` into the active ZenML store; returns the names actually used."""
+def register(document: dict[str, Any], *, password: str | None, secret_name: str | None,
+             secrets: dict[str, dict[str, str]] | None = None, python: str | None = None) -> Registered:
+    """Import `document` into the active ZenML store; returns the names actually used. `secrets`: other ZenML
+    secrets the document refers to, {name: {key: value}} (the bucket's keys), created like the password's."""
     python = python or zenml_python()
     if python is None:
         raise ZenMLUnavailable(
@@ -73,7 +75,8 @@ def register(document: dict[str, Any], *, password: str | None, secret_name: str
     with tempfile.TemporaryDirectory(prefix="recipe-zenml-") as tmp:
         result_file = Path(tmp) / "result.json"
         request = {"document": document, "secret_name": secret_name, "secret_key": "password",
-                   "password": password, "result_file": str(result_file)}
+                   "password": password, "result_file": str(result_file),
+                   "secrets": [{"name": name, "values": values} for name, values in (secrets or {}).items()]}
         env = {**os.environ, "ZENML_ANALYTICS_OPT_IN": os.environ.get("ZENML_ANALYTICS_OPT_IN", "false")}
         try:
             proc = subprocess.run([python, str(WORKER)], input=json.dumps(request), capture_output=True,

@@ -5,10 +5,10 @@ as a script by whichever interpreter holds zenml, which need not have
 stack-recipes installed. It reads one JSON request on stdin:
 
     {"document": <zenml stack file>, "secret_name": "...", "secret_key": "password",
-     "password": "..." | null, "result_file": "..."}
+     "password": "..." | null, "secrets": [{"name": "...", "values": {...}}], "result_file": "..."}
 
 and writes {"stack": ..., "secret": ..., "renamed": {...}, "zenml_version": ...}
-or {"error": "..."} to `result_file`. The password arrives on stdin so it is
+or {"error": "..."} to `result_file`. The password (and the other secrets' values) arrive on stdin so they are
 never on a command line or on disk. The import itself is ZenML's own
 `zenml stack import` command, run with stdin at end-of-file, so it cannot hang
 on a prompt: names that would make it prompt were made fresh before.
@@ -46,30 +46,36 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     document["zenml_version"] = zenml.__version__
 
     secret = None
+    wanted_secrets = list(request.get("secrets") or [])  # [{"name", "values"}]: the bucket's keys
     password = request.get("password")
     if password is not None:
-        wanted, key = request["secret_name"], request.get("secret_key", "password")
+        wanted_secrets.insert(0, {"name": request["secret_name"], "values": {request.get("secret_key", "password"): password}})
+    for index, wanted_secret in enumerate(wanted_secrets):
+        wanted, values = wanted_secret["name"], wanted_secret["values"]
 
         def secret_taken(name: str) -> bool:
             try:
                 existing = client.get_secret(name, allow_partial_name_match=False, allow_partial_id_match=False)
             except KeyError:
                 return False
-            return existing.secret_values.get(key) != password  # the same value is reused
+            return existing.secret_values != values  # the same values are reused
 
-        secret = fresh(wanted, secret_taken)
+        created = fresh(wanted, secret_taken)
         try:
-            client.get_secret(secret, allow_partial_name_match=False, allow_partial_id_match=False)
+            client.get_secret(created, allow_partial_name_match=False, allow_partial_id_match=False)
         except KeyError:
-            client.create_secret(name=secret, values={key: password})
-        if secret != wanted:
-            renamed[wanted] = secret
-            old, new = "{{" + wanted + "." + key + "}}", "{{" + secret + "." + key + "}}"
-            for component in document["components"].values():
-                config = component.get("configuration") or {}
-                for field, value in list(config.items()):
-                    if value == old:
-                        config[field] = new
+            client.create_secret(name=created, values=values)
+        if password is not None and index == 0:
+            secret = created
+        if created != wanted:
+            renamed[wanted] = created
+            for key in values:
+                old, new = "{{" + wanted + "." + key + "}}", "{{" + created + "." + key + "}}"
+                for component in document["components"].values():
+                    config = component.get("configuration") or {}
+                    for field, value in list(config.items()):
+                        if value == old:
+                            config[field] = new
 
     for type_name, component in document["components"].items():
         component_type = StackComponentType(type_name)

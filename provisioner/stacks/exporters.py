@@ -30,7 +30,7 @@ from recipes.errors import BadInput
 from recipes.kubernetes import namespaces
 from recipes.kubernetes.ingress import tls
 
-from provisioner.stacks import trust
+from provisioner.stacks import bucket_keys, trust
 
 FORMATS = ("zenml", "json", "dotenv", "kubeconfig")
 # The ZenML release this exporter was checked against (see docs/zenml-stack-format.md).
@@ -67,6 +67,9 @@ class Rendered:
     # zenml: the ZenML secret the document refers to, and the note (one of `notes`) saying to create it.
     referenced_secret: str | None = None
     secret_note: str | None = None
+    # zenml: the ZenML secret of the bucket's keys (bucket_keys.py) --register creates, and its note.
+    bucket_secret: str | None = None
+    bucket_secret_note: str | None = None
 
 
 def installed_zenml_version() -> str | None:
@@ -112,7 +115,8 @@ def render(
         kubeconfig = (data.get("cluster") or {}).get("kubeconfig")
         if not kubeconfig:
             raise ExportError(f"stack {data.get('stack_name')} has no cluster, so there is no kubeconfig to export")
-        return Rendered(kubeconfig if kubeconfig.endswith("\n") else kubeconfig + "\n", contains_secrets=True)
+        return Rendered(kubeconfig if kubeconfig.endswith("\n") else kubeconfig + "\n", contains_secrets=True,
+                        notes=kubeconfig_notes(data, kubeconfig))
     raise ExportError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
 
 
@@ -142,6 +146,10 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
             "configuration": {"path": data["bucket"]["uri"]},
         }
     }
+    store = bucket_keys.zenml_store(data, show_secrets) if bucket_keys.applies(data) else None
+    if store is not None:  # keys and an endpoint, no workload identity
+        components["artifact_store"]["configuration"].update(store.configuration)
+        notes.extend(store.notes)
     if "registry" in data:
         components["container_registry"] = {
             "name": f"{stack}-registry",
@@ -217,8 +225,21 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
             )
     document = {"stack_name": stack, "zenml_version": zenml_version, "components": components}
     text = yaml.safe_dump(document, sort_keys=False)
-    return Rendered(text, contains_secrets=show_secrets and "tracker" in data, notes=notes,
-                    referenced_secret=secret if secret_note else None, secret_note=secret_note)
+    return Rendered(text, contains_secrets=(show_secrets and "tracker" in data) or bool(store and store.in_clear),
+                    notes=notes, referenced_secret=secret if secret_note else None, secret_note=secret_note,
+                    bucket_secret=store.secret if store else None, bucket_secret_note=store.secret_note if store else None)
+
+
+def kubeconfig_notes(data: dict[str, Any], text: str) -> list[str]:
+    """A cluster we did not create: the kubeconfig is the user's own context, and says whether it holds credentials."""
+    if data["provider"] in facts.CLOUDS:
+        return []
+    context = data["cluster"]["context"]
+    embedded = bucket_keys.kubeconfig_credentials(text)
+    if not embedded:
+        return [f"This is your own kubeconfig context {context!r} as your kubeconfig has it (no credential copied)."]
+    return [f"This is your own kubeconfig context {context!r} as your kubeconfig has it, and it embeds static "
+            f"credentials ({', '.join(embedded)}): the file is written 0600; keep it as you keep your kubeconfig."]
 
 
 def ca_note(stack: str, *, in_pods: bool) -> str:
@@ -300,6 +321,10 @@ def _dotenv(data: dict[str, Any], show_secrets: bool, kubeconfig_path: str | Non
     if "bucket" in data:
         put("ARTIFACT_STORE_URI", data["bucket"]["uri"])
         put("AZURE_STORAGE_ACCOUNT", data["bucket"].get("account"))
+        if bucket_keys.applies(data):
+            bucket_lines, with_keys = bucket_keys.dotenv_lines(data, show_secrets, dotenv_line)
+            lines.extend(bucket_lines)
+            contains = contains or with_keys
     if "registry" in data:
         put("CONTAINER_REGISTRY_URI", data["registry"]["uri"])
     if "cluster" in data:

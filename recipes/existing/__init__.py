@@ -40,8 +40,9 @@ class Recipe(CloudRecipe):
             name = spec.bucket.removeprefix("s3://")
             holder = pulumi.ComponentResource("recipes:existing:Bucket", "bucket", None)
             holder.register_outputs({"uri": spec.bucket})
+            # Its keys are the user's, in their Secret: never outputs of ours.
             return BucketHandle(name=pulumi.Output.from_input(name), uri=pulumi.Output.from_input(spec.bucket),
-                                resource=holder)
+                                resource=holder, endpoint=spec.bucket_endpoint or None)
         cluster = self.cluster()
         labels = spec.labels()
         # One component, the stack's bucket, holds the store and its namespace (a plan shows them as one row).

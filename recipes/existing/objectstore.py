@@ -128,7 +128,9 @@ class InClusterObjectStore(pulumi.ComponentResource):
         })
 
     def handle(self) -> BucketHandle:
-        return BucketHandle(name=self.bucket_name, uri=pulumi.Output.concat("s3://", self.bucket_name), resource=self)
+        return BucketHandle(name=self.bucket_name, uri=pulumi.Output.concat("s3://", self.bucket_name), resource=self,
+                            endpoint=self.endpoint, access_key_id=self.access_key_id,
+                            secret_access_key=self.secret_access_key)
 
     def _key_pair(self, name: str) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         """An AWS-shaped pair (20 upper-case alphanumerics, 40 alphanumerics), generated once: the

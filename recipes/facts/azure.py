@@ -122,6 +122,7 @@ ZENML_CONTAINER_REGISTRY_FLAVOR = "azure"
 # store finds the storage account through this variable.
 PIPELINE_POD_LABELS = {"azure.workload.identity/use": "true"}
 STORAGE_ACCOUNT_ENV = "AZURE_STORAGE_ACCOUNT_NAME"
+BUCKET_STATIC_KEYS = False  # pipeline pods reach the bucket through workload identity
 
 # --- The cloud's Pulumi SDK: the one distribution that only this cloud needs, installed with the
 # `stack-recipes[azure]` extra (pyproject.toml); recipes.facts.missing_sdk reads it.

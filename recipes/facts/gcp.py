@@ -122,6 +122,7 @@ ZENML_CONTAINER_REGISTRY_FLAVOR = "gcp"
 # Labels and the storage-account variable ZenML's pipeline pods need to reach the bucket without keys.
 PIPELINE_POD_LABELS = None
 STORAGE_ACCOUNT_ENV = None
+BUCKET_STATIC_KEYS = False  # pipeline pods reach the bucket through workload identity
 
 # --- The cloud's Pulumi SDK: the one distribution that only this cloud needs, installed with the
 # `stack-recipes[gcp]` extra (pyproject.toml); recipes.facts.missing_sdk reads it.

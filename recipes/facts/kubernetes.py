@@ -61,6 +61,9 @@ ZENML_ARTIFACT_STORE_FLAVOR = "s3"  # with the endpoint in client_kwargs
 ZENML_CONTAINER_REGISTRY_FLAVOR = "default"
 PIPELINE_POD_LABELS = None
 STORAGE_ACCOUNT_ENV = None
+# No workload identity on a cluster we did not create: ZenML reaches the bucket with its keys (a ZenML secret)
+# and its endpoint (client_kwargs), see provisioner/stacks/bucket_keys.py.
+BUCKET_STATIC_KEYS = True
 
 # --- The Pulumi SDK: pulumi-kubernetes is a dependency of every install, so no extra to name.
 SDK_DISTRIBUTION = "pulumi-kubernetes"

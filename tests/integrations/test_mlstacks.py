@@ -108,7 +108,6 @@ def test_unknown_deployer_is_left_out_with_a_note(tmp_path):
 @pytest.mark.parametrize(
     "change,message",
     [
-        ({"provider": "k3d"}, "k3d"),
         ({"spec_version": 2}, "spec_version 2 is not supported"),
         ({"components": "not-a-list"}, "must be a list"),
         ({"components": ["missing.yaml"]}, "'missing.yaml' not found"),
@@ -122,6 +121,53 @@ def test_bad_mlstacks_files_give_one_clear_error(tmp_path, change, message):
     with pytest.raises(SpecError) as err:
         spec_from_cli(None, str(path), {})
     assert message in str(err.value)
+
+
+def k3d_stack(tmp_path: Path, *kinds: tuple[str, str], **stack) -> Path:
+    files = {f"{kind}.yaml": {**component(kind, flavor), "provider": "k3d"} for kind, flavor in kinds}
+    return write_stack(tmp_path, files, provider="k3d", name="ml_local", **stack)
+
+
+K3D_STACK = (("artifact_store", "minio"), ("orchestrator", "kubernetes"), ("experiment_tracker", "mlflow"),
+             ("model_deployer", "seldon"))
+
+
+def test_k3d_maps_to_the_kubernetes_provider_on_the_k3d_context(tmp_path):
+    spec, notes = spec_from_cli(None, str(k3d_stack(tmp_path, *K3D_STACK)), {})
+    assert (spec.provider, spec.name, spec.context) == ("kubernetes", "ml-local", "k3d-ml-local")
+    assert spec.bucket == "" and spec.region == "in-cluster"  # the in-cluster store; no cloud region
+    assert set(spec.components) == {"cluster", "bucket", "tracker", "deployer"}
+    (note,) = [n for n in notes if "k3d" in n]
+    assert "does not create the k3d cluster" in note and "`k3d cluster create ml-local`" in note
+
+
+def test_a_k3d_stack_without_a_name_uses_the_current_context(tmp_path):
+    path = write_stack(tmp_path, {"a.yaml": {**component("artifact_store", "minio"), "provider": "k3d"}}, provider="k3d",
+                       name=None)
+    spec, notes = spec_from_cli(None, str(path), {})
+    assert spec.provider == "kubernetes" and spec.context == ""
+    assert any("current context" in n and "k3d cluster create NAME" in n for n in notes)
+
+
+def test_a_k3d_registry_needs_one_that_exists(tmp_path):
+    path = k3d_stack(tmp_path, *K3D_STACK, ("container_registry", "default"))
+    with pytest.raises(SpecError, match="--registry"):
+        spec_from_cli(None, str(path), {})
+    spec, notes = spec_from_cli(None, str(path), {"registry": "k3d-registry.localhost:5000"})
+    assert spec.registry == "k3d-registry.localhost:5000" and "registry" in spec.components
+    assert any("k3d registry create" in n for n in notes)
+    spec, _ = spec_from_cli(None, str(path), {"without": ["registry"]})
+    assert "registry" not in spec.components
+
+
+def test_recipe_plan_runs_a_k3d_stack_offline(home, tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    result = CliRunner().invoke(cli.app, ["plan", "-f", str(k3d_stack(tmp_path, *K3D_STACK)), "--output", "json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["provider"] == "kubernetes" and doc["outputs"]["cluster"]["context"] == "k3d-ml-local"
+    assert "k3d cluster create ml-local" in result.stderr
 
 
 def test_component_of_another_provider_is_refused(tmp_path):

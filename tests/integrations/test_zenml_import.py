@@ -35,12 +35,18 @@ DEPLOY = {
     "aws": ["aws", "--region", "eu-west-1"],
     "gcp": ["gcp", "--project", "demo-project", "--region", "us-central1"],
     "azure": ["azure", "--region", "westeurope"],
+    # The user's own cluster (a k3d one), the in-cluster object store, the user's registry.
+    "kubernetes": ["kubernetes", "--context", "k3d-ml", "--registry", "registry.localhost:5000/ml"],
 }
 FLAVORS = {  # artifact store, container registry
     "aws": ("s3", "aws", "s3://"),
     "gcp": ("gcp", "gcp", "gs://"),
     "azure": ("azure", "azure", "az://"),
+    "kubernetes": ("s3", "default", "s3://"),
 }
+# The orchestrator's context: the one our kubeconfig export names, or the user's own.
+CONTEXTS = {"kubernetes": "k3d-ml"}
+STORE_ENDPOINT = "http://objectstore.objectstore.svc.cluster.local:8333"
 DESCRIBE = """
 import json, sys
 from zenml.client import Client
@@ -85,6 +91,32 @@ def deployed(provider: str, engine: FakeEngine) -> str:
     return next(iter(engine.plans.values())).raw_outputs["tracker"]["password"]
 
 
+def bucket_keys(engine: FakeEngine) -> dict[str, str]:
+    """The in-cluster store's keys, as the ZenML secret `<stack>-bucket` holds them."""
+    bucket = next(iter(engine.plans.values())).raw_outputs["bucket"]
+    return {"aws_access_key_id": bucket["access_key_id"], "aws_secret_access_key": bucket["secret_access_key"]}
+
+
+RESOLVE_STORE = """
+import json, sys
+from zenml.client import Client
+from zenml.enums import StackComponentType
+from zenml.stack import StackComponent
+
+model = Client().get_stack(sys.argv[1]).components[StackComponentType.ARTIFACT_STORE][0]
+config = StackComponent.from_model(model).config  # reading a field resolves its {{secret.key}} reference
+print(json.dumps({"key": config.key, "secret": config.secret, "client_kwargs": config.client_kwargs}))
+"""
+
+
+def resolve_store_keys(env: dict[str, str], stack: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """The artifact store's keys as ZenML resolves them when a step uses the store."""
+    script = tmp_path / "resolve.py"
+    script.write_text(RESOLVE_STORE)
+    return subprocess.run([sys.executable, str(script), stack], env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=300)
+
+
 def test_the_proven_zenml_is_the_pinned_one():
     from importlib import metadata
 
@@ -106,9 +138,13 @@ def test_zenml_imports_the_export_of_every_cloud(provider, home, engine, zenml_e
     assert stack["artifact_store"]["configuration"]["path"].startswith(scheme)
     assert stack["container_registry"]["flavor"] == registry_flavor
     assert stack["orchestrator"]["flavor"] == "kubernetes"
-    assert stack["orchestrator"]["configuration"]["kubernetes_context"] == "recipe-ml-dev"
+    assert stack["orchestrator"]["configuration"]["kubernetes_context"] == CONTEXTS.get(provider, "recipe-ml-dev")
     assert stack["experiment_tracker"]["configuration"]["tracking_password"] == password
     assert stack["model_deployer"]["flavor"] == "seldon"
+    if provider == "kubernetes":  # the store by its endpoint and keys, no workload identity
+        store = stack["artifact_store"]["configuration"]
+        assert store["client_kwargs"] == {"endpoint_url": STORE_ENDPOINT}
+        assert {"aws_access_key_id": store["key"], "aws_secret_access_key": store["secret"]} == bucket_keys(engine)
 
 
 @pytest.mark.parametrize("provider", sorted(DEPLOY))
@@ -128,12 +164,34 @@ def test_secret_references_import_once_the_zenml_secret_exists(provider, home, e
 
     created = zenml(zenml_env, "secret", "create", "ml-dev-mlflow", f"--password={password}")
     assert created.returncode == 0, created.stderr[-2000:]
+    if provider == "kubernetes":  # the bucket's keys are a secret too: the import keeps the reference, using it fails
+        keys = bucket_keys(engine)
+        assert not any(value in text for value in keys.values())
+        assert zenml(zenml_env, "stack", "import", str(path)).returncode == 0
+        unresolved = resolve_store_keys(zenml_env, "ml-dev", tmp_path)
+        assert unresolved.returncode != 0 and "ml-dev-bucket does not exist" in unresolved.stderr
+        created = zenml(zenml_env, "secret", "create", "ml-dev-bucket", *(f"--{k}={v}" for k, v in keys.items()))
+        assert created.returncode == 0, created.stderr[-2000:]
+        resolved = resolve_store_keys(zenml_env, "ml-dev", tmp_path)
+        assert resolved.returncode == 0, resolved.stderr[-2000:]
+        assert json.loads(resolved.stdout.strip().splitlines()[-1]) == {
+            "key": keys["aws_access_key_id"], "secret": keys["aws_secret_access_key"],
+            "client_kwargs": {"endpoint_url": STORE_ENDPOINT}}
+        zenml_env = {**zenml_env, "ZENML_CONFIG_PATH": str(tmp_path / "zenml-3")}  # the common part below, afresh
+        assert zenml(zenml_env, "secret", "create", "ml-dev-mlflow", f"--password={password}").returncode == 0
+        assert zenml(zenml_env, "secret", "create", "ml-dev-bucket",
+                     *(f"--{k}={v}" for k, v in keys.items())).returncode == 0
     imported = zenml(zenml_env, "stack", "import", str(path))
     assert imported.returncode == 0, imported.stdout[-2000:] + imported.stderr[-2000:]
     found = describe(zenml_env, "ml-dev")
     # ZenML stores the reference and resolves it from its secret store.
     assert found["components"]["experiment_tracker"]["configuration"]["tracking_password"] == "{{ml-dev-mlflow.password}}"
     assert found["secrets"]["ml-dev-mlflow"] == {"password": password}
+    if provider == "kubernetes":
+        store = found["components"]["artifact_store"]["configuration"]
+        assert (store["key"], store["secret"]) == ("{{ml-dev-bucket.aws_access_key_id}}",
+                                                   "{{ml-dev-bucket.aws_secret_access_key}}")
+        assert found["secrets"]["ml-dev-bucket"] == bucket_keys(engine)
 
 
 def test_export_register_goes_from_deploy_to_a_zenml_stack(home, engine, zenml_env):
@@ -156,6 +214,34 @@ def test_export_register_goes_from_deploy_to_a_zenml_stack(home, engine, zenml_e
     second = describe(zenml_env, "ml-dev-2")
     assert second["components"]["experiment_tracker"]["name"] == "ml-dev-mlflow"
     assert set(second["secrets"]) == {"ml-dev-mlflow"}
+
+
+def test_export_register_creates_the_bucket_secret_of_a_kubernetes_stack(home, engine, zenml_env):
+    password = deployed("kubernetes", engine)
+    keys = bucket_keys(engine)
+    result = run("export", "ml-dev", "--format", "zenml", "--register")
+    assert result.exit_code == 0, result.stderr
+    assert "zenml secret create" not in result.stderr  # both secrets were created
+    assert not {password, *keys.values()} & set((result.stdout + result.stderr).split())
+    found = describe(zenml_env, "ml-dev")
+    assert found["secrets"] == {"ml-dev-mlflow": {"password": password}, "ml-dev-bucket": keys}
+    assert found["components"]["artifact_store"]["configuration"]["key"] == "{{ml-dev-bucket.aws_access_key_id}}"
+    assert found["components"]["orchestrator"]["configuration"]["kubernetes_context"] == "k3d-ml"
+
+
+def test_register_renames_a_bucket_secret_that_holds_other_keys(home, engine, zenml_env):
+    deployed("kubernetes", engine)
+    keys = bucket_keys(engine)
+    taken = zenml(zenml_env, "secret", "create", "ml-dev-bucket", "--aws_access_key_id=OTHER", "--aws_secret_access_key=x")
+    assert taken.returncode == 0, taken.stderr[-2000:]
+    result = run("export", "ml-dev", "--format", "zenml", "--register")
+    assert result.exit_code == 0, result.stderr
+    assert "'ml-dev-bucket' already exists in ZenML with other settings: registered as 'ml-dev-bucket-2'" in result.stderr
+    found = describe(zenml_env, "ml-dev")
+    assert found["secrets"]["ml-dev-bucket-2"] == keys and found["secrets"]["ml-dev-bucket"]["aws_access_key_id"] == "OTHER"
+    store = found["components"]["artifact_store"]["configuration"]
+    assert (store["key"], store["secret"]) == ("{{ml-dev-bucket-2.aws_access_key_id}}",
+                                               "{{ml-dev-bucket-2.aws_secret_access_key}}")
 
 
 def test_register_without_zenml_says_what_to_do(home, engine, monkeypatch):

@@ -23,7 +23,8 @@ def error(data) -> str:
 
 
 def test_schema_declares_the_secrets():
-    assert set(outputs.SECRET_PATHS) == {("cluster", "kubeconfig"), ("tracker", "password")}
+    assert set(outputs.SECRET_PATHS) == {("cluster", "kubeconfig"), ("tracker", "password"),
+                                         ("bucket", "access_key_id"), ("bucket", "secret_access_key")}
 
 
 def test_validate_full_outputs():

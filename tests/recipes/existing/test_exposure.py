@@ -177,14 +177,14 @@ def plan_cli(*args: str):
 
 def test_plan_loadbalancer_warns_where_no_load_balancer_answers():
     result = plan_cli()
-    assert "tracker.uri              https://<load-balancer-ip>:5000" in result.stdout
+    assert "tracker.uri https://<load-balancer-ip>:5000" in " ".join(result.stdout.split())
     assert "warning: --expose loadbalancer needs a load balancer implementation" in result.stderr
     assert "MetalLB" in result.stderr and "port-forward" not in result.stderr.split("Deploy it with")[1]
 
 
 def test_plan_nodeport_says_which_ports_to_map():
     result = plan_cli("--expose", "nodeport")
-    assert "tracker.uri              https://<node-address>:30500" in result.stdout
+    assert "tracker.uri https://<node-address>:30500" in " ".join(result.stdout.split())
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning: --expose nodeport")]
     assert warning and "-p 30443:30443@server:0" in warning[0] and "extraPortMappings" in warning[0]
     assert "load balancer implementation" not in result.stderr
@@ -193,7 +193,7 @@ def test_plan_nodeport_says_which_ports_to_map():
 
 def test_plan_port_forward_prints_the_command():
     result = plan_cli("--expose", "port-forward")
-    assert "tracker.uri              https://localhost:5000" in result.stdout
+    assert "tracker.uri https://localhost:5000" in " ".join(result.stdout.split())
     assert ("note: --expose port-forward: reach the front door with `kubectl --context k3d-ml port-forward -n "
             "istio-system svc/ingress-lb 8443:443 5000:5000` while you use it") in result.stderr
     assert "warning: --expose" not in result.stderr and "admits every address" not in result.stderr

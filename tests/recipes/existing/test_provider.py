@@ -76,7 +76,10 @@ def test_plans_offline_with_the_in_cluster_store(no_kubeconfig):
     assert out["provider"] == "kubernetes" and out["region"] == "in-cluster"
     assert out["cluster"]["context"] == "k3d-ml" and out["cluster"]["endpoint"] == "https://<cluster-endpoint>"
     assert [c["name"] for c in yaml.safe_load(out["cluster"]["kubeconfig"])["contexts"]] == ["k3d-ml"]
-    assert out["bucket"] == {"name": "ml-local-artifacts", "uri": "s3://ml-local-artifacts"}
+    assert {k: out["bucket"][k] for k in ("name", "uri", "endpoint")} == {
+        "name": "ml-local-artifacts", "uri": "s3://ml-local-artifacts",
+        "endpoint": "http://objectstore.objectstore.svc.cluster.local:8333"}
+    assert set(out["bucket"]) == {"name", "uri", "endpoint", "access_key_id", "secret_access_key"}
     assert outputs.validate(out) == out  # every value in the form the outputs table holds for this provider
     assert "registry" not in out and {"tracker", "deployer"} <= set(out)
     assert not [r.type for r in plan.resources if r.type.startswith(CLOUD_PREFIXES)]
@@ -98,6 +101,9 @@ def test_static_keys_reach_the_tracker_and_pipelines_from_their_own_namespace(no
         f"http://{store_svc['name']}.{store_svc['namespace']}.svc.cluster.local:8333"
     secrets, revealed = secrets_by_namespace(plan), secrets_by_namespace(run_plan_revealed(spec()))
     store_keys = revealed[("objectstore", "objectstore-credentials")].inputs["stringData"]
+    # The outputs carry the store's own keys (secrets by the schema), for the exports.
+    assert {"AWS_ACCESS_KEY_ID": plan.raw_outputs["bucket"]["access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": plan.raw_outputs["bucket"]["secret_access_key"]} == store_keys
     for namespace in ("mlflow", "zenml"):
         assert "stringData" in secrets[(namespace, "objectstore-keys")].secret_inputs
         assert revealed[(namespace, "objectstore-keys")].inputs["stringData"] == store_keys
@@ -118,7 +124,9 @@ def test_the_store_namespace_is_segmented_with_its_clients_flows(no_kubeconfig):
 def test_a_bucket_of_the_users_creates_no_store_and_reads_their_secret(no_kubeconfig):
     plan = fresh_plan(spec(bucket="s3://ml-artifacts", bucket_endpoint="https://minio.corp.example",
                            bucket_secret="ml-bucket-keys"))
-    assert plan.raw_outputs["bucket"] == {"name": "ml-artifacts", "uri": "s3://ml-artifacts"}
+    # The endpoint, and no keys: they are the user's, in their Secret.
+    assert plan.raw_outputs["bucket"] == {"name": "ml-artifacts", "uri": "s3://ml-artifacts",
+                                          "endpoint": "https://minio.corp.example"}
     assert not plan.by_type(STORE) and not plan.by_type(k8s_facts.PERSISTENT_VOLUME_CLAIM)[1:]
     assert "objectstore" not in {n.inputs["metadata"]["name"] for n in plan.by_type(k8s_facts.NAMESPACE)}
     env = mlflow_env(plan)
