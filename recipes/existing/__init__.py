@@ -7,7 +7,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, WorkloadIdentity
+from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, WorkloadIdentity, kept
 from ..kubernetes import namespaces
 from ..kubernetes.workload import RESTRICTED_NAMESPACE_LABELS
 from ..spec import StackSpec
@@ -26,12 +26,14 @@ class Recipe(CloudRecipe):
     def __init__(self, spec: StackSpec):
         self.spec = spec
         self._cluster: ClusterHandle | None = None
+        self._existing: ExistingCluster | None = None
         self._store: objectstore.InClusterObjectStore | None = None
 
     def cluster(self) -> ClusterHandle:
         if self._cluster is None:
-            self._cluster = ExistingCluster(
-                "cluster", ExistingClusterArgs(context=self.spec.context, kubeconfig=self.spec.kubeconfig)).handle()
+            self._existing = ExistingCluster(
+                "cluster", ExistingClusterArgs(context=self.spec.context, kubeconfig=self.spec.kubeconfig))
+            self._cluster = self._existing.handle()
         return self._cluster
 
     def bucket(self) -> BucketHandle:
@@ -44,17 +46,27 @@ class Recipe(CloudRecipe):
             return BucketHandle(name=pulumi.Output.from_input(name), uri=pulumi.Output.from_input(spec.bucket),
                                 resource=holder, endpoint=spec.bucket_endpoint or None)
         cluster = self.cluster()
+        assert self._existing is not None
         labels = spec.labels()
         # One component, the stack's bucket, holds the store and its namespace (a plan shows them as one row).
         holder = pulumi.ComponentResource("recipes:existing:Bucket", "bucket", None)
+        # Kept with the volume claim in it (unless --delete-data): Kubernetes deletes every object of a deleted
+        # namespace, whatever Pulumi's retainOnDelete says of them, so a claim outlives the stack only in a
+        # namespace that does. The claim stays bound, so its PersistentVolume stays too, whatever its
+        # reclaimPolicy (Delete on a dynamically provisioned one: k3d's local-path, the clouds' disks): a
+        # policy acts only once the claim is deleted, which is what --delete-data does, data included.
+        # Both are created through the provider that adopts them when a redeploy finds them (cluster.py).
         namespace = k8s.core.v1.Namespace(
             "objectstore-ns",
             metadata={"name": namespaces.OBJECTSTORE_NAMESPACE, "labels": {**labels, **RESTRICTED_NAMESPACE_LABELS}},
-            opts=pulumi.ResourceOptions(parent=holder, provider=cluster.provider),
+            opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(parent=holder, provider=self._existing.kept_provider),
+                kept(not spec.delete_data)),
         )
         self._store = objectstore.InClusterObjectStore("objectstore", objectstore.InClusterObjectStoreArgs(
             cluster=cluster, stack_name=spec.name, bucket_name=spec.names.objectstore_bucket(),
             namespace=namespace.metadata.name, retain=not spec.delete_data, labels=labels,
+            kept_provider=self._existing.kept_provider,
         ), opts=pulumi.ResourceOptions(parent=holder))
         holder.register_outputs({"uri": pulumi.Output.concat("s3://", self._store.bucket_name)})
         handle = self._store.handle()

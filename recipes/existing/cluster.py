@@ -33,6 +33,7 @@ class ExistingCluster(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
+    kept_provider: k8s.Provider  # adopts the objects a destroy kept (see __init__)
 
     def __init__(self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("recipes:existing:Cluster", name, None, opts)
@@ -46,15 +47,30 @@ class ExistingCluster(pulumi.ComponentResource):
         self.name = pulumi.Output.from_input(cluster_name)
         self.endpoint = pulumi.Output.from_input(server)
         self.kubeconfig = pulumi.Output.secret(config)
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            # A path (the SDK would take $KUBECONFIG's as it is), marked secret like every provider's kubeconfig.
-            kubeconfig=pulumi.Output.secret(kubeconfig.provider_path(args.kubeconfig)),
-            # Pinned once known: a later change of the current-context never moves the stack to another cluster.
-            context=None if self.context == PLACEHOLDER_CONTEXT else self.context,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        # A path (the SDK would take $KUBECONFIG's as it is), marked secret like every provider's kubeconfig.
+        path = pulumi.Output.secret(kubeconfig.provider_path(args.kubeconfig))
+        # Pinned once known: a later change of the current-context never moves the stack to another cluster.
+        context = None if self.context == PLACEHOLDER_CONTEXT else self.context
+        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=path, context=context, enable_server_side_apply=True,
+                                     opts=pulumi.ResourceOptions(parent=self))
+        # The same cluster, for the objects `recipe destroy` keeps (kept(): the object store's namespace and
+        # volume claim) and only for them. A plain destroy keeps them in the state too (teardown.kept_urns), so
+        # the next deploy finds them there. pulumi-kubernetes >= 4.29 creates with a create that fails
+        # AlreadyExists on an object that exists; upsertExistingObjects makes that create an apply, so a
+        # deploy whose state no longer holds them (the stack removed from its backend after a destroy, another
+        # backend, a state restored from an older backup) adopts the kept namespace and claim, and with them
+        # the bound volume and its data, instead of failing. Safe for these two: their names are fixed
+        # (namespace `objectstore`, claim `objectstore/objectstore-data`) and they are protected, so the
+        # risk the SDK names (a rename without an alias planned as create-then-delete of the same object,
+        # the create adopting it and the delete removing it) ends in a refused delete, not a lost volume.
+        # Every other object of ours also has a fixed name (namespaces mlflow, zenml, istio-system,
+        # cert-manager, seldon-system, ...; Secrets, Services, Deployments, Helm releases): they stay on the
+        # strict provider, so a namespace the cluster already has for someone else (the platform team's
+        # istio-system) fails the deploy with AlreadyExists instead of being adopted, and later deleted by
+        # our destroy. A destroy deleted all of them, so a redeploy finds none of them in its way.
+        self.kept_provider = k8s.Provider(f"{name}-k8s-kept", kubeconfig=path, context=context,
+                                          enable_server_side_apply=True, upsert_existing_objects=True,
+                                          opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"name": self.name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig,
                                "context": self.context})
 

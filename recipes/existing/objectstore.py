@@ -11,6 +11,15 @@ The data (objects and the filer's metadata, all under -dir) is on one Persistent
 destroy unless --delete-data, like the clouds' buckets. The credentials are generated once (pulumi_random)
 and stay Pulumi secrets; the server reads them from a Secret mounted as a file, other workloads from the
 `credentials_secret_name` Secret. A Job creates the bucket through the S3 API itself, idempotently.
+
+The keys are not data: a destroy deletes them (the random resources and both Secrets), so no credential
+of a destroyed stack stays valid, and a redeploy generates new ones. The kept bucket still serves them:
+SeaweedFS records a bucket's owner as the creating identity's name (weed/s3api/s3api_bucket_handlers.go,
+setBucketOwner; isBucketOwnedByIdentity compares names, never keys), our identity is always named after
+the stack, and its rights name the bucket, so the new identities file grants the same identity the same
+bucket; the Job's HEAD answers 200 and leaves it as it is. Keeping the Secrets instead would keep a live
+credential in the cluster with nothing left to use it. Clients configured with the old keys (a ZenML secret
+from `recipe export --register`) need the new ones: export again after a redeploy.
 """
 
 from __future__ import annotations
@@ -73,6 +82,9 @@ class InClusterObjectStoreArgs:
     size_gib: int = 50
     retain: bool = True  # not spec.delete_data: the volume outlives `recipe destroy`
     labels: dict[str, str] = field(default_factory=dict)
+    # The provider of what a destroy keeps (the claim): one that adopts it when a redeploy finds it
+    # (ExistingCluster.kept_provider). None: the cluster's.
+    kept_provider: k8s.Provider | None = None
 
 
 class InClusterObjectStore(pulumi.ComponentResource):
@@ -107,7 +119,8 @@ class InClusterObjectStore(pulumi.ComponentResource):
                 **({"storage_class_name": args.cluster.storage_class} if args.cluster.storage_class else {}),
                 "resources": {"requests": {"storage": f"{args.size_gib}Gi"}},
             },
-            opts=pulumi.ResourceOptions.merge(child, kept(args.retain, depends_on=args.cluster.ready_with_addons)),
+            opts=pulumi.ResourceOptions.merge(child, kept(args.retain, depends_on=args.cluster.ready_with_addons,
+                                                          provider=args.kept_provider or args.cluster.provider)),
         )
         deployment = self._server(name, args, labels, claim, config)
         service = k8s.core.v1.Service(

@@ -1,0 +1,116 @@
+"""What `recipe destroy` keeps of a `kubernetes` stack (issue 17: "volume retained and adopted on redeploy").
+
+The in-cluster store's volume claim and the namespace it lives in (Kubernetes deletes every object of a
+deleted namespace, whatever Pulumi's retainOnDelete says), through the provider that adopts them when a
+deploy finds them already there. Planned under Pulumi's mocks, then deployed, destroyed and deployed again
+through the CLI on the FakeEngine (tests/support/fakes.py: Pulumi's rules and a model of what exists).
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from provisioner import cli
+from recipes.facts import any_cloud as k8s_facts
+from recipes.spec import Layer, load_spec
+
+from tests.recipes.plans import fresh_plan, protected, retained
+
+KEPT = {(k8s_facts.NAMESPACE, "objectstore-ns"), (k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore-data")}
+KEPT_OBJECTS = {(k8s_facts.NAMESPACE, "objectstore"), (k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore/objectstore-data")}
+DEPLOY = ("deploy", "kubernetes", "--context", "k3d-ml", "--name", "ml-local", "--yes")
+
+
+@pytest.fixture(autouse=True)
+def no_kubeconfig(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("RECIPE_HOME", str(tmp_path / "home"))
+
+
+def spec(**values):
+    return load_spec(Layer("flags", {"provider": "kubernetes", "name": "ml-local", "context": "k3d-ml",
+                                     "without": ["registry"], **values}))
+
+
+def providers(plan) -> dict[str, object]:
+    return {p.name: p for p in plan.by_type(k8s_facts.KUBERNETES_PROVIDER)}
+
+
+def test_the_store_namespace_is_kept_with_its_volume_claim():
+    plan = fresh_plan(spec())
+    assert protected(plan) == KEPT and retained(plan) == KEPT
+    # The claim is in the kept namespace (not in one a destroy deletes, taking the claim with it).
+    claim = plan.one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore-data")
+    assert claim.inputs["metadata"]["namespace"] == plan.one(k8s_facts.NAMESPACE, "objectstore-ns").inputs["metadata"]["name"]
+
+
+def test_delete_data_keeps_nothing_and_changes_nothing_else():
+    kept, released = fresh_plan(spec()), fresh_plan(spec().with_changes(delete_data=True))
+    assert protected(released) == set() and retained(released) == set()
+    assert sorted(r.urn for r in released.resources) == sorted(r.urn for r in kept.resources)
+
+
+def test_only_what_a_destroy_keeps_goes_through_the_adopting_provider():
+    plan = fresh_plan(spec())
+    found = providers(plan)
+    strict, adopting = found["cluster-k8s"], found["cluster-k8s-kept"]
+    assert str(adopting.inputs.get("upsertExistingObjects")).lower() == "true"
+    # Everything else fails AlreadyExists on an object it did not create (someone else's istio-system).
+    assert "upsertExistingObjects" not in strict.inputs
+    # The same cluster: same kubeconfig (a secret), same pinned context, server-side apply on both.
+    for name in ("kubeconfig", "context", "enableServerSideApply"):
+        assert adopting.inputs[name] == strict.inputs[name], name
+    assert "kubeconfig" in adopting.secret_inputs
+    on_adopting = {(r.type, r.name) for r in plan.resources
+                   if r.custom and (r.provider or "").startswith(adopting.urn + "::")}
+    assert on_adopting == KEPT
+
+
+def test_a_users_bucket_creates_no_store_and_keeps_nothing():
+    plan = fresh_plan(spec(bucket="s3://ml-artifacts", bucket_endpoint="https://minio.corp.example",
+                               bucket_secret="ml-artifacts-keys"))
+    assert protected(plan) == set() and retained(plan) == set()
+    assert not any(r.provider and "cluster-k8s-kept" in r.provider for r in plan.resources if r.custom)
+
+
+def run(*args: str):
+    result = CliRunner().invoke(cli.app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def objects(engine) -> dict[tuple[str, str], int]:
+    """What exists in the (fake) cluster: (type, namespace/name) -> which incarnation."""
+    return {(p.type, p.name): p.uid for p in engine.cloud.physical_resources() if p.type.startswith("kubernetes:")}
+
+
+def test_destroy_leaves_the_namespace_and_claim_and_a_redeploy_takes_them_back(engine):
+    run(*DEPLOY)
+    first = objects(engine)
+    assert KEPT_OBJECTS <= first.keys()
+    assert (k8s_facts.SECRET, "objectstore/objectstore-config") in first
+
+    run("destroy", "ml-local", "--yes")
+    assert objects(engine) == {key: first[key] for key in KEPT_OBJECTS}  # everything else is gone
+    (state,) = engine.state.values()
+    # The state keeps them too (so `--delete-data` can delete them later), with what managing them needs; the
+    # generated keys are not among them: a redeploy generates new ones (recipes/existing/objectstore.py).
+    assert {(r.type, r.name) for r in state if r.custom and not r.type.startswith("pulumi:")} == KEPT
+    assert not [r for r in state if r.type == k8s_facts.RANDOM_PASSWORD]
+    # Whatever a redeploy whose state is lost would find in the cluster is on the adopting provider.
+    assert all("cluster-k8s-kept" in (r.provider or "") for r in state if r.protect)
+
+    run(*DEPLOY)
+    again = objects(engine)
+    assert {key: again[key] for key in KEPT_OBJECTS} == {key: first[key] for key in KEPT_OBJECTS}  # the same volume
+    assert first.keys() == again.keys()  # and the rest of the stack back beside it
+    assert again[(k8s_facts.SECRET, "objectstore/objectstore-config")] != first[(k8s_facts.SECRET, "objectstore/objectstore-config")]
+
+
+def test_destroy_delete_data_takes_the_namespace_and_claim(engine):
+    run(*DEPLOY)
+    run("destroy", "ml-local", "--delete-data", "--yes")
+    assert objects(engine) == {} and engine.cloud.physical_resources() == []
+    assert all(not resources for resources in engine.state.values())
