@@ -174,8 +174,9 @@ def plan(provider: ProviderArg = None, stack: StackFlags = None, cost: CostOpt =
             console.print(f"warning: {warning}", markup=False, style="yellow")
         notes = [*note_lines(sources), *filter(None, [suffix_note(spec), kubernetes_note(spec)]), *spec_notes(spec),
                  *(estimate.assumptions if cost else ())]
+        shown = documents.placeholders(spec)
         for line in notes:
-            console.print(f"note: {documents.with_placeholders(line, spec)}", markup=False)
+            console.print(f"note: {shown(line)}", markup=False)
         console.print(f"Deploy it with: {shlex.join(['recipe', 'deploy', *stack_argv(spec, stack)])}", markup=False)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 
@@ -31,9 +32,15 @@ def plan(spec, result, warnings: list[str], sources, kubernetes_versions, estima
 
 
 def with_placeholders(value: Any, spec) -> Any:
-    """`value` (strings, lists and mappings of them) from a plan of `spec`, with what the mock cloud
-    invented shown as the placeholders it declares, so no made-up id passes for a real one; what the
-    stack's own settings say (an admin's ARN in the same account) stays as given."""
+    """`value` (strings, lists and mappings of them) from a plan of `spec`, as `placeholders(spec)` shows it."""
+    return placeholders(spec)(value)
+
+
+def placeholders(spec) -> Callable[[Any], Any]:
+    """What shows a value from a plan of `spec` (strings, lists and mappings of them) with what the mock
+    cloud invented replaced by the placeholders it declares, so no made-up id passes for a real one; what
+    the stack's own settings say (an admin's ARN in the same account) stays as given. Built once per
+    spec: the patterns are compiled and the settings read here."""
     import re
 
     from provisioner.analysis import mockcloud
@@ -60,7 +67,7 @@ def with_placeholders(value: Any, spec) -> Any:
             return [shown(item) for item in v]
         return v
 
-    return shown(value)
+    return shown
 
 
 def leaves(value: Any) -> list:

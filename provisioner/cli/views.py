@@ -35,7 +35,7 @@ def plan_view(plan: Plan, *, tree: bool = False) -> Group:
     if tree:
         parts += [resource_tree(plan), dependencies_table(plan)]
     parts.append(components_table(plan, resources_word(spec)))
-    outputs = {k: v for k, v in plan.outputs.items() if k not in ("provider", "region", "stack_name")}  # in the title
+    outputs = {k: v for k, v in plan.outputs.items() if k not in canonical.TOP_LEVEL}  # in the title
     parts += [Text(""), outputs_table(with_placeholders(outputs, spec), title="Outputs the stack will export",
                                       box=None, pad_edge=False, show_header=False)]
     return Group(*parts)
