@@ -110,7 +110,7 @@ class InClusterObjectStore(pulumi.ComponentResource):
         config, credentials = self._secrets(name, args, labels)
         self.credentials_secret_name = credentials.metadata.name
         claim = k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-data",
+            name,  # the component's own name: its data resource, which `recipe destroy` says it kept
             # Bound when the pod is scheduled (WaitForFirstConsumer on most classes): no waiting here.
             metadata=metadata(f"{name}-data", args.namespace, labels, annotations={"pulumi.com/skipAwait": "true"}),
             spec={

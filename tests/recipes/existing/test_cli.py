@@ -51,7 +51,7 @@ def test_plan_cost_prices_only_what_we_add():
     doc = json.loads(run("plan", *STACK, "--cost", "--output", "json").stdout)
     cost = doc["cost"]
     items = {i["name"]: i for i in cost["items"]}
-    assert items["objectstore-data"]["monthly_usd"] == 0 and items["tracker-db-data"]["monthly_usd"] == 0
+    assert items["objectstore"]["monthly_usd"] == 0 and items["tracker-db-data"]["monthly_usd"] == 0
     assert items["ingress-lb"]["monthly_usd"] is None  # the cluster's load balancer: not ours to price
     assert cost["monthly_total_usd"] == 0
     assert any("does not create it" in a for a in cost["assumptions"])

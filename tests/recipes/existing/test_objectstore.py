@@ -88,16 +88,16 @@ def env_of(container: dict) -> dict:
 
 
 def test_the_volume_survives_destroy_unless_delete_data():
-    claim = planned().one(STATEFUL, "objectstore-data")
+    claim = planned().one(STATEFUL, "objectstore")
     assert claim.protect and claim.retain_on_delete
     assert claim.inputs["spec"]["storageClassName"] == "local-path"
     assert claim.inputs["spec"]["resources"]["requests"]["storage"] == "20Gi"
     # A fixed name: a volume kept by one deploy is the one the next deploy finds.
     assert claim.inputs["metadata"]["name"] == "objectstore-data"
-    deleting = planned(retain=False).one(STATEFUL, "objectstore-data")
+    deleting = planned(retain=False).one(STATEFUL, "objectstore")
     assert not deleting.protect and not deleting.retain_on_delete
     # Nothing else holds data: the rest goes with `recipe destroy`.
-    assert {r.name for r in planned().resources if r.protect or r.retain_on_delete} == {"objectstore-data"}
+    assert {r.name for r in planned().resources if r.protect or r.retain_on_delete} == {"objectstore"}
 
 
 def test_the_server_stores_everything_on_the_volume():

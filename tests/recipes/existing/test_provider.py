@@ -177,8 +177,8 @@ def test_without_context_the_current_one_is_pinned(kubeconfig):
 
 
 def test_delete_data_releases_the_store_volume(no_kubeconfig):
-    kept = fresh_plan(spec()).one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore-data")
-    released = fresh_plan(spec().with_changes(delete_data=True)).one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore-data")
+    kept = fresh_plan(spec()).one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore")
+    released = fresh_plan(spec().with_changes(delete_data=True)).one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore")
     assert kept.protect and kept.retain_on_delete
     assert not released.protect and not released.retain_on_delete
 

@@ -17,7 +17,7 @@ from recipes.spec import Layer, load_spec
 
 from tests.recipes.plans import fresh_plan, protected, retained
 
-KEPT = {(k8s_facts.NAMESPACE, "objectstore-ns"), (k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore-data")}
+KEPT = {(k8s_facts.NAMESPACE, "objectstore-ns"), (k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore")}
 KEPT_OBJECTS = {(k8s_facts.NAMESPACE, "objectstore"), (k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore/objectstore-data")}
 DEPLOY = ("deploy", "kubernetes", "--context", "k3d-ml", "--name", "ml-local", "--yes")
 
@@ -42,7 +42,7 @@ def test_the_store_namespace_is_kept_with_its_volume_claim():
     plan = fresh_plan(spec())
     assert protected(plan) == KEPT and retained(plan) == KEPT
     # The claim is in the kept namespace (not in one a destroy deletes, taking the claim with it).
-    claim = plan.one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore-data")
+    claim = plan.one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore")
     assert claim.inputs["metadata"]["namespace"] == plan.one(k8s_facts.NAMESPACE, "objectstore-ns").inputs["metadata"]["name"]
 
 
@@ -92,8 +92,12 @@ def test_destroy_leaves_the_namespace_and_claim_and_a_redeploy_takes_them_back(e
     assert KEPT_OBJECTS <= first.keys()
     assert (k8s_facts.SECRET, "objectstore/objectstore-config") in first
 
-    run("destroy", "ml-local", "--yes")
+    destroyed = run("destroy", "ml-local", "--yes")
     assert objects(engine) == {key: first[key] for key in KEPT_OBJECTS}  # everything else is gone
+    # The user is told what holds their data and how to delete it, as on the clouds.
+    told = destroyed.stderr.split("Kept (your data):", 1)[1].splitlines()
+    assert told[1].split() == [k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore/objectstore-data"], destroyed.stderr
+    assert told[2] == "Delete them later with: recipe destroy ml-local --delete-data"
     (state,) = engine.state.values()
     # The state keeps them too (so `--delete-data` can delete them later), with what managing them needs; the
     # generated keys are not among them: a redeploy generates new ones (recipes/existing/objectstore.py).
