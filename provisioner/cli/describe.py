@@ -126,8 +126,8 @@ def spec_notes(spec) -> list[str]:
         return []
     notes = []
     if not spec.has("registry"):
-        notes.append("no registry: pass --registry HOST[/PATH] (k3d: k3d registry create ...; kind: the local "
-                     "registry docs) or keep building images elsewhere")
+        notes.append("no registry: pass --registry HOST[:PORT][/PATH] (k3d's and kind's local registries: README, "
+                     "Your own cluster) or keep building images elsewhere")
     if spec.expose == "port-forward" and (spec.has("tracker") or spec.has("deployer")):
         notes.append(f"--expose port-forward: reach the front door with `{port_forward(spec)}` while you use it")
     return notes

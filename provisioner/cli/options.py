@@ -87,6 +87,7 @@ def stack_argv(spec, stack: StackFlags | None = None) -> list[str]:
     from what the provider, region and profile alone give, spelled as the field table says."""
     if stack is not None and stack.file is not None:
         return [spec.provider, "-f", str(stack.file), *flag_argv(stack.values)]
+    from recipes import facts
     from recipes.spec import COMPONENTS, Layer, load_spec
 
     # The defaults of most fields depend on these (node type on the profile, zone on the region).
@@ -99,6 +100,10 @@ def stack_argv(spec, stack: StackFlags | None = None) -> list[str]:
     defaults["without"] = [c for c in COMPONENTS if c not in kept_by_default]
     for name in NAMING_FIELDS:
         defaults.pop(name, None)
+    if facts.of(spec.provider).REGIONS is None:
+        # A provider without regions (kubernetes: the region is a label, the context says where) names its
+        # region only when the user gave one.
+        defaults["region"] = facts.of(spec.provider).DEFAULT_REGION
     defaults["profile"] = BY_NAME["profile"].default
     values = spec.to_mapping()
     if stack is None or not stack.values.get("suffix"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -38,13 +39,16 @@ def test_plan_prints_the_summary():
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:10] if line.strip()}
     assert rows["bucket"][0] == "Bucket" and "objectstore-ns" not in rows and "objectstore" not in rows
     assert "registry.uri" not in out
-    assert ("note: no registry: pass --registry HOST[/PATH] (k3d: k3d registry create ...; kind: the local registry "
-            "docs) or keep building images elsewhere") in result.stderr
+    (note,) = [line for line in result.stderr.splitlines() if line.startswith("note: no registry")]
+    # It points at the README section that says how k3d's and kind's registries plug in: that section exists.
+    assert "--registry HOST" in note and "README, Your own cluster" in note
+    section = (Path(__file__).parents[3] / "README.md").read_text().split("## Your own cluster\n", 1)[1].split("\n## ")[0]
+    assert "k3d registry create" in section and "--registry localhost:5001" in section
     assert "Estimated cost: $0.00/month" in out
     # No cloud's notes: no global names to suffix, no API endpoint of ours to restrict.
     assert "global names" not in result.stderr and "Kubernetes API endpoint" not in result.stderr
-    assert result.stderr.endswith("Deploy it with: recipe deploy kubernetes --name ml-local --region in-cluster "
-                                  "--context k3d-ml\n")
+    # The deploy command, as the user would type it: no region (a label the user never gave).
+    assert result.stderr.endswith("Deploy it with: recipe deploy kubernetes --name ml-local --context k3d-ml\n")
 
 
 def test_plan_cost_prices_only_what_we_add():

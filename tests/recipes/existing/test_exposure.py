@@ -205,7 +205,7 @@ def test_deploy_says_the_same_notes(engine):
                                           "--expose", "port-forward", "--yes"], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     assert "https://localhost:5000" in result.stdout
-    assert "note: no registry: pass --registry HOST[/PATH]" in result.stderr
+    assert "note: no registry: pass --registry HOST" in result.stderr
     assert "`kubectl --context k3d-ml port-forward -n istio-system svc/ingress-lb 8443:443 5000:5000`" in result.stderr
 
 
