@@ -33,6 +33,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from ..cloud import BucketHandle, ClusterHandle, kept
+from ..facts.kubernetes import IN_CLUSTER_STORE
 from ..kubernetes import versions
 from ..kubernetes.workload import container, metadata, pod_security_context, resources
 
@@ -95,7 +96,7 @@ class InClusterObjectStore(pulumi.ComponentResource):
     credentials_secret_name: pulumi.Output[str]  # holds AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
 
     def __init__(self, name: str, args: InClusterObjectStoreArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("recipes:existing:InClusterObjectStore", name, None, opts)
+        super().__init__(IN_CLUSTER_STORE, name, None, opts)
         if not BUCKET_NAME.match(args.bucket_name):
             raise ValueError(f"{args.bucket_name!r} is not a valid S3 bucket name (3-63 of a-z 0-9 . -, "
                              "starting and ending with a letter or digit)")

@@ -42,6 +42,7 @@ REGION_WIDE_REGISTRY: str | None = None
 # Ours, not a cloud's: the cluster component (a provider and a handle) in place of a control plane.
 EXISTING_CLUSTER = "recipes:existing:Cluster"
 CLUSTER_TYPE = EXISTING_CLUSTER
+IN_CLUSTER_STORE = "recipes:existing:InClusterObjectStore"  # the default bucket (recipes/existing/objectstore.py)
 # The user's data lives in the in-cluster store's volume (a Kubernetes type, kept like the clouds' buckets).
 DATA_TYPES: tuple[str, ...] = ()
 LONG_LIVED_KEY_TYPES: tuple[str, ...] = ()

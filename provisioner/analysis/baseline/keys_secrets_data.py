@@ -11,6 +11,7 @@ import json
 from provisioner.analysis.plan import Plan
 from recipes import facts
 from recipes.facts.aws import EKS_CLUSTER
+from recipes.facts import kubernetes as k8s_provider_facts
 from recipes.facts.gcp import GKE_CLUSTER
 from recipes.facts.any_cloud import KUBERNETES_PROVIDER, PERSISTENT_VOLUME_CLAIM, SECRET
 
@@ -47,40 +48,33 @@ def secrets_are_secret(plan: Plan) -> Verdict:
 
 def data_survives(plan: Plan) -> Verdict:
     """D1: destroy keeps the bucket and registry (protected and retained), and nothing else blocks it."""
-    data = [r for t in facts.of(plan.spec.provider).DATA_TYPES for r in of(plan, t)]
-    # `recipe destroy` removes everything unprotected and keeps what is protected: protection
-    # on anything that is not kept data would make the stack impossible to destroy.
-    stuck = [r.name for r in plan.resources if r.protect and not r.retain_on_delete]
-    if stuck:
-        return Verdict("fail", "protected resources that destroy would never remove", stuck)
     blocking = [c.name for c in of(plan, GKE_CLUSTER) if c.inputs.get("deletionProtection") is not False]
     blocking += [c.name for c in of(plan, EKS_CLUSTER) if c.inputs.get("deletionProtection") is True]
-    if blocking:
-        return Verdict("fail", "deletion protection would make destroy fail", blocking)
-    if not data:
-        return Verdict("n/a", "no bucket or registry in this stack")
-    if plan.spec.delete_data:
-        return Verdict("option", "--delete-data: the bucket and registry go with the stack")
-    return each(data, lambda r: r.retain_on_delete and r.protect,
-                "bucket and registry protected and kept on destroy (--delete-data removes them)",
-                "a data resource is not protected and retained on destroy")
-
-
-IN_CLUSTER_STORE = "recipes:existing:InClusterObjectStore"
+    data = [r for t in facts.of(plan.spec.provider).DATA_TYPES for r in of(plan, t)]
+    return _kept_on_destroy(plan, data, blocking, what="bucket and registry", absent="no bucket or registry in this stack")
 
 
 def store_survives(plan: Plan) -> Verdict:
     """D1 on the `kubernetes` provider: the in-cluster object store's volume (the bucket's data) is protected
     and kept on destroy; a bucket of the user's (--bucket) is theirs, never ours to delete."""
+    stores = {r.urn for r in of(plan, k8s_provider_facts.IN_CLUSTER_STORE)}
+    data = [r for r in of(plan, PERSISTENT_VOLUME_CLAIM) if r.parent in stores]
+    return _kept_on_destroy(plan, data, [], what="the in-cluster bucket's volume",
+                            absent="no in-cluster bucket in this stack (--bucket: the user's bucket, never deleted)")
+
+
+def _kept_on_destroy(plan: Plan, data: list, blocking: list[str], *, what: str, absent: str) -> Verdict:
+    # `recipe destroy` removes everything unprotected and keeps what is protected: protection
+    # on anything that is not kept data would make the stack impossible to destroy.
     stuck = [r.name for r in plan.resources if r.protect and not r.retain_on_delete]
     if stuck:
         return Verdict("fail", "protected resources that destroy would never remove", stuck)
-    stores = {r.urn for r in of(plan, IN_CLUSTER_STORE)}
-    data = [r for r in of(plan, PERSISTENT_VOLUME_CLAIM) if r.parent in stores]
+    if blocking:
+        return Verdict("fail", "deletion protection would make destroy fail", blocking)
     if not data:
-        return Verdict("n/a", "no in-cluster bucket in this stack (--bucket: the user's bucket, never deleted)")
+        return Verdict("n/a", absent)
     if plan.spec.delete_data:
-        return Verdict("option", "--delete-data: the in-cluster bucket's volume goes with the stack")
+        return Verdict("option", f"--delete-data: destroy removes {what}")
     return each(data, lambda r: r.retain_on_delete and r.protect,
-                "the in-cluster bucket's volume is protected and kept on destroy (--delete-data removes it)",
-                "the in-cluster bucket's volume is not protected and retained on destroy")
+                f"{what}: protected and kept on destroy (not with --delete-data)",
+                f"{what}: not protected and retained on destroy")
