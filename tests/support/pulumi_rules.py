@@ -38,6 +38,7 @@ from tests.support.pulumi_rules_cloud import (
     is_provider,
     physical_name,
     plan_for,
+    provider_urn,
     root_urn,
 )
 from tests.support.pulumi_rules_run import (
@@ -231,7 +232,16 @@ class _Update:
         return r.custom and not is_provider(r.type)
 
     def new_physical(self, goal: Resource, scope: Physical | None) -> Physical:
-        return self.cloud.create(goal.type, goal.name, goal.inputs, scope=scope)
+        return self.cloud.create(goal.type, goal.name, goal.inputs, scope=scope, adopt=self.upserts(goal))
+
+    def upserts(self, goal: Resource) -> bool:
+        """pulumi-kubernetes >= 4.29: a create through a Provider with upsertExistingObjects applies over an
+        object that exists (adopting it); through any other it fails AlreadyExists (Cloud.create)."""
+        if not goal.type.startswith("kubernetes:"):
+            return False
+        urn = provider_urn(goal.provider)
+        provider = self.goals.get(urn or "") or next((r for r in self.run.state.resources if r.urn == urn), None)
+        return provider is not None and str(provider.inputs.get("upsertExistingObjects")).lower() == "true"
 
     def create(self, goal: Resource) -> None:
         def work() -> Physical | None:

@@ -102,12 +102,14 @@ class Cloud:
         self._resources: dict[int, Physical] = {}
         self._uids = itertools.count(1)
 
-    def create(self, type_: str, logical_name: str, inputs: dict[str, Any], *, scope: Physical | None = None) -> Physical:
-        """Create the resource; EngineError when its deterministic name is taken (an upsert overwrites)."""
+    def create(self, type_: str, logical_name: str, inputs: dict[str, Any], *, scope: Physical | None = None,
+               adopt: bool = False) -> Physical:
+        """Create the resource; EngineError when its deterministic name is taken (an upsert overwrites, and
+        `adopt`, a Kubernetes provider's upsertExistingObjects, takes the existing object over)."""
         name = physical_name(type_, inputs)
         existing = self.find(type_, name, scope) if name else None
         if existing is not None:
-            if type_ not in UPSERTS:
+            if type_ not in UPSERTS and not adopt:
                 message = already_exists(type_, name)
                 raise EngineError(f"creating {logical_name}: {message}", diagnostics=[message])
             return existing

@@ -118,3 +118,37 @@ def test_destroy_delete_data_takes_the_namespace_and_claim(engine):
     run("destroy", "ml-local", "--delete-data", "--yes")
     assert objects(engine) == {} and engine.cloud.physical_resources() == []
     assert all(not resources for resources in engine.state.values())
+
+
+def lose_the_state(engine) -> None:
+    """What a deploy meets when the stack's state is gone but the cluster is not: the stack removed from its
+    backend after a destroy, another backend, a laptop lost (the record forgotten with it)."""
+    for backend in engine.backends.values():
+        backend.states.clear()
+    run("forget", "ml-local", "--yes")
+
+
+def test_a_deploy_without_state_adopts_the_kept_volume(engine):
+    run(*DEPLOY)
+    first = objects(engine)
+    run("destroy", "ml-local", "--yes")
+    lose_the_state(engine)
+
+    run(*DEPLOY)  # the strict fake fails AlreadyExists on any existing object not created through the adopting provider
+    again = objects(engine)
+    assert {key: again[key] for key in KEPT_OBJECTS} == {key: first[key] for key in KEPT_OBJECTS}  # the same volume
+    (state,) = engine.state.values()
+    assert KEPT <= {(r.type, r.name) for r in state}  # managed again: a later destroy keeps them, --delete-data deletes
+
+
+def test_an_object_of_someone_else_is_never_adopted(engine):
+    """Only the kept namespace and claim go through the adopting provider: a fixed-name object of ours that
+    exists already (someone else's mlflow namespace, a stack deployed from another state) fails the deploy."""
+    run(*DEPLOY)
+    lose_the_state(engine)  # everything still runs in the cluster, as another user's stack would
+
+    result = CliRunner().invoke(cli.app, list(DEPLOY))
+    assert result.exit_code != 0
+    assert "already exists" in result.stderr
+    # The kept volume was adopted at most; the other stack's objects are still there, untouched.
+    assert (k8s_facts.NAMESPACE, "mlflow") in objects(engine)
