@@ -31,7 +31,9 @@ class Field:
 
 
 SCHEMA: dict[str, tuple[Field, ...]] = {
-    "cluster": (Field("name"), Field("endpoint"), Field("kubeconfig", secret=True), Field("context")),
+    # `port_forward`: the command a `--expose port-forward` stack's localhost URLs need running (kubernetes).
+    "cluster": (Field("name"), Field("endpoint"), Field("kubeconfig", secret=True), Field("context"),
+                Field("port_forward", required=False)),
     # `account` is the Azure storage account that holds the container. `endpoint`: the S3 API of an
     # S3-compatible bucket (the `kubernetes` provider's), as the stack's pods reach it; the keys: where we
     # generated them (the in-cluster store), absent where they are the user's own (--bucket-secret).
@@ -73,6 +75,9 @@ VALUES: dict[tuple[str, str], dict[str, Value]] = {
                               # the user's own cluster, as their kubeconfig reaches it (a laptop's may be http)
                               "kubernetes": Value("an http(s) URL (e.g. https://127.0.0.1:6443)",
                                                   rf"https?://{_HOST}(?:/[\s\S]*)?")},
+    ("cluster", "port_forward"): {"kubernetes": Value(
+        "a kubectl port-forward command (e.g. kubectl port-forward -n istio-system svc/ingress-lb 8443:443)",
+        r"kubectl (?:--context \S+ )?port-forward -n [a-z0-9-]+ svc/[a-z0-9-]+(?: \d+:\d+)+")},
     ("cluster", "kubeconfig"): {ANY: Value("a kubeconfig (YAML: apiVersion v1, kind Config, a context named by "
                                            "'cluster.context')", reader="kubeconfig")},
     ("bucket", "uri"): {

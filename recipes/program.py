@@ -63,6 +63,9 @@ def build(spec: StackSpec) -> dict[str, Any]:
             "kubeconfig": cluster.kubeconfig,
             "context": cluster.context,
         }
+        forward = exposure.front_door_forward(spec)
+        if forward:  # --expose port-forward: what makes the localhost URLs below work
+            values["cluster"]["port_forward"] = forward
         pipelines_identity = None
         if bucket is not None:
             pipelines_identity = recipe.bucket_identity(

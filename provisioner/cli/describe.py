@@ -122,24 +122,18 @@ def exposure_warnings(spec) -> list[str]:
 
 def spec_notes(spec) -> list[str]:
     """What the user does beside the deploy: name a registry, run kubectl port-forward (provider kubernetes)."""
+    from recipes.kubernetes.ingress import exposure
+
     if spec.provider != "kubernetes":
         return []
     notes = []
     if not spec.has("registry"):
         notes.append("no registry: pass --registry HOST[:PORT][/PATH] (k3d's and kind's local registries: README, "
                      "Your own cluster) or keep building images elsewhere")
-    if spec.expose == "port-forward" and (spec.has("tracker") or spec.has("deployer")):
-        notes.append(f"--expose port-forward: reach the front door with `{port_forward(spec)}` while you use it")
+    forward = exposure.front_door_forward(spec)
+    if forward:
+        notes.append(f"--expose port-forward: reach the front door with `{forward}` while you use it")
     return notes
-
-
-def port_forward(spec) -> str:
-    """The kubectl port-forward command of a port-forward stack: its gateway Service's door ports."""
-    from recipes.kubernetes.ingress import exposure
-    from recipes.kubernetes.namespaces import ISTIO_NAMESPACE
-
-    return exposure.port_forward_command(exposure.GATEWAY_SERVICE, ISTIO_NAMESPACE, exposure.forwarded_ports(spec),
-                                         spec.context)
 
 
 @describes_a_stack

@@ -310,6 +310,9 @@ def _dotenv(data: dict[str, Any], show_secrets: bool, kubeconfig_path: str | Non
     put("RECIPE_PROVIDER", data["provider"])
     put("RECIPE_REGION", data["region"])
     contains = False
+    forward = (data.get("cluster") or {}).get("port_forward")
+    if forward:  # --expose port-forward: the localhost URLs below answer while it runs
+        lines.append(f"# MLflow and the models answer on localhost while `{forward}` runs.")
     if "tracker" in data:
         put("MLFLOW_TRACKING_URI", data["tracker"]["uri"])
         put("MLFLOW_TRACKING_USERNAME", data["tracker"]["username"])

@@ -98,3 +98,13 @@ def port_forward_command(service: str, namespace: str, ports: list[int], context
     argv = ["kubectl", *(["--context", context] if context else []), "port-forward", "-n", namespace,
             f"svc/{service}", *(f"{local_port(p)}:{p}" for p in ports)]
     return shlex.join(argv)
+
+
+def front_door_forward(spec) -> str | None:
+    """The `kubectl port-forward` a --expose port-forward stack's users run for its localhost URLs (an output,
+    and a note of plan and deploy); None for any other stack."""
+    from ..namespaces import ISTIO_NAMESPACE
+
+    if spec.expose != "port-forward" or not front_doors(spec):
+        return None
+    return port_forward_command(GATEWAY_SERVICE, ISTIO_NAMESPACE, forwarded_ports(spec), spec.context)

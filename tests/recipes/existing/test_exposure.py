@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import textwrap
+from urllib.parse import urlsplit
 
 import pytest
 from typer.testing import CliRunner
 
 from provisioner import cli
 from provisioner.analysis.mockcloud.kubernetes import KubernetesError, validate_service
+from provisioner.stacks import exporters, trust
 from recipes import outputs
 from recipes.facts import any_cloud as k8s_facts
 from recipes.spec import Layer, SpecError, load_spec
@@ -133,6 +135,32 @@ def test_port_forward_is_cluster_internal_and_localhost_urls():
 def test_port_forward_with_kserve_forwards_the_http_port_for_models():
     out = fresh_plan(spec(expose="port-forward", deployer="kserve")).raw_outputs
     assert out["deployer"]["base_url"] == "http://localhost:8080" and out["tracker"]["uri"] == "https://localhost:5000"
+
+
+@pytest.mark.parametrize("deployer", ["seldon", "kserve"])
+def test_the_port_forward_output_serves_every_localhost_url(deployer, tmp_path):
+    """The command is an output (`recipe outputs`, the dotenv): the local ports it binds are the URLs' ports, and it
+    forwards to the gateway Service's own ports."""
+    plan = fresh_plan(spec(expose="port-forward", deployer=deployer))
+    out = plan.raw_outputs
+    argv = out["cluster"]["port_forward"].split()
+    assert argv[:4] == ["kubectl", "--context", "k3d-ml", "port-forward"]
+    assert argv[4:7] == ["-n", "istio-system", "svc/ingress-lb"]
+    forwarded = dict(tuple(map(int, pair.split(":"))) for pair in argv[7:])
+    urls = [urlsplit(out["tracker"]["uri"]), urlsplit(out["deployer"]["base_url"])]
+    assert {u.hostname for u in urls} == {"localhost"}
+    assert {u.port for u in urls} <= forwarded.keys()
+    assert set(forwarded.values()) <= set(ports(gateway_service(plan), "port"))
+    assert outputs.validate(out) == out
+    dotenv = exporters.render("dotenv", {**out, "stack_name": "ml-local", "provider": "kubernetes",
+                                         "region": "in-cluster"}, kubeconfig_path="/k.yaml",
+                              ca_files=trust.ca_files(out, "ml-local", beside=tmp_path)).text
+    assert f"while `{out['cluster']['port_forward']}` runs" in dotenv
+
+
+def test_only_a_port_forward_stack_has_the_command():
+    for mode in ("loadbalancer", "nodeport"):
+        assert "port_forward" not in fresh_plan(spec(expose=mode)).raw_outputs["cluster"], mode
 
 
 def test_the_mock_cluster_refuses_services_the_api_server_refuses():
