@@ -1,12 +1,16 @@
 """The stacks' Kubernetes objects, as the API server and Checkov's kubernetes framework judge them.
 
 What is not scanned: the Helm releases, which the cluster renders from chart repositories this
-machine cannot reach. On the default and prod stacks of every cloud these are istio-base (base
-1.27.3), istiod (istiod 1.27.3), istio-ingressgateway (gateway 1.27.3), seldon-core
-(seldon-core-operator 1.17.1) and cert-manager (cert-manager v1.18.2), and on AWS
-cluster-autoscaler (cluster-autoscaler 9.53.0). HELM_RELEASES holds that list and a test keeps it
-true. Objects of custom resource definitions (Istio, cert-manager) have no schema in
-kubernetes-validate: they are reported, not validated.
+machine cannot reach. On the default and prod stacks of every cloud, and on every stack of the
+`kubernetes` provider, these are istio-base (base 1.27.3), istiod (istiod 1.27.3),
+istio-ingressgateway (gateway 1.27.3), seldon-core (seldon-core-operator 1.17.1) and cert-manager
+(cert-manager v1.18.2), and on AWS cluster-autoscaler (cluster-autoscaler 9.53.0). HELM_RELEASES
+holds that list and a test keeps it true. Objects of custom resource definitions (Istio,
+cert-manager) have no schema in kubernetes-validate: they are reported, not validated.
+
+The `kubernetes` provider's own objects (the in-cluster object store: its namespace, Deployment,
+bucket Job, Service, volume claim, Secrets and NetworkPolicies; the keys copied into the mlflow and
+zenml namespaces) are validated and scanned like the rest, and none of them is on the allow list.
 """
 
 from __future__ import annotations
