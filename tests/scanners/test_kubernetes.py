@@ -43,7 +43,10 @@ ALLOWED_FAILURES: dict[tuple[str, str], str] = {
         "(checkov/kubernetes/checks/resource/k8s/ImagePullPolicyAlways.py)",
     ("CKV_K8S_35", "Deployment.mlflow.mlflow"):
         "MLflow takes its backend store URI (with the database password) and Flask secret key from the "
-        "environment or its command line, not from a file: an env var from the Secret is the better of the two",
+        "environment or its command line, not from a file: an env var from the Secret is the better of the two. "
+        "On the kubernetes provider the bucket's static keys come the same way: botocore's file sources read both "
+        "keys from one file in their own format, and the keys' Secret (--bucket-secret's, or the store's copy) "
+        "holds two entries",
     ("CKV_K8S_40", "Deployment.mlflow.tracker-db"):
         "PostgreSQL runs as the image's postgres user (999): existing data volumes belong to it, and PostgreSQL "
         "refuses a data directory owned by another user, so moving it would break every deployed stack's database",
