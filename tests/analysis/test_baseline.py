@@ -305,6 +305,9 @@ CONTAINER = ("spec", "template", "spec", "containers", 0)
 OWN_CLUSTER_BREAKS = [
     ("N6", k8s_facts.NETWORK_POLICY, removed, "segmentation-objectstore-default-deny", "objectstore"),
     ("T4", k8s_facts.NAMESPACE, setter("metadata", "labels", value={}), "objectstore-ns", "objectstore"),
+    # Only our own workloads run there: `baseline` is not enough.
+    ("T4", k8s_facts.NAMESPACE, setter("metadata", "labels", "pod-security.kubernetes.io/enforce", value="baseline"),
+     "objectstore-ns", "objectstore"),
     ("T2", k8s_facts.DEPLOYMENT, setter(*CONTAINER, "readinessProbe", value=None), "objectstore", "objectstore"),
     # A Job's containers are judged too (without probes): the store's bucket Job.
     ("T2", k8s_facts.JOB, setter(*CONTAINER, "securityContext", "allowPrivilegeEscalation", value=True),
@@ -318,7 +321,7 @@ OWN_CLUSTER_BREAKS = [
 
 
 @pytest.mark.parametrize("rule_id, type_, change, name, named", OWN_CLUSTER_BREAKS,
-                         ids=[f"{b[0]}-{b[3]}" for b in OWN_CLUSTER_BREAKS])
+                         ids=[f"{b[0]}-{b[3]}-{n}" for n, b in enumerate(OWN_CLUSTER_BREAKS)])
 def test_the_in_cluster_rules_catch_a_broken_object_of_a_users_cluster(rule_id, type_, change, name, named):
     good = own_cluster_plan()
     assert verdict(good, rule_id).status in ("pass", "warn")
