@@ -277,3 +277,53 @@ def test_a_key_that_dies_with_the_stack_fails_d1(provider):
 @pytest.mark.parametrize("provider", sorted(SPECS))
 def test_private_endpoint_passes_c1(provider):
     assert verdict(plan_for(provider, private_endpoint=True), "C1").detail == "private endpoint"
+
+
+# --------------------------------------------------------------------------
+# The `kubernetes` provider: a cluster the user has, where we create only in-cluster objects
+
+OWN_CLUSTER = {"provider": "kubernetes", "context": "k3d-ml"}  # `recipe check kubernetes --context k3d-ml`
+# The rules about what we deploy on the cluster, with the same predicates as on the clouds (D1: the in-cluster
+# store's volume); every other rule is about cloud resources, which such a stack has none of: n/a.
+IN_CLUSTER_RULES = {"N6": "pass", "T1": "warn", "T2": "pass", "T3": "pass", "T4": "pass", "T5": "warn", "S1": "pass",
+                    "D1": "pass"}
+
+
+def own_cluster_plan(**extra) -> Plan:
+    return run_plan(load_spec(Layer("flags", {**OWN_CLUSTER, **extra})))
+
+
+def test_a_users_cluster_is_judged_by_the_in_cluster_rules_with_the_clouds_predicates():
+    results = {r.rule.id: r.verdict.status for r in evaluate(own_cluster_plan())}
+    assert {rule_id: status for rule_id, status in results.items() if status != "n/a"} == IN_CLUSTER_RULES
+    for rule_id in sorted(set(IN_CLUSTER_RULES) - {"D1"}):
+        assert RULES_BY_ID[rule_id].checks["kubernetes"] is RULES_BY_ID[rule_id].checks["aws"], rule_id
+
+
+# The objects only this provider has (the in-cluster object store), each broken: the rule names it.
+CONTAINER = ("spec", "template", "spec", "containers", 0)
+OWN_CLUSTER_BREAKS = [
+    ("N6", k8s_facts.NETWORK_POLICY, removed, "segmentation-objectstore-default-deny", "objectstore"),
+    ("T4", k8s_facts.NAMESPACE, setter("metadata", "labels", value={}), "objectstore-ns", "objectstore"),
+    # Only our own workloads run there: `baseline` is not enough.
+    ("T4", k8s_facts.NAMESPACE, setter("metadata", "labels", "pod-security.kubernetes.io/enforce", value="baseline"),
+     "objectstore-ns", "objectstore"),
+    ("T2", k8s_facts.DEPLOYMENT, setter(*CONTAINER, "readinessProbe", value=None), "objectstore", "objectstore"),
+    # A Job's containers are judged too (without probes): the store's bucket Job.
+    ("T2", k8s_facts.JOB, setter(*CONTAINER, "securityContext", "allowPrivilegeEscalation", value=True),
+     "objectstore-bucket", "objectstore-bucket"),
+    ("T5", k8s_facts.JOB, setter(*CONTAINER, "image", value="docker.io/chrislusf/seaweedfs:4.47"), "objectstore-bucket",
+     "docker.io/chrislusf/seaweedfs:4.47"),
+    ("S1", k8s_facts.SECRET, forget_secrecy, "objectstore-credentials", "objectstore-credentials"),
+    ("D1", k8s_facts.PERSISTENT_VOLUME_CLAIM, attribute("retain_on_delete", False), "objectstore-data", "objectstore-data"),
+    ("T3", k8s_facts.ISTIO_GATEWAY, setter("spec", "servers", 0, "tls", value={}), "tracker-gateway", "tracker-gateway"),
+]
+
+
+@pytest.mark.parametrize("rule_id, type_, change, name, named", OWN_CLUSTER_BREAKS,
+                         ids=[f"{b[0]}-{b[3]}-{n}" for n, b in enumerate(OWN_CLUSTER_BREAKS)])
+def test_the_in_cluster_rules_catch_a_broken_object_of_a_users_cluster(rule_id, type_, change, name, named):
+    good = own_cluster_plan()
+    assert verdict(good, rule_id).status in ("pass", "warn")
+    bad = verdict(broken(good, type_, change, name), rule_id)
+    assert bad.status == "fail" and named in bad.resources, bad

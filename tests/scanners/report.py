@@ -1,7 +1,8 @@
 """What the third-party scanners say about each stack: `python -m tests.scanners.report [--json]`.
 
-Per cloud and profile: Checkov's passed/failed/skipped checks per framework (kubernetes over the
-manifests, terraform over AWS/GCP, arm over Azure), with the failed check ids and their
+Per stack (each cloud's dev and prod, the `kubernetes` provider's variants): Checkov's
+passed/failed/skipped checks per framework (kubernetes over the manifests, terraform over AWS/GCP,
+arm over Azure; a stack with no cloud resources has no cloud part), with the failed check ids and their
 resources; kubernetes-validate --strict errors; parliament findings on the AWS IAM documents; and
 what the renderers could not express. The tests in this folder assert on the same runs.
 """
@@ -44,6 +45,7 @@ def summary(scans, stack: str) -> dict:
         "kubernetes_objects": len(rendered.manifests.objects),
         "not_rendered": sorted(f"{t} {n}" for t, n, _ in rendered.manifests.not_rendered),
         "unmapped_cloud_resources": sorted(f"{t} {n}" for t, n in rendered.unmapped()),
+        "cloud_framework": rendered.cloud_framework,
         "cloud_resources": len(addresses),
         "cloud_resources_unnamed": len([a for a in addresses if a not in named]),
         "types_unnamed": unchecked,
@@ -73,8 +75,11 @@ def print_text(summaries: list[dict], seconds: float) -> None:
               f"{len(s['not_rendered'])} Helm releases not scanned")
         if s["unmapped_cloud_resources"]:
             print(f"   not rendered (no Terraform/ARM type): {', '.join(s['unmapped_cloud_resources'])}")
-        print(f"   cloud resources: {s['cloud_resources']}, {s['cloud_resources_unnamed']} named in no Checkov result "
-              f"(graph checks report on the resource they start from): {', '.join(s['types_unnamed']) or '-'}")
+        if s["cloud_framework"] is None:
+            print("   no cloud resources: no cloud part to scan")
+        else:
+            print(f"   cloud resources: {s['cloud_resources']}, {s['cloud_resources_unnamed']} named in no Checkov result "
+                  f"(graph checks report on the resource they start from): {', '.join(s['types_unnamed']) or '-'}")
         for framework, f in s["checkov"].items():
             print(f"   checkov {framework}: {f['passed']} passed, {f['failed']} failed, {f['skipped']} skipped, "
                   f"{f['parsing_errors']} parsing errors")

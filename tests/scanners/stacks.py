@@ -1,8 +1,13 @@
 """The stacks the scanners read, and their plans rendered into the files each scanner takes.
 
 Each cloud's default stack and its prod profile: the specs `recipe plan <cloud>` and
-`recipe plan <cloud> --profile prod` use (tests.conftest.spec_for: the stack ml-dev, and on GCP
-the project demo-project, as tests/recipes plans them), planned by the same runner.
+`recipe plan <cloud> --profile prod` use (tests.conftest.DEFAULT_FLAGS: the stack ml-dev, and on GCP
+the project demo-project, as tests/recipes plans them), planned by the same runner. And the
+`kubernetes` provider's (a cluster the user has, reached by --context): `recipe plan kubernetes
+--context k3d-ml`, its prod profile, and the variants that render other objects: the user's own
+bucket and registry (no in-cluster object store, no copied keys) and --expose nodeport (the front
+door's Service). A plan whose resources include no cloud's (the `kubernetes` provider creates none
+outside the cluster) has no cloud part: no Terraform, no ARM template, no IAM document.
 """
 
 from __future__ import annotations
@@ -19,19 +24,42 @@ from .scanners import run_checkov, run_kubernetes_validate, run_parliament
 
 CLOUDS = ("aws", "gcp", "azure")
 PROFILES = ("dev", "prod")
-STACKS = tuple(f"{cloud}-{profile}" for cloud in CLOUDS for profile in PROFILES)
+# The `kubernetes` provider's stacks: flags on top of `recipe plan kubernetes --context k3d-ml --name ml-dev`.
+KUBERNETES_FLAGS = {"provider": "kubernetes", "name": "ml-dev", "context": "k3d-ml"}
+KUBERNETES_VARIANTS: dict[str, dict[str, Any]] = {
+    "kubernetes-dev": {},
+    "kubernetes-prod": {"profile": "prod"},
+    "kubernetes-own-bucket": {"bucket": "s3://ml-artifacts", "bucket_endpoint": "https://minio.corp.example",
+                              "bucket_secret": "ml-bucket-keys", "registry": "registry.corp.example/ml"},
+    "kubernetes-nodeport": {"expose": "nodeport"},
+}
+
+
+def _stack_flags() -> dict[str, dict[str, Any]]:
+    from tests.conftest import DEFAULT_FLAGS
+
+    clouds = {f"{cloud}-{profile}": {**DEFAULT_FLAGS[cloud], **({} if profile == "dev" else {"profile": profile})}
+              for cloud in CLOUDS for profile in PROFILES}
+    return {**clouds, **{stack: {**KUBERNETES_FLAGS, **flags} for stack, flags in KUBERNETES_VARIANTS.items()}}
+
+
+STACK_FLAGS = _stack_flags()  # stack -> the flags `recipe plan` is given
+STACKS = tuple(STACK_FLAGS)
+
+
+def provider_of(stack: str) -> str:
+    return STACK_FLAGS[stack]["provider"]
 
 
 def spec_of(stack: str):
-    from tests.conftest import spec_for
+    from recipes.spec import Layer, load_spec
 
-    cloud, profile = stack.split("-")
-    return spec_for(cloud) if profile == "dev" else spec_for(cloud, profile=profile)
+    return load_spec(Layer("flags", STACK_FLAGS[stack]))
 
 
 @dataclass
 class Rendered:
-    """One stack's plan as files: k8s/*.yaml, cloud/main.tf (AWS, GCP) or cloud/template.json (Azure)."""
+    """One stack's plan as files: k8s/*.yaml, and cloud/main.tf (AWS, GCP) or cloud/template.json (Azure)."""
 
     stack: str
     folder: Path
@@ -45,6 +73,11 @@ class Rendered:
     @property
     def cloud(self) -> str:
         return self.plan.spec.provider
+
+    @property
+    def cloud_framework(self) -> str | None:
+        """Checkov's framework for the stack's cloud part; None when it has none (the `kubernetes` provider)."""
+        return "terraform" if self.terraform else "arm" if self.arm else None
 
     @property
     def kubernetes_folder(self) -> Path:
@@ -93,16 +126,21 @@ def render_plan(stack: str, folder: Path, plan, revealed=None) -> Rendered:
     manifests = render_kubernetes.render(plan, revealed)
     render_kubernetes.write(manifests, folder / "k8s")
     rendered = Rendered(stack, folder, plan, manifests, revealed=revealed)
-    (folder / "cloud").mkdir(parents=True, exist_ok=True)
-    if plan.spec.provider in ("aws", "gcp"):
+    rendered.policies = render_terraform.iam_documents(plan)  # AWS's: none in a plan without AWS resources
+    # The cloud part is what the plan has of a cloud's resources (a renderer's prefixes), whatever the stack.
+    if has_resources(plan, render_terraform.CLOUD_PREFIXES):
         rendered.terraform = render_terraform.render(plan)
-        (folder / "cloud" / "main.tf").write_text(render_terraform.hcl(rendered.terraform.document))
-    if plan.spec.provider == "aws":
-        rendered.policies = render_terraform.iam_documents(plan)
-    if plan.spec.provider == "azure":
+        rendered.cloud_folder.mkdir(parents=True, exist_ok=True)
+        (rendered.cloud_folder / "main.tf").write_text(render_terraform.hcl(rendered.terraform.document))
+    if has_resources(plan, (render_arm.PREFIX,)):
         rendered.arm = render_arm.render(plan)
-        (folder / "cloud" / "template.json").write_text(json.dumps(rendered.arm.document, indent=1))
+        rendered.cloud_folder.mkdir(parents=True, exist_ok=True)
+        (rendered.cloud_folder / "template.json").write_text(json.dumps(rendered.arm.document, indent=1))
     return rendered
+
+
+def has_resources(plan, prefixes: tuple[str, ...]) -> bool:
+    return any(r.custom and r.type.startswith(prefixes) for r in plan.resources)
 
 
 class Scans:

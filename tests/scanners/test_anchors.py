@@ -2,9 +2,10 @@
 
 Each rule of provisioner/analysis/baseline/rules.py names anchors: the Checkov checks it stands
 for. Every cited Checkov id of a cloud (CKV_AWS_*/CKV2_AWS_* on AWS, CKV_GCP_*/CKV2_GCP_* on GCP,
-CKV_AZURE_*/CKV2_AZURE_* on Azure, CKV_K8S_*/CKV2_K8S_* on every cloud's Kubernetes objects;
-"CIS 5.1.1" and other prose are not Checkov's) must have no FAILED result on the cloud's default
-and prod stacks, and at least one PASSED among them: an anchor nothing evaluates proves nothing.
+CKV_AZURE_*/CKV2_AZURE_* on Azure, CKV_K8S_*/CKV2_K8S_* on the Kubernetes objects of every stack,
+the `kubernetes` provider's included; "CIS 5.1.1" and other prose are not Checkov's) must have no
+FAILED result on the cloud's default and prod stacks, and at least one PASSED among them: an anchor
+nothing evaluates proves nothing.
 KNOWN holds the exceptions of today, each with its reason.
 """
 
@@ -17,7 +18,7 @@ import pytest
 
 from provisioner.analysis.baseline.rules import RULES_BY_ID
 
-from .stacks import CLOUDS, PROFILES
+from .stacks import STACKS, provider_of
 
 ANCHOR = re.compile(r"^(CKV2?_(AWS|GCP|AZURE|K8S)_)(\d+(?:-\d+)?(?:/\d+(?:-\d+)?)*)$")
 CLOUD_OF = {"AWS": "aws", "GCP": "gcp", "AZURE": "azure", "K8S": "kubernetes"}
@@ -101,8 +102,8 @@ def known(check_id: str, stack: str) -> str | None:
 
 
 def stacks_of(cloud: str) -> list[str]:
-    clouds = CLOUDS if cloud == "kubernetes" else (cloud,)
-    return [f"{c}-{p}" for c in clouds for p in PROFILES]
+    """A cloud's stacks; for CKV_K8S checks every stack's objects, the `kubernetes` provider's included."""
+    return [s for s in STACKS if cloud == "kubernetes" or provider_of(s) == cloud]
 
 
 CITED = cited()

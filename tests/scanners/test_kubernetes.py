@@ -1,12 +1,16 @@
 """The stacks' Kubernetes objects, as the API server and Checkov's kubernetes framework judge them.
 
 What is not scanned: the Helm releases, which the cluster renders from chart repositories this
-machine cannot reach. On the default and prod stacks of every cloud these are istio-base (base
-1.27.3), istiod (istiod 1.27.3), istio-ingressgateway (gateway 1.27.3), seldon-core
-(seldon-core-operator 1.17.1) and cert-manager (cert-manager v1.18.2), and on AWS
-cluster-autoscaler (cluster-autoscaler 9.53.0). HELM_RELEASES holds that list and a test keeps it
-true. Objects of custom resource definitions (Istio, cert-manager) have no schema in
-kubernetes-validate: they are reported, not validated.
+machine cannot reach. On the default and prod stacks of every cloud, and on every stack of the
+`kubernetes` provider, these are istio-base (base 1.27.3), istiod (istiod 1.27.3),
+istio-ingressgateway (gateway 1.27.3), seldon-core (seldon-core-operator 1.17.1) and cert-manager
+(cert-manager v1.18.2), and on AWS cluster-autoscaler (cluster-autoscaler 9.53.0). HELM_RELEASES
+holds that list and a test keeps it true. Objects of custom resource definitions (Istio,
+cert-manager) have no schema in kubernetes-validate: they are reported, not validated.
+
+The `kubernetes` provider's own objects (the in-cluster object store: its namespace, Deployment,
+bucket Job, Service, volume claim, Secrets and NetworkPolicies; the keys copied into the mlflow and
+zenml namespaces) are validated and scanned like the rest, and none of them is on the allow list.
 """
 
 from __future__ import annotations
@@ -39,7 +43,10 @@ ALLOWED_FAILURES: dict[tuple[str, str], str] = {
         "(checkov/kubernetes/checks/resource/k8s/ImagePullPolicyAlways.py)",
     ("CKV_K8S_35", "Deployment.mlflow.mlflow"):
         "MLflow takes its backend store URI (with the database password) and Flask secret key from the "
-        "environment or its command line, not from a file: an env var from the Secret is the better of the two",
+        "environment or its command line, not from a file: an env var from the Secret is the better of the two. "
+        "On the kubernetes provider the bucket's static keys come the same way: botocore's file sources read both "
+        "keys from one file in their own format, and the keys' Secret (--bucket-secret's, or the store's copy) "
+        "holds two entries",
     ("CKV_K8S_40", "Deployment.mlflow.tracker-db"):
         "PostgreSQL runs as the image's postgres user (999): existing data volumes belong to it, and PostgreSQL "
         "refuses a data directory owned by another user, so moving it would break every deployed stack's database",

@@ -18,7 +18,10 @@ checks and what their source reads:
 - CKV_AZURE_137, .../ACRAdminAccountDisabled.py: properties/adminUserEnabled is false;
 - CKV_AZURE_5, .../AKSRbacEnabled.py: properties.enableRBAC is true;
 - CKV_K8S_16 and CKV_K8S_20, checkov/kubernetes/checks/resource/k8s/PrivilegedContainers.py and
-  AllowPrivilegeEscalation.py: a container's securityContext.privileged / allowPrivilegeEscalation.
+  AllowPrivilegeEscalation.py: a container's securityContext.privileged / allowPrivilegeEscalation;
+- on the `kubernetes` provider's object store (objects no cloud stack has): CKV_K8S_43, .../ImageDigest.py:
+  "@" in a container's image; CKV_K8S_31, .../Seccomp.py: the pod template's
+  securityContext.seccompProfile.type is RuntimeDefault.
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ BREAKS = {
         ("gcp:storage/bucket:Bucket", "bucket", ("uniformBucketLevelAccess",), False, "CKV_GCP_29",
          "google_storage_bucket.bucket"),
     ],
+    "kubernetes-dev": [
+        ("kubernetes:apps/v1:Deployment", "objectstore", ("spec", "template", "spec", "containers", 0, "image"),
+         "docker.io/chrislusf/seaweedfs:4.47", "CKV_K8S_43", "Deployment.objectstore.objectstore"),
+        ("kubernetes:apps/v1:Deployment", "objectstore", ("spec", "template", "spec", "securityContext",
+         "seccompProfile", "type"), "Unconfined", "CKV_K8S_31", "Deployment.objectstore.objectstore"),
+    ],
     "azure-dev": [
         ("azure-native:storage:StorageAccount", "bucket", ("enableHttpsTrafficOnly",), False, "CKV_AZURE_3",
          "Microsoft.Storage/storageAccounts.*"),
@@ -76,13 +85,13 @@ def test_every_resource_has_a_scanner_form(scans, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_checkov_parses_everything_and_skips_nothing(scans, stack):
     report = scans.checkov(stack)
-    cloud = "arm" if stack.startswith("azure") else "terraform"
-    assert set(report.summaries) == {"kubernetes", cloud}, report.summaries
+    rendered = scans.rendered(stack)
+    cloud = rendered.cloud_framework  # None: the plan has no cloud resources (the `kubernetes` provider)
+    assert set(report.summaries) == {"kubernetes", *([cloud] if cloud else [])}, report.summaries
     assert not any(report.parsing_errors.values()), report.parsing_errors
     assert not report.of(result="skipped"), [f"{c.check_id} {c.resource}" for c in report.of(result="skipped")]
-    rendered = scans.rendered(stack)
-    addresses = rendered.terraform.addresses if rendered.terraform else rendered.arm.addresses
-    named = {c.resource for c in report.of(cloud)}
+    addresses = rendered.terraform.addresses if rendered.terraform else rendered.arm.addresses if rendered.arm else {}
+    named = {c.resource for c in report.checks if c.framework != "kubernetes"}
     assert named <= set(addresses), f"results for resources we did not render: {sorted(named - set(addresses))}"
 
 

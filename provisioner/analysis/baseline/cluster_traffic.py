@@ -10,14 +10,16 @@ from typing import Any
 
 from provisioner.analysis.plan import Plan, PlannedResource
 from recipes.facts.any_cloud import DEPLOYMENT, ISTIO_GATEWAY, JOB, NAMESPACE, NETWORK_POLICY
+from recipes.kubernetes.namespaces import MLFLOW_NAMESPACE, OBJECTSTORE_NAMESPACE
 from recipes.kubernetes.versions import DIGEST_PENDING
 
 from .queries import Verdict, as_list, get, of
 
 ENFORCE = "pod-security.kubernetes.io/enforce"
 LEVELS = ("privileged", "baseline", "restricted")
-# Namespaces where only our own workloads run: `restricted`, nothing less.
-OWN_WORKLOAD_NAMESPACES = ("mlflow",)
+# Namespaces where only our own workloads run: `restricted`, nothing less (the `kubernetes` provider's
+# in-cluster object store included).
+OWN_WORKLOAD_NAMESPACES = (MLFLOW_NAMESPACE, OBJECTSTORE_NAMESPACE)
 
 
 def _name(resource: PlannedResource) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from provisioner.analysis.internal_sources import own_sources
 from provisioner.analysis.plan import Plan, PlannedResource
-from recipes.facts.any_cloud import DEPLOYMENT, SERVICE
+from recipes.facts.any_cloud import DEPLOYMENT, JOB, SERVICE
 
 from .queries import OPEN_CIDR_NOTE, Verdict, as_list, each, get, of, open_to_internet
 
@@ -65,19 +65,23 @@ def hardened(container: dict[str, Any], init: bool) -> bool:
     )
 
 
-def _pod_hardened(d: PlannedResource) -> bool:
-    pod = get(d.inputs, "spec", "template", "spec") or {}
+def _pod_hardened(workload: PlannedResource) -> bool:
+    """A Deployment's or a Job's pod. A Job's containers run to completion: no probes asked of them, as
+    Checkov's CKV_K8S_8/9 ask none (checkov/kubernetes/checks/resource/k8s/LivenessProbe.py skips Job)."""
+    pod = get(workload.inputs, "spec", "template", "spec") or {}
     if get(pod, "securityContext", "runAsNonRoot") is not True:
         return False
-    return all(hardened(c, False) for c in pod.get("containers") or []) and all(
+    runs_to_completion = workload.type == JOB
+    return all(hardened(c, runs_to_completion) for c in pod.get("containers") or []) and all(
         hardened(c, True) for c in pod.get("initContainers") or []
     )
 
 
 def workloads_hardened(plan: Plan) -> Verdict:
-    """T2: every Deployment of ours runs non-root and hardened."""
-    deployments = of(plan, DEPLOYMENT)
-    if not deployments:
+    """T2: every Deployment and Job of ours (the `kubernetes` provider's bucket Job, the tracker's backup)
+    runs non-root and hardened."""
+    workloads = [*of(plan, DEPLOYMENT), *of(plan, JOB)]
+    if not workloads:
         return Verdict("n/a", "no workloads of ours in this stack")
-    return each(deployments, _pod_hardened, "non-root, no escalation, capabilities dropped, limits, probes, pinned images",
+    return each(workloads, _pod_hardened, "non-root, no escalation, capabilities dropped, limits, probes, pinned images",
                 "a workload misses a hardening setting")
