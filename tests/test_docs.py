@@ -50,6 +50,7 @@ def test_the_readme_security_table_is_what_recipe_check_says():
     """README, "Security baseline": each rule's verdict on the dev and prod stacks, and its scanner trade-offs."""
     from provisioner.analysis.baseline import evaluate
     from provisioner.analysis.plan import run_plan
+    from recipes.spec import Layer, load_spec
     from tests.conftest import spec_for
 
     text = (ROOT / "README.md").read_text()
@@ -57,13 +58,17 @@ def test_the_readme_security_table_is_what_recipe_check_says():
     rows = {cells[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in section.splitlines()
                                          if re.match(r"^\| [A-Z]\d \|", line))}
     assert list(rows) == [r.id for r in RULES]
-    for column, provider in enumerate(("aws", "gcp", "azure"), start=2):
-        dev = {r.rule.id: r.verdict.status for r in evaluate(run_plan(spec_for(provider)))}
-        prod = {r.rule.id: r.verdict.status for r in evaluate(run_plan(spec_for(provider, profile="prod")))}
+    own_cluster = load_spec(Layer("flags", {"provider": "kubernetes", "name": "ml-dev", "context": "k3d-ml"}))
+    for column, provider in enumerate(("aws", "gcp", "azure", "kubernetes"), start=2):
+        spec = own_cluster if provider == "kubernetes" else spec_for(provider)
+        dev = {r.rule.id: r.verdict.status for r in evaluate(run_plan(spec))}
+        prod = {r.rule.id: r.verdict.status for r in evaluate(run_plan(spec.with_changes(profile="prod")
+                                                                       if provider == "kubernetes" else
+                                                                       spec_for(provider, profile="prod")))}
         for rule in RULES:
             assert rows[rule.id][column] == f"{dev[rule.id]} / {prod[rule.id]}", (rule.id, provider)
     for rule in RULES:
         assert rows[rule.id][1] == rule.title
-        assert re.findall(r"C\w+_\d+", rows[rule.id][5]) == list(rule.trade_offs), rule.id
+        assert re.findall(r"C\w+_\d+", rows[rule.id][6]) == list(rule.trade_offs), rule.id
         for anchor in rule.trade_offs:
             assert f"- **{rule.id}** `{anchor}`: " in section, (rule.id, anchor)

@@ -283,10 +283,12 @@ def test_private_endpoint_passes_c1(provider):
 # The `kubernetes` provider: a cluster the user has, where we create only in-cluster objects
 
 OWN_CLUSTER = {"provider": "kubernetes", "context": "k3d-ml"}  # `recipe check kubernetes --context k3d-ml`
-# The rules about what we deploy on the cluster, with the same predicates as on the clouds (D1: the in-cluster
-# store's volume); every other rule is about cloud resources, which such a stack has none of: n/a.
+# The rules about what we deploy on the cluster, with the same predicates as on the clouds; the bucket rules judge
+# the in-cluster store (D1: its volume; B1, B4, B5: provisioner/analysis/baseline/kubernetes.py); every other
+# rule is about cloud resources, which such a stack has none of: n/a.
 IN_CLUSTER_RULES = {"N6": "pass", "T1": "warn", "T2": "pass", "T3": "pass", "T4": "pass", "T5": "warn", "S1": "pass",
-                    "D1": "pass"}
+                    "D1": "pass", "B1": "pass", "B4": "warn", "B5": "warn"}
+STORE_RULES = {"D1", "B1", "B4", "B5"}  # the in-cluster store's own predicates
 
 
 def own_cluster_plan(**extra) -> Plan:
@@ -296,7 +298,7 @@ def own_cluster_plan(**extra) -> Plan:
 def test_a_users_cluster_is_judged_by_the_in_cluster_rules_with_the_clouds_predicates():
     results = {r.rule.id: r.verdict.status for r in evaluate(own_cluster_plan())}
     assert {rule_id: status for rule_id, status in results.items() if status != "n/a"} == IN_CLUSTER_RULES
-    for rule_id in sorted(set(IN_CLUSTER_RULES) - {"D1"}):
+    for rule_id in sorted(set(IN_CLUSTER_RULES) - STORE_RULES):
         assert RULES_BY_ID[rule_id].checks["kubernetes"] is RULES_BY_ID[rule_id].checks["aws"], rule_id
 
 
@@ -315,7 +317,9 @@ OWN_CLUSTER_BREAKS = [
     ("T5", k8s_facts.JOB, setter(*CONTAINER, "image", value="docker.io/chrislusf/seaweedfs:4.47"), "objectstore-bucket",
      "docker.io/chrislusf/seaweedfs:4.47"),
     ("S1", k8s_facts.SECRET, forget_secrecy, "objectstore-credentials", "objectstore-credentials"),
-    ("D1", k8s_facts.PERSISTENT_VOLUME_CLAIM, attribute("retain_on_delete", False), "objectstore-data", "objectstore-data"),
+    ("D1", k8s_facts.PERSISTENT_VOLUME_CLAIM, attribute("retain_on_delete", False), "objectstore", "objectstore"),
+    # A store given an address outside the cluster.
+    ("B1", k8s_facts.SERVICE, setter("spec", "type", value="LoadBalancer"), "objectstore-svc", "objectstore-svc"),
     ("T3", k8s_facts.ISTIO_GATEWAY, setter("spec", "servers", 0, "tls", value={}), "tracker-gateway", "tracker-gateway"),
 ]
 
@@ -327,3 +331,15 @@ def test_the_in_cluster_rules_catch_a_broken_object_of_a_users_cluster(rule_id, 
     assert verdict(good, rule_id).status in ("pass", "warn")
     bad = verdict(broken(good, type_, change, name), rule_id)
     assert bad.status == "fail" and named in bad.resources, bad
+
+
+def test_a_users_bucket_is_theirs_and_judged_by_its_endpoint():
+    users = dict(bucket="s3://ml-artifacts", bucket_secret="ml-keys")
+    over_https = {r.rule.id: r.verdict for r in evaluate(own_cluster_plan(**users, bucket_endpoint="https://minio.corp.example"))}
+    assert over_https["B4"].status == "pass" and "https://minio.corp.example" in over_https["B4"].detail
+    for rule_id in ("B1", "B5", "D1"):
+        assert over_https[rule_id].status == "n/a" and "--bucket" in over_https[rule_id].detail, rule_id
+    on_aws = {r.rule.id: r.verdict for r in evaluate(own_cluster_plan(**users))}
+    assert on_aws["B4"].status == "pass" and "AWS S3" in on_aws["B4"].detail
+    local = {r.rule.id: r.verdict for r in evaluate(own_cluster_plan(**users, bucket_endpoint="http://127.0.0.1:9000"))}
+    assert local["B4"].status == "warn" and "plain HTTP" in local["B4"].detail

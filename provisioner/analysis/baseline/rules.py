@@ -12,7 +12,7 @@ from typing import Any
 
 from provisioner.analysis.plan import Plan
 
-from . import aws, azure, gcp
+from . import aws, azure, gcp, kubernetes
 from .cluster_traffic import front_door_https, images_by_digest, namespaces_segmented, pod_security_everywhere
 from .keys_secrets_data import data_survives, no_long_lived_keys, secrets_are_secret, store_survives
 from .queries import Verdict
@@ -78,19 +78,25 @@ def every_provider(check: Check) -> dict[str, Check]:
 
 RULES: tuple[Rule, ...] = (
     Rule("B1", "bucket blocks all public access", ("CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56", "CKV_GCP_114"), "on",
-         {"aws": aws.bucket_public_access_blocked, "gcp": gcp.bucket_public_access_prevented, "azure": azure.storage_private}),
+         {"aws": aws.bucket_public_access_blocked, "gcp": gcp.bucket_public_access_prevented, "azure": azure.storage_private,
+          "kubernetes": kubernetes.store_private}),
     Rule("B2", "ACLs off / uniform access", ("CKV2_AWS_65", "CKV_GCP_29"), "on",
          {"aws": aws.bucket_acls_off, "gcp": gcp.bucket_acls_off},
-         {"azure": "Azure Blob Storage has no object ACLs (container access: B1)"}),
+         {"azure": "Azure Blob Storage has no object ACLs (container access: B1)",
+          "kubernetes": "the in-cluster object store grants by identity (B1), and a bucket of yours by its own settings"}),
     Rule("B3", "encryption at rest", ("CKV_AWS_19", "CKV_AWS_145"), "on",
          {"aws": aws.bucket_encrypted, "gcp": gcp.bucket_encrypted, "azure": azure.storage_encrypted},
+         {"kubernetes": "the in-cluster object store's volume is as encrypted as your cluster's default storage class "
+                        "makes it; a bucket of yours by its own settings"},
          trade_offs={"CKV_AWS_145": "asks for SSE-KMS: fails in dev, where --kms is off (SSE-S3 encrypts at rest, CKV_AWS_19 "
                                     "passes), and in prod on the access-log bucket, as S3 delivers access logs only to "
                                     "SSE-S3 buckets"}),
     Rule("B4", "HTTPS only, TLS >= 1.2", ("CKV_AZURE_3", "CKV_AZURE_44"), "on",
-         {"aws": aws.bucket_https_only, "gcp": gcp.bucket_https_only, "azure": azure.storage_https_only}),
+         {"aws": aws.bucket_https_only, "gcp": gcp.bucket_https_only, "azure": azure.storage_https_only,
+          "kubernetes": kubernetes.store_https}),
     Rule("B5", "versioning / soft delete", ("CKV_AWS_21", "CKV_GCP_78"), "on",
-         {"aws": aws.bucket_versioned, "gcp": gcp.bucket_versioned, "azure": azure.storage_versioned}),
+         {"aws": aws.bucket_versioned, "gcp": gcp.bucket_versioned, "azure": azure.storage_versioned,
+          "kubernetes": kubernetes.store_versioned}),
     Rule("B6", "no shared-key access on Azure storage", ("Azure Storage allowSharedKeyAccess false",), "on",
          {"azure": azure.storage_shared_keys_off},
          {"aws": "no shared keys on S3", "gcp": "no shared keys on GCS (HMAC keys: I2)"}),

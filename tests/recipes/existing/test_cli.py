@@ -69,7 +69,7 @@ def test_check_runs_the_workload_rules_and_leaves_cloud_rules_out():
     rules = {r["id"]: r for r in json.loads(result.stdout)["rules"]}
     for rule in ("N6", "T2", "T3", "T4", "D1"):
         assert rules[rule]["status"] == "pass", rules[rule]
-    for rule in ("B1", "C1", "N1", "I1", "L1"):
+    for rule in ("R1", "C1", "N1", "I1", "L1"):
         assert rules[rule]["status"] == "n/a" and "creates none" in rules[rule]["detail"]
     assert rules["S1"]["status"] == "pass", rules["S1"]
 
