@@ -215,7 +215,11 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
                     "kubernetes_namespace": deployer["namespace"],
                     "base_url": deployer["base_url"],
                     "secret": None,
-                    "kubernetes_secret_name": None,
+                    # The Secret the program put in the models namespace (rclone's S3 remote: the bucket's
+                    # keys and endpoint), where the cluster gives pods no bucket credentials. ZenML then
+                    # names it as each SeldonDeployment's envSecretRefName rather than writing one itself
+                    # from the artifact store's keys (which it logs as deprecated; it still works in 0.98).
+                    "kubernetes_secret_name": deployer.get("storage_secret"),
                 },
             }
         else:
