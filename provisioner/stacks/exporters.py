@@ -223,9 +223,12 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
                 },
             }
         else:
+            account = deployer.get("storage_service_account")
+            reads = (f" Its InferenceServices read the bucket as ServiceAccount {account!r} of namespace "
+                     f"{deployer['namespace']!r} (spec.predictor.serviceAccountName: {account}).") if account else ""
             notes.append(
                 f"ZenML {zenml_version} has no {deployer['flavor']!r} model deployer flavor: "
-                "it is left out of the ZenML stack (it is still on the cluster)."
+                "it is left out of the ZenML stack (it is still on the cluster)." + reads
             )
     document = {"stack_name": stack, "zenml_version": zenml_version, "components": components}
     text = yaml.safe_dump(document, sort_keys=False)

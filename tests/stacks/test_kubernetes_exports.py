@@ -122,6 +122,16 @@ def test_zenml_seldon_deployer_names_the_models_namespace_secret():
     assert config["kubernetes_secret_name"] is None
 
 
+def test_a_kserve_stack_says_which_service_account_reads_the_bucket():
+    kserve = {**IN_CLUSTER, "deployer": {"flavor": "kserve", "namespace": "kserve-models", "base_url": "http://203.0.113.7",
+                                         "storage_secret": "model-storage", "storage_service_account": "model-storage"}}
+    rendered = exporters.render("zenml", kserve, zenml_version="0.98.0")
+    assert "model_deployer" not in yaml.safe_load(rendered.text)["components"]
+    (note,) = [n for n in rendered.notes if "'kserve' model deployer" in n]
+    assert "ServiceAccount 'model-storage' of namespace 'kserve-models'" in note
+    assert "serviceAccountName: model-storage" in note
+
+
 def test_the_storage_secret_is_a_public_kubernetes_name():
     assert outputs.public(IN_CLUSTER)["deployer"]["storage_secret"] == "model-storage"
     with pytest.raises(outputs.OutputsError, match="'deployer.storage_secret'.*Kubernetes object name"):
