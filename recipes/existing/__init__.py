@@ -7,11 +7,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..cloud import (BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, StaticBucketAccess, WorkloadIdentity,
-                     kept)
+from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, WorkloadIdentity, kept
 from ..kubernetes import namespaces
 from ..kubernetes.workload import RESTRICTED_NAMESPACE_LABELS
 from ..spec import StackSpec
+from ..cloud import StaticBucketAccess
 from . import objectstore
 from .cluster import ExistingCluster, ExistingClusterArgs
 
@@ -19,9 +19,6 @@ from .cluster import ExistingCluster, ExistingClusterArgs
 KEYS = (objectstore.ACCESS_KEY, objectstore.SECRET_KEY)
 # The Secret a pod reads the in-cluster store's keys from, copied into the pod's namespace.
 STORE_KEYS_SECRET = "objectstore-keys"
-# rclone's name (its s3 backend's `provider`) for the in-cluster store and for any other S3-compatible store.
-RCLONE_STORE = "SeaweedFS"
-RCLONE_OTHER = "Other"
 
 
 class Recipe(CloudRecipe):
@@ -121,6 +118,7 @@ class Recipe(CloudRecipe):
         return StaticBucketAccess(
             access_key_id=keys[objectstore.ACCESS_KEY], secret_access_key=keys[objectstore.SECRET_KEY],
             endpoint=endpoint, region=identity.env.get("AWS_DEFAULT_REGION"),
-            s3_implementation=(RCLONE_OTHER if self.spec.bucket else RCLONE_STORE) if endpoint else "AWS",
+            # rclone's names (backend/s3 `provider`): the in-cluster store, any other S3-compatible one, S3 itself.
+            s3_implementation=("Other" if self.spec.bucket else "SeaweedFS") if endpoint else "AWS",
             path_style=endpoint is not None,
         )
