@@ -108,6 +108,21 @@ class WorkloadIdentity:
     python_modules: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class StaticBucketAccess:
+    """The bucket reached with keys at an S3 endpoint, where pods get no credentials from the cluster (the
+    `kubernetes` provider): what the model servers' storage initializers are configured with, in the form each
+    model deployer reads (recipes/kubernetes/deployer.py)."""
+
+    access_key_id: pulumi.Input[str]  # secret
+    secret_access_key: pulumi.Input[str]  # secret
+    endpoint: pulumi.Input[str] | None  # the S3 API as the stack's pods reach it (http(s)://host[:port]); None: AWS S3
+    region: pulumi.Input[str] | None = None  # None: the client's default
+    # rclone's name for the S3 implementation (its s3 backend's `provider` option), which sets its quirks.
+    s3_implementation: str = "Other"
+    path_style: bool = True  # https://endpoint/bucket/key rather than https://bucket.endpoint/key
+
+
 class CloudRecipe(Protocol):
     spec: StackSpec
 
@@ -122,6 +137,12 @@ class CloudRecipe(Protocol):
     ) -> WorkloadIdentity:
         """Read/write access to this stack's bucket only, for one service account."""
         ...
+
+    def model_bucket_access(self, cluster: ClusterHandle, bucket: BucketHandle, namespace: str,
+                            service_account: str) -> StaticBucketAccess | None:
+        """How the model servers in `namespace` read the models in the bucket when nothing in the cluster gives
+        their pods credentials. None (the clouds): the deployer's namespace gets no bucket keys."""
+        return None
 
     def artifact_uri(self, bucket: BucketHandle, prefix: str) -> pulumi.Output[str]:
         """The URI MLflow stores artifacts under: `<bucket uri>/<prefix>` where MLflow reads the

@@ -45,7 +45,11 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
     # (recipes/kubernetes/ingress/tls.py); absent when a public CA (Let's Encrypt, --domain) did.
     "tracker": (Field("flavor"), Field("uri"), Field("username"), Field("password", secret=True),
                 Field("ca_certificate", required=False)),
-    "deployer": (Field("flavor"), Field("namespace"), Field("base_url"), Field("ca_certificate", required=False)),
+    # `storage_secret`: the Secret in the models namespace that holds the bucket's keys for the model servers'
+    # storage initializer, where the cluster gives pods none (the `kubernetes` provider); with KServe, the
+    # ServiceAccount an InferenceService names to get it (`storage_service_account`). Names, not values.
+    "deployer": (Field("flavor"), Field("namespace"), Field("base_url"), Field("ca_certificate", required=False),
+                 Field("storage_secret", required=False), Field("storage_service_account", required=False)),
 }
 SECRET_PATHS: tuple[tuple[str, str], ...] = tuple(
     (component, f.name) for component, fields in SCHEMA.items() for f in fields if f.secret
@@ -67,6 +71,8 @@ PEM = Value("a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFI
             r"\s*-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\s*")
 HTTP_URL = Value("an http(s) URL (e.g. https://203.0.113.7:5000)", rf"https?://{_HOST}(?:[/?#][\s\S]*)?")
 ANY = "*"
+K8S_NAME = Value("a Kubernetes object name (DNS-1123 subdomain, e.g. model-storage)",
+                 r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?")
 # By (component, field), then by provider (ANY: every cloud). What the programs emit: buckets in
 # recipes/<cloud>/bucket.py, registries in registry.py (ECR's host, Artifact Registry's repository
 # path, ACR's login server), endpoints in cluster.py, the rest in recipes/kubernetes/.
@@ -108,6 +114,8 @@ VALUES: dict[tuple[str, str], dict[str, Value]] = {
                                         "|".join(DEPLOYERS))},
     ("deployer", "base_url"): {ANY: HTTP_URL},
     ("deployer", "ca_certificate"): {ANY: PEM},
+    ("deployer", "storage_secret"): {ANY: K8S_NAME},
+    ("deployer", "storage_service_account"): {ANY: K8S_NAME},
 }
 
 

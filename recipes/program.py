@@ -2,7 +2,8 @@
 
 Components are declared only when the spec includes them, and each gets only
 what it needs from the others (the tracker the cluster and bucket, the
-deployer the cluster), so switching one off removes exactly that component.
+deployer the cluster, and the bucket's keys where the cluster gives pods
+none), so switching one off removes exactly that component.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def cloud_recipe(spec: StackSpec) -> CloudRecipe:
 
 def build(spec: StackSpec) -> dict[str, Any]:
     from .kubernetes import history
-    from .kubernetes.deployer import ModelDeployer, ModelDeployerArgs
+    from .kubernetes.deployer import STORAGE_SERVICE_ACCOUNT, ModelDeployer, ModelDeployerArgs
     from .kubernetes.ingress import exposure, tls
     from .kubernetes.ingress.gateway import IstioIngress, IstioIngressArgs
     from .kubernetes.mlflow import MlflowServer, MlflowServerArgs
@@ -89,12 +90,19 @@ def build(spec: StackSpec) -> dict[str, Any]:
     ca = {"ca_certificate": ingress.ca_certificate} if ingress is not None and ingress.ca_certificate is not None else {}
     if spec.has("deployer"):
         assert cluster is not None and ingress is not None
+        models_namespace = namespaces.DEPLOYER_NAMESPACES[spec.deployer][1]
+        bucket_access = recipe.model_bucket_access(cluster, bucket, models_namespace, STORAGE_SERVICE_ACCOUNT) \
+            if bucket is not None else None
         deployer = ModelDeployer(
-            "deployer", ModelDeployerArgs(cluster=cluster, flavor=spec.deployer, labels=labels, ingress=ingress),
+            "deployer", ModelDeployerArgs(cluster=cluster, flavor=spec.deployer, labels=labels, ingress=ingress,
+                                          bucket_access=bucket_access),
         )
         owned.update(deployer.namespaces)
         values["deployer"] = {"flavor": deployer.flavor, "namespace": deployer.namespace, "base_url": deployer.base_url,
                               **(ca if spec.deployer == "seldon" else {})}
+        for key in ("storage_secret", "storage_service_account"):
+            if getattr(deployer, key) is not None:
+                values["deployer"][key] = getattr(deployer, key)
 
     if spec.has("tracker"):
         assert cluster is not None and bucket is not None and ingress is not None  # guaranteed by spec validation

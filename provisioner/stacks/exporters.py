@@ -215,13 +215,20 @@ def _zenml(data: dict[str, Any], show_secrets: bool, zenml_version: str) -> Rend
                     "kubernetes_namespace": deployer["namespace"],
                     "base_url": deployer["base_url"],
                     "secret": None,
-                    "kubernetes_secret_name": None,
+                    # The Secret the program put in the models namespace (rclone's S3 remote: the bucket's
+                    # keys and endpoint), where the cluster gives pods no bucket credentials. ZenML then
+                    # names it as each SeldonDeployment's envSecretRefName rather than writing one itself
+                    # from the artifact store's keys (which it logs as deprecated; it still works in 0.98).
+                    "kubernetes_secret_name": deployer.get("storage_secret"),
                 },
             }
         else:
+            account = deployer.get("storage_service_account")
+            reads = (f" Its InferenceServices read the bucket as ServiceAccount {account!r} of namespace "
+                     f"{deployer['namespace']!r} (spec.predictor.serviceAccountName: {account}).") if account else ""
             notes.append(
                 f"ZenML {zenml_version} has no {deployer['flavor']!r} model deployer flavor: "
-                "it is left out of the ZenML stack (it is still on the cluster)."
+                "it is left out of the ZenML stack (it is still on the cluster)." + reads
             )
     document = {"stack_name": stack, "zenml_version": zenml_version, "components": components}
     text = yaml.safe_dump(document, sort_keys=False)

@@ -11,6 +11,7 @@ from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, Wo
 from ..kubernetes import namespaces
 from ..kubernetes.workload import RESTRICTED_NAMESPACE_LABELS
 from ..spec import StackSpec
+from ..cloud import StaticBucketAccess
 from . import objectstore
 from .cluster import ExistingCluster, ExistingClusterArgs
 
@@ -102,3 +103,22 @@ class Recipe(CloudRecipe):
         if not spec.bucket:
             env["AWS_DEFAULT_REGION"] = objectstore.REGION  # signed for a region; SeaweedFS takes any
         return WorkloadIdentity(env=env, secrets=copies)
+
+    def model_bucket_access(self, cluster: ClusterHandle, bucket: BucketHandle, namespace: str,
+                            service_account: str) -> StaticBucketAccess | None:
+        """The keys, endpoint and region `bucket_identity` gives a pod (the tracker's, the steps'), for the model
+        servers' storage initializers: whatever it copies into a pod's namespace is what they read."""
+        identity = self.bucket_identity("models", cluster, bucket, namespace, service_account)
+        keys = next((data for data in identity.secrets.values() if set(KEYS) <= set(data)), None)
+        if keys is None:  # the keys never pass through the program: nothing to give the model servers
+            pulumi.log.warn(f"the model servers in namespace {namespace} get no bucket keys: the program does not "
+                            f"hold the keys of --bucket-secret {self.spec.bucket_secret}")
+            return None
+        endpoint = identity.env.get("AWS_ENDPOINT_URL_S3")
+        return StaticBucketAccess(
+            access_key_id=keys[objectstore.ACCESS_KEY], secret_access_key=keys[objectstore.SECRET_KEY],
+            endpoint=endpoint, region=identity.env.get("AWS_DEFAULT_REGION"),
+            # rclone's names (backend/s3 `provider`): the in-cluster store, any other S3-compatible one, S3 itself.
+            s3_implementation=("Other" if self.spec.bucket else "SeaweedFS") if endpoint else "AWS",
+            path_style=endpoint is not None,
+        )

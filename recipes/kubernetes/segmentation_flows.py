@@ -219,12 +219,19 @@ def flows(tracker_port_beside_models: int | None = None, acme_http01: bool = Fal
                  "model servers download their artifacts from the bucket and get credentials over HTTPS"),
             Flow(models, "models-to-identity", EVERY_POD, EGRESS, (IDENTITY_ENDPOINTS,), (),
                  "the cloud's workload identity endpoint on the node gives model servers the bucket's credentials"),
+            # The in-cluster bucket (a `kubernetes` stack): the model servers' storage initializers download there.
+            Flow(models, "models-to-objectstore", EVERY_POD, EGRESS, (Pods(OBJECT_STORE, OBJECTSTORE),),
+                 tcp(OBJECT_STORE_PORT), "model servers download the models' artifacts from the in-cluster bucket"),
+            Flow(OBJECTSTORE, f"store-from-{models}", OBJECT_STORE, INGRESS, (Pods(EVERY_POD, models),),
+                 tcp(OBJECT_STORE_PORT), "model servers read the models' artifacts pipeline steps wrote there"),
         ]
     if bucket_port is not None:
         why = "the bucket's S3 endpoint (--bucket-endpoint) listens on its own port, at an address only the user knows"
         rows += [
             Flow(MLFLOW, "tracker-to-bucket-endpoint", TRACKER_CLIENTS, EGRESS, (ANYWHERE,), tcp(bucket_port), why),
             Flow(PIPELINES, "steps-to-bucket-endpoint", EVERY_POD, EGRESS, (ANYWHERE,), tcp(bucket_port), why),
+            *(Flow(models, "models-to-bucket-endpoint", EVERY_POD, EGRESS, (ANYWHERE,), tcp(bucket_port), why)
+              for *_, models in DEPLOYERS),
         ]
     if acme_http01:
         rows += [

@@ -141,6 +141,9 @@ def test_zenml_imports_the_export_of_every_cloud(provider, home, engine, zenml_e
     assert stack["orchestrator"]["configuration"]["kubernetes_context"] == CONTEXTS.get(provider, "recipe-ml-dev")
     assert stack["experiment_tracker"]["configuration"]["tracking_password"] == password
     assert stack["model_deployer"]["flavor"] == "seldon"
+    # The models namespace's Secret of the bucket's keys (rclone's S3 remote), where pods get no credentials.
+    assert stack["model_deployer"]["configuration"].get("kubernetes_secret_name") == \
+        ("model-storage" if provider == "kubernetes" else None)
     if provider == "kubernetes":  # the store by its endpoint and keys, no workload identity
         store = stack["artifact_store"]["configuration"]
         assert store["client_kwargs"] == {"endpoint_url": STORE_ENDPOINT}

@@ -34,7 +34,9 @@ IN_CLUSTER = {
                "access_key_id": ACCESS, "secret_access_key": SECRET},
     "registry": {"uri": "registry.localhost:5000/ml"},
     "tracker": {"flavor": "mlflow", "uri": "https://203.0.113.7:5000", "username": "admin", "password": "s3cr3t-pw"},
-    "deployer": {"flavor": "seldon", "namespace": "seldon", "base_url": "https://203.0.113.7"},
+    # The Secret the program puts in the models namespace for Seldon's storage initializer (a name, not a value).
+    "deployer": {"flavor": "seldon", "namespace": "seldon", "base_url": "https://203.0.113.7",
+                 "storage_secret": "model-storage"},
 }
 # --bucket s3://ml-artifacts --bucket-endpoint https://minio.corp.example --bucket-secret NAME: no keys of ours.
 USERS_BUCKET = {**IN_CLUSTER, "bucket": {"name": "ml-artifacts", "uri": "s3://ml-artifacts",
@@ -102,6 +104,38 @@ def test_an_aws_s3_bucket_of_the_users_has_no_endpoint():
 def test_the_clouds_zenml_export_is_unchanged():
     config = store_config(exporters.render("zenml", AWS, zenml_version="0.98.0"))
     assert config == {"path": AWS["bucket"]["uri"]}
+    deployer = yaml.safe_load(exporters.render("zenml", AWS, zenml_version="0.98.0").text)["components"]["model_deployer"]
+    assert deployer["configuration"]["kubernetes_secret_name"] is None and deployer["configuration"]["secret"] is None
+
+
+def test_zenml_seldon_deployer_names_the_models_namespace_secret():
+    """ZenML gives a Kubernetes secret name to every SeldonDeployment as envSecretRefName (its storage
+    initializer's environment) instead of writing one from the artifact store's keys."""
+    for data in (IN_CLUSTER, USERS_BUCKET):
+        config = yaml.safe_load(exporters.render("zenml", data, zenml_version="0.98.0").text)["components"][
+            "model_deployer"]["configuration"]
+        assert config["kubernetes_secret_name"] == "model-storage" and config["kubernetes_namespace"] == "seldon"
+    # A record without it (deployed before, or the keys were not the program's) leaves ZenML's own behaviour.
+    older = {**IN_CLUSTER, "deployer": {k: v for k, v in IN_CLUSTER["deployer"].items() if k != "storage_secret"}}
+    config = yaml.safe_load(exporters.render("zenml", older, zenml_version="0.98.0").text)["components"][
+        "model_deployer"]["configuration"]
+    assert config["kubernetes_secret_name"] is None
+
+
+def test_a_kserve_stack_says_which_service_account_reads_the_bucket():
+    kserve = {**IN_CLUSTER, "deployer": {"flavor": "kserve", "namespace": "kserve-models", "base_url": "http://203.0.113.7",
+                                         "storage_secret": "model-storage", "storage_service_account": "model-storage"}}
+    rendered = exporters.render("zenml", kserve, zenml_version="0.98.0")
+    assert "model_deployer" not in yaml.safe_load(rendered.text)["components"]
+    (note,) = [n for n in rendered.notes if "'kserve' model deployer" in n]
+    assert "ServiceAccount 'model-storage' of namespace 'kserve-models'" in note
+    assert "serviceAccountName: model-storage" in note
+
+
+def test_the_storage_secret_is_a_public_kubernetes_name():
+    assert outputs.public(IN_CLUSTER)["deployer"]["storage_secret"] == "model-storage"
+    with pytest.raises(outputs.OutputsError, match="'deployer.storage_secret'.*Kubernetes object name"):
+        outputs.validate({**IN_CLUSTER, "deployer": {**IN_CLUSTER["deployer"], "storage_secret": "Model Storage"}})
 
 
 def read_dotenv(text: str, tmp_path) -> dict:
