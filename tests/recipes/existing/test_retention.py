@@ -114,3 +114,23 @@ def test_destroy_delete_data_takes_the_namespace_and_claim(engine):
     run("destroy", "ml-local", "--delete-data", "--yes")
     assert objects(engine) == {} and engine.cloud.physical_resources() == []
     assert all(not resources for resources in engine.state.values())
+
+
+def test_the_users_bucket_secret_is_read_and_never_deleted(engine):
+    """--bucket-secret names a Secret of the user's: the program reads it (Secret.get), so neither a destroy nor
+    `--delete-data` deletes it; what we made of it (the copies in our namespaces) goes with the stack."""
+    from tests.support.pulumi_rules import Cloud
+
+    cloud = engine.clouds.setdefault("in-cluster", Cloud())  # the cluster, before the stack: the user's Secret in it
+    users = cloud.create(k8s_facts.SECRET, "users-own", {"metadata": {"name": "bucket-keys", "namespace": "ml"}})
+    deploy = (*DEPLOY, "--bucket", "s3://ml-artifacts", "--bucket-endpoint", "https://minio.corp.example",
+              "--bucket-secret", "ml/bucket-keys")
+    run(*deploy)
+    deployed = objects(engine)
+    assert {(k8s_facts.SECRET, "mlflow/bucket-keys"), (k8s_facts.SECRET, "zenml/bucket-keys")} <= deployed.keys()
+    (state,) = engine.state.values()
+    assert not [r for r in state if r.type == k8s_facts.SECRET and r.inputs.get("metadata", {}).get("namespace") == "ml"]
+    run("destroy", "ml-local", "--yes")
+    run(*deploy)
+    run("destroy", "ml-local", "--delete-data", "--yes")
+    assert objects(engine) == {(k8s_facts.SECRET, "ml/bucket-keys"): users.uid}
