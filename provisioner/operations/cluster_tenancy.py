@@ -34,6 +34,11 @@ def require_tenancy(ctx: ClusterContext, spec, operation: str | None, *, timeout
     if not secret and operation != "deploy":
         return
     namespaces = stack_namespaces(spec) if operation == "deploy" else []
+    held, name = secret_ref(secret) if secret else ("", "")
+    if held in namespaces:  # our destroy deletes the namespace, and the user's Secret with it
+        raise ClusterRefused(f"--bucket-secret {held}/{name} is in namespace {held}, which the stack creates and its "
+                             "destroy deletes, with everything in it; nothing was done. Keep the Secret in a namespace "
+                             f"of yours: kubectl create secret generic {name} -n ml ..., then --bucket-secret ml/{name}")
     with session(ctx, timeout=timeout) as api:
         if secret:
             require_bucket_secret(api, ctx, secret)

@@ -86,6 +86,13 @@ def test_a_secret_lacking_a_key_names_the_key_and_no_value(machine, api, config,
     assert "lowercase-is-another-key" not in line
 
 
+def test_a_secret_in_a_namespace_the_stack_creates_is_refused_before_anything_is_asked(machine, api, config):
+    api.secrets[("mlflow", "bucket-keys")] = dict(KEYS)
+    stopped(deploy(config, *USERS_BUCKET, "--bucket-secret", "mlflow/bucket-keys"),
+            "in namespace mlflow, which the stack creates and its destroy deletes", "--bucket-secret ml/bucket-keys")
+    assert asked(api) == []
+
+
 def test_the_secret_is_checked_by_the_operations_that_run_the_program_only(machine, api, config):
     api.secrets[("ml", "bucket-keys")] = dict(KEYS)
     spec = spec_for(config, bucket="s3://ml-artifacts", bucket_secret="ml/bucket-keys")
