@@ -309,11 +309,25 @@ def endpoint_port(url: str) -> int | None:
     return None if port == 443 else port
 
 
+DNS_1123_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")  # a namespace's name
+SECRET_REF_FORM = "[NAMESPACE/]NAME (a Kubernetes Secret; NAME alone: in namespace default)"
+
+
+def secret_ref(text: str) -> tuple[str, str]:
+    """--bucket-secret's (namespace, name): NAMESPACE/NAME, or NAME in namespace `default` (as kubectl)."""
+    namespace, _, name = text.rpartition("/")
+    return namespace or "default", name
+
+
 def secret_name(raw: Raw | None) -> str:
+    """--bucket-secret: [NAMESPACE/]NAME, the Secret wherever the user keeps it (read at deploy, never written)."""
     text = string(raw, "bucket_secret", "")
-    if text and not DNS_1123_RE.match(text):
-        raise SpecError(where(raw, "bucket_secret") + f"{text!r} is not a Kubernetes Secret name (lowercase letters, "
-                        "digits, - and ., starting and ending with a letter or digit)")
+    if not text:
+        return ""
+    *namespace, name = text.split("/")
+    if len(namespace) > 1 or not all(DNS_1123_LABEL_RE.match(n) for n in namespace) or not DNS_1123_RE.match(name):
+        raise SpecError(where(raw, "bucket_secret") + f"{text!r} is not {SECRET_REF_FORM}: lowercase letters, "
+                        "digits and - (the name also .), starting and ending with a letter or digit, e.g. ml/bucket-keys")
     return text
 
 
@@ -358,9 +372,11 @@ def existing(get: Callable[[str], Raw | None], provider: str, components: tuple[
         raise SpecError(where(get("bucket"), "bucket") + "names the stack's bucket, which --without bucket leaves out: "
                         "drop one of them")
     elif not values["bucket_secret"]:
-        raise SpecError(where(get("bucket"), "bucket") + "needs the keys to reach it: create a Secret holding "
-                        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the mlflow and zenml namespaces and pass "
-                        "--bucket-secret NAME (stack-recipes never takes the keys themselves)")
+        raise SpecError(where(get("bucket"), "bucket") + "needs the keys to reach it: pass --bucket-secret "
+                        f"{SECRET_REF_FORM}, a Secret of yours holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                        "(e.g. kubectl create secret generic bucket-keys -n ml --from-literal=AWS_ACCESS_KEY_ID=... "
+                        "--from-literal=AWS_SECRET_ACCESS_KEY=...); the deploy reads it and keeps the keys only as "
+                        "Pulumi secrets")
     if values["registry"] and "registry" not in components:
         raise SpecError(where(get("registry"), "registry") + "names the stack's registry, which --without registry "
                         "leaves out: drop one of them")

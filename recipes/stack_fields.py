@@ -106,7 +106,8 @@ FIELDS: tuple[StackField, ...] = (
                "Repeatable; see README, Team access.", clouds=CLOUDS, flags=("--admin",)),
     # The `kubernetes` provider: a cluster that exists, reached through the user's kubeconfig; the bucket and
     # registry the user's own or (the bucket) an in-cluster object store. No key is ever a field: the bucket's
-    # come from a Secret the user created (--bucket-secret), so they are never in our records.
+    # come from a Secret the user created (--bucket-secret), so they are never in our records (in the Pulumi
+    # state only, as secrets).
     StackField("context", "text", "kubernetes: the kubeconfig context of the cluster to deploy to.",
                "the kubeconfig's current-context", clouds=("kubernetes",), flags=("--context",)),
     StackField("kubeconfig", "text", "kubernetes: the kubeconfig file.", "$KUBECONFIG, else ~/.kube/config",
@@ -115,9 +116,10 @@ FIELDS: tuple[StackField, ...] = (
                "an object store in the cluster", clouds=("kubernetes",), flags=("--bucket",)),
     StackField("bucket_endpoint", "text", "kubernetes: the S3 endpoint of --bucket, an https URL (required unless "
                "the bucket is on AWS S3).", clouds=("kubernetes",), flags=("--bucket-endpoint",)),
-    StackField("bucket_secret", "text", "kubernetes: the Secret you created (in the mlflow and zenml namespaces) "
-               "holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for --bucket.", clouds=("kubernetes",),
-               flags=("--bucket-secret",)),
+    StackField("bucket_secret", "text", "kubernetes: your Secret holding AWS_ACCESS_KEY_ID and "
+               "AWS_SECRET_ACCESS_KEY for --bucket, as [NAMESPACE/]NAME (NAME alone: namespace default). The deploy "
+               "reads it (never changes it) and copies the keys, as Pulumi secrets, to where the pods run.",
+               clouds=("kubernetes",), flags=("--bucket-secret",)),
     StackField("registry", "text", "kubernetes: an existing container registry, HOST[:PORT][/PATH].",
                "none (the stack has no registry)", clouds=("kubernetes",), flags=("--registry",)),
     StackField("expose", "choice", "kubernetes: how the front door is reached: loadbalancer (the cluster's "

@@ -79,6 +79,8 @@ def _run_plan(spec: StackSpec, program: Callable[[StackSpec], Any] | None, *, re
     class _Mocks(pulumi_mocks.Mocks):
         def new_resource(self, args: pulumi_mocks.MockResourceArgs):
             inputs = dict(args.inputs)
+            if args.custom is None:  # a read (Resource.get): the mock monitor's ReadResource leaves `custom` unset
+                return args.resource_id, mockcloud.read(args.typ, args.resource_id, inputs, context)
             computed = mockcloud.computed(args.typ, args.name, inputs, context)
             # A cloud's mock may answer the resource id (Azure's ARM ids), else a generic one.
             resource_id = args.resource_id or computed.pop("id", None) or mockcloud.fake_id(args.typ, args.name)

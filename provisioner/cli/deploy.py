@@ -32,7 +32,8 @@ def deploy(provider: ProviderArg = None, stack: StackFlags = None, backend: Back
         spec = stack_of(provider, stack)
         if backend is not None:
             backend = backend_url(backend)
-        engine = ready_engine(spec.provider, spec=spec)  # Pulumi CLI and credentials: before anything is recorded
+        # Pulumi CLI and credentials (a `kubernetes` stack: its cluster): before anything is recorded
+        engine = ready_engine(spec.provider, spec=spec, operation="deploy")
         for warning in spec_warnings(spec):
             console.print(f"warning: {warning}", markup=False)
         for note in spec_notes(spec):
@@ -80,18 +81,21 @@ def deploy(provider: ProviderArg = None, stack: StackFlags = None, backend: Back
         )
 
 
-def ready_engine(provider: str, *, stack: str | None = None, never_deployed: bool = False, spec=None):
+def ready_engine(provider: str, *, stack: str | None = None, never_deployed: bool = False, spec=None,
+                 operation: str | None = None):
     """The engine, once this machine can run it for a `provider` stack: checked before a record
     is written or a passphrase made (provisioner/operations/preflight.py). Only the Pulumi engine
     needs a local Pulumi CLI and credentials; another (the tests' model of the cloud) brings its own.
-    `spec`: the stack's, where its cluster is the user's (provider kubernetes: its kubeconfig and context)."""
+    `spec`: the stack's, where its cluster is the user's (provider kubernetes: its kubeconfig and context),
+    checked for `operation` (preflight.require_cluster)."""
     from provisioner.engine.pulumi import PulumiEngine
     from provisioner.operations.preflight import require_ready
 
     engine = context.make_engine()
     if isinstance(engine, PulumiEngine):
         # The engine's own CLI lookup: found and version-checked once, then used for the operation.
-        require_ready(provider, engine.pulumi_cli, stack=stack, never_deployed=never_deployed, spec=spec)
+        require_ready(provider, engine.pulumi_cli, stack=stack, never_deployed=never_deployed, spec=spec,
+                      operation=operation)
     return engine
 
 

@@ -29,7 +29,7 @@ def preview(name: NameArg, yes: HiddenYesOpt = False, output: OutputOpt = Output
         from provisioner.operations import lifecycle
 
         record = context.records().get(name)
-        engine = ready_engine(record)
+        engine = ready_engine(record, "preview")
         progress = context.progress_view(console, f"Previewing {name}")
         with progress:
             changes = lifecycle.preview(record, engine=engine, on_event=progress.handle)
@@ -86,8 +86,9 @@ def destroy(name: NameArg, yes: YesOpt = False, delete_data: DeleteDataOpt = Fal
         console.print(f"Stack {name} destroyed.", markup=False)
 
 
-def ready_engine(record):
-    """The engine, once this machine can run it for the recorded stack (provisioner/cli/deploy.py)."""
+def ready_engine(record, operation: str | None = None):
+    """The engine, once this machine can run it for the recorded stack (provisioner/cli/deploy.py);
+    `operation`: "preview" or "refresh", which run the program (a `kubernetes` stack's cluster is checked for it)."""
     from provisioner.cli.deploy import ready_engine as ready
     from provisioner.operations.lifecycle import never_deployed
 
@@ -96,7 +97,8 @@ def ready_engine(record):
         from provisioner.stacks.stackfile import spec_from_record
 
         spec = spec_from_record(record.name, record.spec)
-    return ready(record.provider, stack=record.name, never_deployed=never_deployed(record), spec=spec)
+    return ready(record.provider, stack=record.name, never_deployed=never_deployed(record), spec=spec,
+                 operation=operation)
 
 
 def destroy_question(name: str, record, delete_data: bool, cluster_gone: bool, no_backup: bool) -> str:
@@ -121,7 +123,7 @@ def refresh(name: NameArg, output: OutputOpt = OutputFormat.table) -> None:
 
         records = context.records()
         record = records.get(name)
-        engine = ready_engine(record)
+        engine = ready_engine(record, "refresh")
         progress = context.progress_view(console, f"Refreshing {name}")
         with progress, terminate_as_interrupt(console, name):
             drift = lifecycle.refresh(record, engine=engine, records=records, on_event=progress.handle)

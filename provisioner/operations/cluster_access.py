@@ -27,7 +27,7 @@ from provisioner.operations.user_kubeconfig import ClusterContext, KubeconfigErr
 from provisioner.operations.not_ready import NotReady
 
 __all__ = ["Access", "Check", "ClusterContext", "ClusterUnreachable", "ClusterRefused", "KubeconfigError",
-           "REQUIRED_RIGHTS", "Right", "load_context", "probe", "require_access"]
+           "REQUIRED_RIGHTS", "Right", "load_context", "probe", "require_access", "session"]
 
 EXEC_TIMEOUT = 120  # seconds: a plugin may refresh a login (aws eks get-token, kubelogin)
 
@@ -251,7 +251,9 @@ class _Api:
         return ClusterUnreachable(f"cannot reach the API server {_server_label(ctx)} of context {ctx.name!r} "
                                   f"({cause}); nothing was done. Is the cluster running? {_start_hint(ctx)}, then retry")
 
-    def request(self, method: str, path: str, body: dict | None = None) -> dict:
+    def request(self, method: str, path: str, body: dict | None = None, *, answered: tuple[int, ...] = ()) -> dict:
+        """The answer to one request. `answered`: statuses the caller turns into its own message (404, 403),
+        returned as {"kind": "Status", "code": status} rather than raised."""
         ctx, where = self.ctx, f"{method} {path}"
         headers = dict(self.headers)
         payload = None
@@ -283,6 +285,8 @@ class _Api:
             raise ClusterRefused(f"the API server {_server_label(ctx)} rejected the credentials of context "
                                  f"{ctx.name!r} (401 Unauthorized: expired or revoked); nothing was done. Log in "
                                  "again (your cloud's get-credentials, kubelogin, or a new token) and retry")
+        if status in answered:
+            return {"kind": "Status", "code": status}
         if status >= 300:
             retry = " (the server may still be starting: retry in a minute)" if status >= 500 else ""
             raise ClusterRefused(f"the API server {_server_label(ctx)} of context {ctx.name!r} answered {status} "
@@ -297,6 +301,16 @@ class _Api:
         raise ClusterRefused(f"{_server_label(ctx)} of context {ctx.name!r} answered {where} with something other "
                              "than a Kubernetes API object; nothing was done. Check that the context's server URL "
                              "is the cluster's API server")
+
+
+@contextmanager
+def session(ctx: ClusterContext, *, timeout: float = 8):
+    """Requests to the context's API server (`.request`), its credentials resolved once (an exec plugin run once)."""
+    api = _Api(ctx, timeout)
+    try:
+        yield api
+    finally:
+        api.conn.close()
 
 
 def _version(answer: dict) -> tuple[str, str]:

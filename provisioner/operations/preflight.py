@@ -67,28 +67,33 @@ def require_credentials(provider: str) -> Credentials | None:
     return found
 
 
-def require_cluster(spec) -> None:
+def require_cluster(spec, operation: str | None = None) -> None:
     """A `kubernetes` stack's cluster, instead of a cloud's credentials: its kubeconfig context
     (spec.kubeconfig, spec.context) exists and is usable, its API server answers, runs a Kubernetes
     version the stack's pinned charts support, and lets this context do what the deploy does.
+    `operation` ("deploy", "preview", "refresh"; None: any other) adds what it needs of the cluster
+    (cluster_tenancy.py): the user's --bucket-secret, and for a deploy one stack per cluster.
     This one goes over the network (to the user's API server only), or NotReady with the fix."""
     from recipes.kubernetes.versions import kubernetes_range
 
     from provisioner.operations.cluster_access import load_context, require_access
+    from provisioner.operations.cluster_tenancy import require_tenancy
 
     ctx = load_context(spec.kubeconfig or None, spec.context or None)
     supported = kubernetes_range(spec.components, spec.deployer)
     require_access(ctx, supported.versions() if supported is not None else [])
+    require_tenancy(ctx, spec, operation)
 
 
 def require_ready(provider: str, pulumi_cli: Callable[[], str], *, stack: str | None = None,
-                  never_deployed: bool = False, spec=None) -> None:
+                  never_deployed: bool = False, spec=None, operation: str | None = None) -> None:
     """Stop (exit 2) unless `provider`'s Pulumi SDK (SdkMissing), a usable Pulumi CLI (`pulumi_cli`: the
     engine's discovery, raising PulumiNotFound) and credentials for `provider` (NotReady) are on this machine.
 
     `never_deployed`: the stack's record knows of nothing in the cloud, so the message also
     says how to drop the record instead. `spec`: the stack's; for provider `kubernetes` its
-    cluster is checked (require_cluster) in place of credentials (without it: a kubeconfig is found).
+    cluster is checked (require_cluster, for `operation`) in place of credentials (without it: a
+    kubeconfig is found).
     """
     from provisioner.engine import PulumiNotFound
 
@@ -99,7 +104,7 @@ def require_ready(provider: str, pulumi_cli: Callable[[], str], *, stack: str | 
         except PulumiNotFound as exc:
             raise NotReady(exc.message) from None
         if provider == "kubernetes" and spec is not None:
-            require_cluster(spec)
+            require_cluster(spec, operation)
         else:
             require_credentials(provider)
     except NotReady as exc:

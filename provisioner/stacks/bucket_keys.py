@@ -3,7 +3,7 @@
 A cluster we did not create has no workload identity we can rely on, so ZenML and this machine's tools reach
 the bucket with keys and, for an S3-compatible store, its endpoint (`bucket.endpoint`). The keys are outputs
 (secrets) only where the stack generated them (the in-cluster store); with --bucket-secret they are the user's,
-in a Kubernetes Secret we never read. Either way the ZenML stack file refers to them as a ZenML secret unless
+in a Kubernetes Secret the deploy copies to where the pods run (Pulumi secrets) but no output of ours. Either way the ZenML stack file refers to them as a ZenML secret unless
 the user asked for them in clear (--show-secrets), as it does the MLflow password.
 
 The in-cluster store's endpoint (http://<service>.<namespace>.svc.cluster.local:8333) is what the stack's pods
@@ -109,8 +109,8 @@ def zenml_store(data: dict[str, Any], show_secrets: bool) -> ZenmlStore:
             out.notes.append(out.secret_note)
         else:
             out.notes.append(
-                f"The bucket's keys are yours (the Kubernetes Secret named by --bucket-secret; stack-recipes never "
-                f"reads them): the artifact store refers to ZenML secret {secret!r}, which you create before "
+                f"The bucket's keys are yours (the Kubernetes Secret named by --bucket-secret; no output of the "
+                f"stack): the artifact store refers to ZenML secret {secret!r}, which you create before "
                 f"importing (also before --register): zenml secret create {secret} "
                 "--aws_access_key_id=<AWS_ACCESS_KEY_ID> --aws_secret_access_key=<AWS_SECRET_ACCESS_KEY>")
     forward = port_forward(data)

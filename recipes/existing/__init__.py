@@ -4,21 +4,25 @@ stack's bucket is an in-cluster S3-compatible object store (objectstore.py) unle
 
 from __future__ import annotations
 
+import base64
+
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, WorkloadIdentity, kept
+from ..cloud import BucketHandle, CloudRecipe, ClusterHandle, RegistryHandle, StaticBucketAccess, WorkloadIdentity, kept
 from ..kubernetes import namespaces
 from ..kubernetes.workload import RESTRICTED_NAMESPACE_LABELS
 from ..spec import StackSpec
-from ..cloud import StaticBucketAccess
+from ..spec_values import secret_ref
 from . import objectstore
 from .cluster import ExistingCluster, ExistingClusterArgs
 
 # The keys a bucket Secret holds (the object store's, or the one the user created for --bucket).
 KEYS = (objectstore.ACCESS_KEY, objectstore.SECRET_KEY)
-# The Secret a pod reads the in-cluster store's keys from, copied into the pod's namespace.
+# The Secret a pod reads the bucket's keys from, copied into the pod's namespace: the in-cluster store's,
+# or those of the user's Secret (--bucket-secret).
 STORE_KEYS_SECRET = "objectstore-keys"
+BUCKET_KEYS_SECRET = "bucket-keys"
 
 
 class Recipe(CloudRecipe):
@@ -29,6 +33,7 @@ class Recipe(CloudRecipe):
         self._cluster: ClusterHandle | None = None
         self._existing: ExistingCluster | None = None
         self._store: objectstore.InClusterObjectStore | None = None
+        self._user_keys: dict[str, pulumi.Output[str]] | None = None
 
     def cluster(self) -> ClusterHandle:
         if self._cluster is None:
@@ -44,6 +49,7 @@ class Recipe(CloudRecipe):
             holder = pulumi.ComponentResource("recipes:existing:Bucket", "bucket", None)
             holder.register_outputs({"uri": spec.bucket})
             # Its keys are the user's, in their Secret: never outputs of ours.
+            self._user_keys = self._read_user_keys(holder)
             return BucketHandle(name=pulumi.Output.from_input(name), uri=pulumi.Output.from_input(spec.bucket),
                                 resource=holder, endpoint=spec.bucket_endpoint or None)
         cluster = self.cluster()
@@ -74,6 +80,27 @@ class Recipe(CloudRecipe):
         handle.namespaces = {namespaces.OBJECTSTORE_NAMESPACE: namespace}
         return handle
 
+    def _read_user_keys(self, parent: pulumi.Resource) -> dict[str, pulumi.Output[str]]:
+        """The two keys of the user's Secret (--bucket-secret), read through the stack's provider: a `get` is
+        a read, so the Secret is neither changed nor deleted by us (a destroy drops it from the state only).
+        The deploy preflight (provisioner/operations/cluster_tenancy.py) checked it exists and holds both."""
+        self.cluster()
+        assert self._existing is not None
+        namespace, name = secret_ref(self.spec.bucket_secret)
+        found = k8s.core.v1.Secret.get("bucket-secret", f"{namespace}/{name}", opts=pulumi.ResourceOptions(
+            parent=parent, provider=self._existing.provider))
+
+        def key(wanted: str) -> pulumi.Output[str]:
+            def decoded(data: dict | None) -> str:
+                if not data or wanted not in data:  # never the values: only which key is missing
+                    raise ValueError(f"Secret {namespace}/{name} has no key {wanted}: add it (kubectl edit secret "
+                                     f"{name} -n {namespace}) and deploy again")
+                return base64.b64decode(data[wanted]).decode()
+
+            return pulumi.Output.secret(found.data.apply(decoded))
+
+        return {wanted: key(wanted) for wanted in KEYS}
+
     def registry(self, cluster: ClusterHandle | None) -> RegistryHandle:
         # The user's registry: nothing created (ZenML's `default` container registry flavor pushes to it).
         holder = pulumi.ComponentResource("recipes:existing:Registry", "registry", None)
@@ -86,15 +113,19 @@ class Recipe(CloudRecipe):
         """Static keys (a cluster we did not create has no workload identity we can rely on): the pod reads them
         from a Secret in its own namespace, and the bucket's endpoint from the environment (MLflow, boto3).
 
-        --bucket-secret: the user's Secret, which they create in the mlflow and zenml namespaces (the keys never
-        pass through stack-recipes). The in-cluster store: its generated keys copied into a Secret there."""
+        Either way the keys are copied, as Pulumi secrets, into a Secret in the pod's namespace (a pod reads
+        Secrets of its own namespace only): --bucket-secret's from the user's Secret, wherever they keep it
+        (read, never changed: _read_user_keys); the in-cluster store's generated ones."""
         spec = self.spec
-        secret, copies = spec.bucket_secret, {}
-        if not spec.bucket:
+        if spec.bucket:
+            assert self._user_keys is not None, "bucket() reads the user's Secret before bucket_identity() is asked"
+            secret, keys = BUCKET_KEYS_SECRET, self._user_keys
+        else:
             assert self._store is not None, "bucket() declares the store before bucket_identity() is asked"
             secret = STORE_KEYS_SECRET
-            copies = {secret: {objectstore.ACCESS_KEY: self._store.access_key_id,
-                               objectstore.SECRET_KEY: self._store.secret_access_key}}
+            keys = {objectstore.ACCESS_KEY: self._store.access_key_id,
+                    objectstore.SECRET_KEY: self._store.secret_access_key}
+        copies = {secret: dict(keys)}
         env: dict = {key: {"secret_key_ref": {"name": secret, "key": key}} for key in KEYS}
         endpoint = spec.bucket_endpoint or (None if spec.bucket else self._store.endpoint)
         if endpoint is not None:
@@ -109,11 +140,7 @@ class Recipe(CloudRecipe):
         """The keys, endpoint and region `bucket_identity` gives a pod (the tracker's, the steps'), for the model
         servers' storage initializers: whatever it copies into a pod's namespace is what they read."""
         identity = self.bucket_identity("models", cluster, bucket, namespace, service_account)
-        keys = next((data for data in identity.secrets.values() if set(KEYS) <= set(data)), None)
-        if keys is None:  # the keys never pass through the program: nothing to give the model servers
-            pulumi.log.warn(f"the model servers in namespace {namespace} get no bucket keys: the program does not "
-                            f"hold the keys of --bucket-secret {self.spec.bucket_secret}")
-            return None
+        (keys,) = identity.secrets.values()  # the one copy: the store's keys, or the user's Secret's
         endpoint = identity.env.get("AWS_ENDPOINT_URL_S3")
         return StaticBucketAccess(
             access_key_id=keys[objectstore.ACCESS_KEY], secret_access_key=keys[objectstore.SECRET_KEY],

@@ -34,14 +34,13 @@ import pulumi_random as random
 
 from ..cloud import BucketHandle, ClusterHandle, kept
 from ..facts.kubernetes import IN_CLUSTER_STORE
-from ..kubernetes import versions
+from ..kubernetes import namespaces, versions
 from ..kubernetes.workload import container, metadata, pod_security_context, resources
 
 PORT = 8333  # the S3 gateway's port (weed's default)
 CONFIG_DIR = "/etc/seaweedfs-s3"  # the server's identities file, from a Secret
 CREDENTIALS_DIR = "/run/secrets/objectstore"  # the bucket Job's key pair, from a Secret
-ACCESS_KEY = "AWS_ACCESS_KEY_ID"
-SECRET_KEY = "AWS_SECRET_ACCESS_KEY"
+ACCESS_KEY, SECRET_KEY = namespaces.BUCKET_SECRET_KEYS
 # SeaweedFS signs requests for any region; clients name one (boto3 needs it): the S3 default.
 REGION = "us-east-1"
 # S3's bucket naming rules (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).

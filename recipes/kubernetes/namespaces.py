@@ -12,6 +12,8 @@ MLFLOW_USERNAME = "admin"
 
 # The `kubernetes` provider's in-cluster object store (recipes/existing/objectstore.py), the default bucket.
 OBJECTSTORE_NAMESPACE = "objectstore"
+# The keys of a bucket's Secret (the store's, or the user's --bucket-secret), as the pods' S3 SDKs read them.
+BUCKET_SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 ISTIO_NAMESPACE = "istio-system"
 CERT_MANAGER_NAMESPACE = "cert-manager"

@@ -1,7 +1,7 @@
 """A stand-in Kubernetes API server for the cluster-access preflight tests.
 
-HTTPS on 127.0.0.1 (a free port) with a throwaway CA, answering GET /version and
-SelfSubjectAccessReviews from a per-test table; it may require a client certificate
+HTTPS on 127.0.0.1 (a free port) with a throwaway CA, answering GET /version, SelfSubjectAccessReviews and
+GETs of namespaces and Secrets from a per-test table; it may require a client certificate
 signed by its CA or a bearer token, and answers 401 otherwise, as an API server does.
 """
 
@@ -84,6 +84,31 @@ class StandInApi:
     token: str | None = None  # a bearer token that authenticates
     client_cn: str | None = None  # a client certificate CN that authenticates
     seen: list[dict] = field(default_factory=list)  # every request: method, path, user, body
+    # Objects a GET may find: namespaces (name -> labels) and Secrets ((namespace, name) -> data in clear, served
+    # base64 as the API does); `forbidden`: what this user may not get ("namespaces", "secrets/NAMESPACE"): 403.
+    namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
+    secrets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    forbidden: set[str] = field(default_factory=set)
+
+    def get(self, path: str) -> tuple[int, dict]:
+        """GET /api/v1/namespaces/NAME and /api/v1/namespaces/NS/secrets/NAME, as the API server answers them."""
+        parts = path.strip("/").split("/")
+        if parts[:3] != ["api", "v1", "namespaces"] or len(parts) not in (4, 6) or (len(parts) == 6 and parts[4] != "secrets"):
+            return 404, {"kind": "Status", "code": 404}
+        kind, gate = ("namespaces", "namespaces") if len(parts) == 4 else ("secrets", f"secrets/{parts[3]}")
+        name = parts[-1]
+        if gate in self.forbidden:
+            return 403, {"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403,
+                         "message": f'{kind} "{name}" is forbidden: User cannot get resource "{kind}"'}
+        if kind == "namespaces" and name in self.namespaces:
+            return 200, {"apiVersion": "v1", "kind": "Namespace",
+                         "metadata": {"name": name, "labels": dict(self.namespaces[name])}}
+        if kind == "secrets" and (parts[3], name) in self.secrets:
+            data = {k: base64.b64encode(v.encode()).decode() for k, v in self.secrets[(parts[3], name)].items()}
+            return 200, {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                         "metadata": {"name": name, "namespace": parts[3]}, "data": data}
+        return 404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404,
+                     "message": f'{kind} "{name}" not found'}
 
     def user(self, handler: BaseHTTPRequestHandler) -> str | None:
         peer = handler.connection.getpeercert() if isinstance(handler.connection, ssl.SSLSocket) else None
@@ -117,6 +142,8 @@ def _handler(api: StandInApi):
                 self._answer(401, {"kind": "Status", "status": "Failure", "reason": "Unauthorized", "code": 401})
             elif method == "GET" and self.path == "/version":
                 self._answer(200, {**api.version, "platform": "linux/amd64"})
+            elif method == "GET":
+                self._answer(*api.get(self.path))
             elif method == "POST" and self.path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
                 attrs = body["spec"]["resourceAttributes"]
                 denied = (attrs.get("group", ""), attrs["resource"]) in api.denied

@@ -19,11 +19,14 @@ def _run_main_script(_spec) -> None:
     runpy.run_path(str(MAIN), run_name="__main__")  # as Pulumi's Python host runs it; exports go to the stack
 
 
-def run_main(config: dict[str, str], stack: str = "team-stack"):
+def run_main(config: dict[str, str], stack: str = "team-stack", *, cluster: dict[str, str] | None = None):
+    """`cluster`: what the mock cloud's cluster holds, as a spec names it (the user's --bucket-secret)."""
     pulumi.runtime.set_all_config({f"recipe:{k}": v for k, v in config.items()})
     try:
-        # The spec only names the mock stack; the program reads its own from config.
-        return run_plan(load_spec(Layer("flags", {"provider": "aws", "name": stack})), program=_run_main_script)
+        # The spec only names the mock stack (and what exists); the program reads its own from config.
+        values = {"provider": "aws", "name": stack} if cluster is None else {"provider": "kubernetes", "name": stack,
+                                                                              **cluster}
+        return run_plan(load_spec(Layer("flags", values)), program=_run_main_script)
     finally:
         pulumi.runtime.set_all_config({})
 
@@ -66,7 +69,8 @@ def test_main_names_global_resources_with_the_configured_suffix():
 def test_main_plans_a_kubernetes_stack_from_config_with_no_suffix(monkeypatch, tmp_path):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))  # no cluster: the plan's placeholders
     plan = run_main({"provider": "kubernetes", "context": "k3d-ml", "registry": "registry.example.com/ml",
-                     "bucket": "s3://ml-artifacts", "bucket_secret": "ml-keys"}, stack="ml-local")
+                     "bucket": "s3://ml-artifacts", "bucket_secret": "ml-keys"}, stack="ml-local",
+                    cluster={"bucket": "s3://ml-artifacts", "bucket_secret": "ml-keys", "without": ["registry"]})
     assert plan.raw_outputs["cluster"]["context"] == "k3d-ml"
     assert plan.raw_outputs["registry"] == {"uri": "registry.example.com/ml"}
     assert plan.raw_outputs["bucket"]["uri"] == "s3://ml-artifacts"

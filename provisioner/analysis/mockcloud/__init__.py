@@ -5,7 +5,9 @@ the module for its package (`aws`, `gcp`, `azure-native`, `kubernetes`,
 `random`, `tls`) computes here: plausible, deterministic values for exactly what the
 programs read back (ARNs, endpoints, generated passwords, load balancer
 addresses). Data-source calls are answered the same way; an unanswered call
-is an error, so a program never silently plans with a missing value.
+is an error, so a program never silently plans with a missing value. A read of an
+existing object (`Resource.get`) is answered only for what the mock cloud knows
+exists; anything else fails as the engine fails a read of nothing.
 """
 
 from __future__ import annotations
@@ -94,4 +96,17 @@ def call(token: str, args: dict[str, Any], context: Context) -> dict[str, Any]:
     answer = module.call(token, args, context) if module and hasattr(module, "call") else None
     if answer is None:
         raise NotImplementedError(f"the plan has no mock answer for data source {token}")
+    return answer
+
+
+class NotFound(Exception):
+    """A read of an object that does not exist, as the Pulumi engine words it (a ReadStep with no outputs)."""
+
+
+def read(type_: str, resource_id: str, inputs: dict[str, Any], context: Context) -> dict[str, Any]:
+    """The state of an existing object the program reads (`Resource.get`), or NotFound."""
+    module = _module(type_)
+    answer = module.read(type_, resource_id, inputs, context) if module and hasattr(module, "read") else None
+    if answer is None:
+        raise NotFound(f"reading {type_}: resource '{resource_id}' does not exist")
     return answer

@@ -1,10 +1,11 @@
-"""Mock answers for pulumi-kubernetes: load balancer addresses, Helm release status."""
+"""Mock answers for pulumi-kubernetes: load balancer addresses, Helm release status, the user's bucket Secret."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
-from recipes.facts.any_cloud import HELM_RELEASE, SERVICE
+from recipes.facts.any_cloud import HELM_RELEASE, SECRET, SERVICE
 
 from . import Context, digest
 
@@ -62,3 +63,21 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
     if type_ == HELM_RELEASE:
         return {"status": {"name": inputs.get("name", name), "namespace": inputs.get("namespace"), "status": "deployed"}}
     return {}
+
+
+def read(type_: str, resource_id: str, inputs: dict[str, Any], context: Context) -> dict[str, Any] | None:
+    """The one object a stack reads from a cluster it did not create: the Secret --bucket-secret names (the deploy
+    preflight checks that it exists with both keys). Placeholder values, base64 as the API serves `data`.
+    Anything else does not exist (None)."""
+    from recipes.kubernetes.namespaces import BUCKET_SECRET_KEYS
+    from recipes.spec_values import secret_ref
+
+    spec = context.spec
+    if type_ != SECRET or not getattr(spec, "bucket_secret", ""):
+        return None
+    namespace, name = secret_ref(spec.bucket_secret)
+    if resource_id != f"{namespace}/{name}":
+        return None
+    data = {key: base64.b64encode(f"<{key} of {resource_id}>".encode()).decode() for key in BUCKET_SECRET_KEYS}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
+            "type": "Opaque", "data": data}

@@ -7,15 +7,13 @@ from __future__ import annotations
 import pytest
 
 from provisioner.analysis.plan import run_plan_revealed
-from recipes import existing, outputs
-from recipes.cloud import WorkloadIdentity
+from recipes import outputs
 from recipes.facts import any_cloud as k8s_facts
 from recipes.spec import Layer, load_spec
 
 from tests.recipes.plans import PROVIDERS, SERVICE_ACCOUNT, fresh_plan, program_spec
 
 STORE_ENDPOINT = "http://objectstore.objectstore.svc.cluster.local:8333"
-USER_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAUSERSOWNKEY00000", "AWS_SECRET_ACCESS_KEY": "users-own-secret-key"}
 
 
 @pytest.fixture(autouse=True)
@@ -24,17 +22,12 @@ def no_kubeconfig(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
 
 
-@pytest.fixture
-def users_keys_copied(monkeypatch):
-    """bucket_identity as it is with --bucket-secret read by the program (Secret.get): the user's keys copied into
-    the pod's namespace. The model servers must take whatever it copies."""
-    real = existing.Recipe.bucket_identity
-
-    def copying(self, purpose, cluster, bucket, namespace, service_account):
-        identity = real(self, purpose, cluster, bucket, namespace, service_account)
-        return WorkloadIdentity(env=identity.env, secrets={**identity.secrets, "bucket-keys": dict(USER_KEYS)})
-
-    monkeypatch.setattr(existing.Recipe, "bucket_identity", copying)
+def users_keys(plan) -> dict[str, str]:
+    """The keys the program read from the user's --bucket-secret (the mock cloud's placeholder data), as it copied
+    them for the tracker: the model servers must get the same."""
+    (copy,) = [s for s in plan.by_type(k8s_facts.SECRET)
+               if s.inputs["metadata"]["name"] == "bucket-keys" and s.inputs["metadata"]["namespace"] == "mlflow"]
+    return copy.inputs["stringData"]
 
 
 def spec(**values):
@@ -92,16 +85,19 @@ def test_kserve_reads_the_in_cluster_store_through_an_annotated_secret_and_its_s
         "storage_secret": "model-storage", "storage_service_account": "model-storage"}
 
 
-def test_a_users_bucket_endpoint_is_reached_with_the_keys_bucket_identity_copied(users_keys_copied):
+def test_a_users_bucket_endpoint_is_reached_with_the_keys_read_from_their_secret():
     values = {"bucket": "s3://ml-artifacts", "bucket_endpoint": "https://minio.corp.example:9000",
-              "bucket_secret": "ml-keys"}
-    data = models_secret(run_plan_revealed(spec(**values)), "seldon").inputs["stringData"]
+              "bucket_secret": "ml/ml-keys"}
+    revealed = run_plan_revealed(spec(**values))
+    keys = users_keys(revealed)
+    assert set(keys) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} and all(keys.values())
+    data = models_secret(revealed, "seldon").inputs["stringData"]
     assert data == {
         "RCLONE_CONFIG_S3_TYPE": "s3",
         "RCLONE_CONFIG_S3_PROVIDER": "Other",
         "RCLONE_CONFIG_S3_ENV_AUTH": "false",
-        "RCLONE_CONFIG_S3_ACCESS_KEY_ID": USER_KEYS["AWS_ACCESS_KEY_ID"],
-        "RCLONE_CONFIG_S3_SECRET_ACCESS_KEY": USER_KEYS["AWS_SECRET_ACCESS_KEY"],
+        "RCLONE_CONFIG_S3_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
+        "RCLONE_CONFIG_S3_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"],
         "RCLONE_CONFIG_S3_ENDPOINT": "https://minio.corp.example:9000",
         "RCLONE_CONFIG_S3_FORCE_PATH_STYLE": "true",  # no region: the user's store's default
     }
@@ -111,12 +107,13 @@ def test_a_users_bucket_endpoint_is_reached_with_the_keys_bucket_identity_copied
         "serving.kserve.io/s3-usehttps": "1",
         "serving.kserve.io/s3-usevirtualbucket": "false",
     }
-    assert kserve.inputs["stringData"] == USER_KEYS
+    assert kserve.inputs["stringData"] == users_keys(run_plan_revealed(spec(**values, deployer="kserve")))
 
 
-def test_an_aws_s3_bucket_is_reached_by_rclones_aws_provider_virtual_hosted(users_keys_copied):
-    data = models_secret(run_plan_revealed(spec(bucket="s3://ml-artifacts", bucket_secret="ml-keys")),
-                         "seldon").inputs["stringData"]
+def test_an_aws_s3_bucket_is_reached_by_rclones_aws_provider_virtual_hosted():
+    revealed = run_plan_revealed(spec(bucket="s3://ml-artifacts", bucket_secret="ml-keys"))
+    data = models_secret(revealed, "seldon").inputs["stringData"]
+    assert data["RCLONE_CONFIG_S3_ACCESS_KEY_ID"] == users_keys(revealed)["AWS_ACCESS_KEY_ID"]
     assert data["RCLONE_CONFIG_S3_PROVIDER"] == "AWS" and data["RCLONE_CONFIG_S3_FORCE_PATH_STYLE"] == "false"
     assert "RCLONE_CONFIG_S3_ENDPOINT" not in data
     kserve = models_secret(run_plan_revealed(spec(bucket="s3://ml-artifacts", bucket_secret="ml-keys",

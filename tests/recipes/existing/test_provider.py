@@ -122,25 +122,59 @@ def test_the_store_namespace_is_segmented_with_its_clients_flows(no_kubeconfig):
 
 
 def test_a_bucket_of_the_users_creates_no_store_and_reads_their_secret(no_kubeconfig):
-    plan = fresh_plan(spec(bucket="s3://ml-artifacts", bucket_endpoint="https://minio.corp.example",
-                           bucket_secret="ml-bucket-keys"))
+    users = spec(bucket="s3://ml-artifacts", bucket_endpoint="https://minio.corp.example", bucket_secret="ml/bucket-keys")
+    plan = fresh_plan(users)
     # The endpoint, and no keys: they are the user's, in their Secret.
     assert plan.raw_outputs["bucket"] == {"name": "ml-artifacts", "uri": "s3://ml-artifacts",
                                           "endpoint": "https://minio.corp.example"}
     assert not plan.by_type(STORE) and not plan.by_type(k8s_facts.PERSISTENT_VOLUME_CLAIM)[1:]
     assert "objectstore" not in {n.inputs["metadata"]["name"] for n in plan.by_type(k8s_facts.NAMESPACE)}
     env = mlflow_env(plan)
-    assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": "ml-bucket-keys", "key": "AWS_SECRET_ACCESS_KEY"}}
+    assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": "bucket-keys", "key": "AWS_SECRET_ACCESS_KEY"}}
     assert env["MLFLOW_S3_ENDPOINT_URL"] == "https://minio.corp.example"
-    # The user's keys never pass through us: no Secret of ours holds them.
-    assert not [k for k in secrets_by_namespace(plan) if k[1] in ("objectstore-keys", "ml-bucket-keys")]
+    # The user's Secret is read (the mock cloud answers placeholders for it), never declared: no resource of ours
+    # is in its namespace. Its two keys are copied, decoded and as Pulumi secrets, where the pods run.
+    secrets, revealed = secrets_by_namespace(plan), secrets_by_namespace(run_plan_revealed(users))
+    assert not [k for k in secrets if k[0] == "ml" or k[1] == "objectstore-keys"]
+    for namespace in ("mlflow", "zenml"):
+        assert "stringData" in secrets[(namespace, "bucket-keys")].secret_inputs
+        assert revealed[(namespace, "bucket-keys")].inputs["stringData"] == {
+            key: f"<{key} of ml/bucket-keys>" for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    # The tracker starts once its namespace's copy exists.
+    assert plan.one(k8s_facts.SECRET, "tracker-bucket-keys").urn in PlanView(plan).deps_closure(
+        plan.one(k8s_facts.DEPLOYMENT, "tracker-server"))
     artifacts = [e for e in pod_spec(plan.one(k8s_facts.DEPLOYMENT, "tracker-server"))["containers"][0]["args"] if "s3://" in e]
     assert artifacts and all(a.count("s3://ml-artifacts/") == 1 for a in artifacts)
 
 
+def test_the_users_secret_is_read_through_the_stacks_provider_and_must_exist(no_kubeconfig):
+    """The read goes where the workloads go (the user's context), and a plan never invents another Secret: a read
+    of anything the mock cloud does not know fails as the engine fails a read of nothing."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    from provisioner.analysis.plan import run_plan
+    from recipes.existing import Recipe
+
+    def program(stack):
+        recipe = Recipe(stack)
+        recipe.bucket()
+        assert recipe._existing is not None
+        k8s.core.v1.Secret.get("other", "ml/not-the-bucket-secret",
+                               opts=pulumi.ResourceOptions(provider=recipe._existing.provider))
+
+    with pytest.raises(Exception, match="resource 'ml/not-the-bucket-secret' does not exist"):
+        run_plan(spec(bucket="s3://ml-artifacts", bucket_secret="ml/bucket-keys"), program)
+    # Without the stray read, the same program plans: the user's own Secret is known.
+    def only_the_bucket(stack):
+        Recipe(stack).bucket()
+
+    run_plan(spec(bucket="s3://ml-artifacts", bucket_secret="bucket-keys"), only_the_bucket)
+
+
 def test_an_aws_s3_bucket_needs_no_endpoint(no_kubeconfig):
     env = mlflow_env(fresh_plan(spec(bucket="s3://ml-artifacts", bucket_secret="ml-bucket-keys")))
-    assert "MLFLOW_S3_ENDPOINT_URL" not in env and env["AWS_ACCESS_KEY_ID"]["secretKeyRef"]["name"] == "ml-bucket-keys"
+    assert "MLFLOW_S3_ENDPOINT_URL" not in env and env["AWS_ACCESS_KEY_ID"]["secretKeyRef"]["name"] == "bucket-keys"
 
 
 def test_the_users_registry_is_an_output_and_creates_nothing(no_kubeconfig):

@@ -152,3 +152,23 @@ def test_an_object_of_someone_else_is_never_adopted(engine):
     assert "already exists" in result.stderr
     # The kept volume was adopted at most; the other stack's objects are still there, untouched.
     assert (k8s_facts.NAMESPACE, "mlflow") in objects(engine)
+
+
+def test_the_users_bucket_secret_is_read_and_never_deleted(engine):
+    """--bucket-secret names a Secret of the user's: the program reads it (Secret.get), so neither a destroy nor
+    `--delete-data` deletes it; what we made of it (the copies in our namespaces) goes with the stack."""
+    from tests.support.pulumi_rules import Cloud
+
+    cloud = engine.clouds.setdefault("in-cluster", Cloud())  # the cluster, before the stack: the user's Secret in it
+    users = cloud.create(k8s_facts.SECRET, "users-own", {"metadata": {"name": "bucket-keys", "namespace": "ml"}})
+    deploy = (*DEPLOY, "--bucket", "s3://ml-artifacts", "--bucket-endpoint", "https://minio.corp.example",
+              "--bucket-secret", "ml/bucket-keys")
+    run(*deploy)
+    deployed = objects(engine)
+    assert {(k8s_facts.SECRET, "mlflow/bucket-keys"), (k8s_facts.SECRET, "zenml/bucket-keys")} <= deployed.keys()
+    (state,) = engine.state.values()
+    assert not [r for r in state if r.type == k8s_facts.SECRET and r.inputs.get("metadata", {}).get("namespace") == "ml"]
+    run("destroy", "ml-local", "--yes")
+    run(*deploy)
+    run("destroy", "ml-local", "--delete-data", "--yes")
+    assert objects(engine) == {(k8s_facts.SECRET, "ml/bucket-keys"): users.uid}

@@ -84,7 +84,8 @@ def test_a_bucket_of_the_users_needs_its_secret_and_takes_an_endpoint():
     assert (spec.bucket, spec.bucket_endpoint, spec.bucket_secret) == \
         ("s3://ml-artifacts", "https://minio.corp.example", "ml-keys")
     assert load(bucket="s3://ml-artifacts", bucket_secret="ml-keys").bucket_endpoint == ""  # on AWS S3
-    assert "--bucket-secret NAME" in error(bucket="s3://ml-artifacts")
+    missing = error(bucket="s3://ml-artifacts")
+    assert "--bucket-secret [NAMESPACE/]NAME" in missing and "kubectl create secret generic" in missing
     for key, value in (("bucket_endpoint", "https://minio.corp.example"), ("bucket_secret", "ml-keys")):
         assert error(**{key: value}).startswith(f"{BY_NAME[key].label}: only applies with --bucket")
     assert "--without bucket leaves out" in error(bucket="s3://ml-artifacts", bucket_secret="k",
@@ -112,9 +113,21 @@ def test_bucket_endpoint(value, ok):
         assert error(**values).startswith("--bucket-endpoint: ")
 
 
-@pytest.mark.parametrize("value", ["ML-keys", "ml_keys", "-ml-keys", "ml keys", "a" * 254])
+@pytest.mark.parametrize("value", ["ML-keys", "ml_keys", "-ml-keys", "ml keys", "a" * 254, "ml/", "/ml-keys",
+                                   "ML/keys", "ml.team/keys", "a/b/c", "ml/-keys", "a" * 64 + "/keys"])
 def test_bucket_secret_refused(value):
-    assert error(bucket="s3://ml-artifacts", bucket_secret=value).startswith("--bucket-secret: ")
+    message = error(bucket="s3://ml-artifacts", bucket_secret=value)
+    assert message.startswith("--bucket-secret: ") and "[NAMESPACE/]NAME" in message
+
+
+@pytest.mark.parametrize("value,where", [("ml/bucket-keys", ("ml", "bucket-keys")),
+                                         ("bucket-keys", ("default", "bucket-keys")),
+                                         ("team-a/keys.v2", ("team-a", "keys.v2"))])
+def test_bucket_secret_names_a_secret_in_any_namespace(value, where):
+    from recipes.spec_values import secret_ref
+
+    spec = load(bucket="s3://ml-artifacts", bucket_secret=value)
+    assert spec.bucket_secret == value and secret_ref(spec.bucket_secret) == where
 
 
 @pytest.mark.parametrize("value,ok", [("k3d-ml", True), ("arn:aws:eks:eu-west-1:123456789012:cluster/ml", True),
