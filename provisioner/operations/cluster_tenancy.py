@@ -105,7 +105,9 @@ def require_own_namespaces(api, ctx: ClusterContext, stack: str, namespaces: lis
         other, held = next(iter(others.items()))
         raise ClusterRefused(f"context {ctx.name!r} already holds stack {other} ({_named(held)}): one stack per "
                              f"cluster, whose namespaces have fixed names; nothing was done. Destroy {other} "
-                             f"(recipe destroy {other}), or deploy to another context")
+                             f"(recipe destroy {other}; a destroyed stack keeps its object store's namespace: "
+                             f"recipe destroy {other} --delete-data deletes it, data included), or deploy to "
+                             "another context")
     if foreign:
         one = len(foreign) == 1
         raise ClusterRefused(f"{_named(foreign)} {'exists' if one else 'exist'} in context {ctx.name!r} and "
