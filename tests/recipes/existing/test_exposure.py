@@ -17,6 +17,7 @@ from recipes import outputs
 from recipes.facts import any_cloud as k8s_facts
 from recipes.spec import Layer, SpecError, load_spec
 
+from tests.recipes.existing.specs import spec
 from tests.recipes.kubernetes.netpol import Cluster, address, pod
 from tests.recipes.kubernetes.test_segmentation import policies_of
 from tests.recipes.plans import fresh_plan
@@ -25,17 +26,6 @@ GATEWAY = pod("gateway", "istio-system", {"istio": "ingressgateway", "app": "ist
 ANYONE = address("198.51.100.20", "laptop")
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
 IN_CLUSTER = ["ingress-lb.istio-system.svc", "ingress-lb.istio-system.svc.cluster.local"]
-
-
-@pytest.fixture(autouse=True)
-def no_kubeconfig(tmp_path, monkeypatch):
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("RECIPE_HOME", str(tmp_path / "home"))
-
-
-def spec(**values):
-    return load_spec(Layer("flags", {"provider": "kubernetes", "name": "ml-local", "context": "k3d-ml", **values}))
 
 
 def gateway_service(plan) -> dict:

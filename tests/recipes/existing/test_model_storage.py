@@ -9,17 +9,11 @@ import pytest
 from provisioner.analysis.plan import run_plan_revealed
 from recipes import outputs
 from recipes.facts import any_cloud as k8s_facts
-from recipes.spec import Layer, load_spec
 
+from tests.recipes.existing.specs import spec
 from tests.recipes.plans import PROVIDERS, SERVICE_ACCOUNT, fresh_plan, program_spec
 
 STORE_ENDPOINT = "http://objectstore.objectstore.svc.cluster.local:8333"
-
-
-@pytest.fixture(autouse=True)
-def no_kubeconfig(tmp_path, monkeypatch):
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
-    monkeypatch.setenv("HOME", str(tmp_path))
 
 
 def users_keys(plan) -> dict[str, str]:
@@ -28,11 +22,6 @@ def users_keys(plan) -> dict[str, str]:
     (copy,) = [s for s in plan.by_type(k8s_facts.SECRET)
                if s.inputs["metadata"]["name"] == "bucket-keys" and s.inputs["metadata"]["namespace"] == "mlflow"]
     return copy.inputs["stringData"]
-
-
-def spec(**values):
-    return load_spec(Layer("flags", {"provider": "kubernetes", "name": "ml-local", "context": "k3d-ml",
-                                     "without": ["registry"], **values}))
 
 
 def models_secret(plan, namespace: str):

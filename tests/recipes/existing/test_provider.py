@@ -19,6 +19,7 @@ from recipes import outputs
 from recipes.facts import any_cloud as k8s_facts
 from recipes.spec import Layer, load_spec
 
+from tests.recipes.existing.specs import spec
 from tests.conftest import PlanView
 from tests.recipes.plans import fresh_plan, pod_spec
 
@@ -41,17 +42,6 @@ CLOUD_PREFIXES = ("aws:", "gcp:", "azure-native:", "pulumi:providers:aws", "pulu
                   "pulumi:providers:azure-native")
 
 
-def spec(**values):
-    return load_spec(Layer("flags", {"provider": "kubernetes", "name": "ml-local", "context": "k3d-ml",
-                                     "without": ["registry"], **values}))
-
-
-@pytest.fixture
-def no_kubeconfig(tmp_path, monkeypatch):
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
-    monkeypatch.setenv("HOME", str(tmp_path))
-
-
 @pytest.fixture
 def kubeconfig(tmp_path, monkeypatch):
     path = tmp_path / "kube" / "config"
@@ -70,7 +60,7 @@ def secrets_by_namespace(plan) -> dict[tuple[str, str], object]:
     return {(s.inputs["metadata"]["namespace"], s.inputs["metadata"]["name"]): s for s in plan.by_type(k8s_facts.SECRET)}
 
 
-def test_plans_offline_with_the_in_cluster_store(no_kubeconfig):
+def test_plans_offline_with_the_in_cluster_store():
     plan = fresh_plan(spec())
     out = plan.raw_outputs
     assert out["provider"] == "kubernetes" and out["region"] == "in-cluster"
@@ -91,7 +81,7 @@ def test_plans_offline_with_the_in_cluster_store(no_kubeconfig):
     assert len(claims) == 2 and not [c for c in claims if "storageClassName" in c.inputs["spec"]]
 
 
-def test_static_keys_reach_the_tracker_and_pipelines_from_their_own_namespace(no_kubeconfig):
+def test_static_keys_reach_the_tracker_and_pipelines_from_their_own_namespace():
     plan = fresh_plan(spec())
     env = mlflow_env(plan)
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -113,7 +103,7 @@ def test_static_keys_reach_the_tracker_and_pipelines_from_their_own_namespace(no
         plan.one(k8s_facts.DEPLOYMENT, "tracker-server"))
 
 
-def test_the_store_namespace_is_segmented_with_its_clients_flows(no_kubeconfig):
+def test_the_store_namespace_is_segmented_with_its_clients_flows():
     plan = fresh_plan(spec())
     policies = {(p.inputs["metadata"]["namespace"], p.inputs["metadata"]["name"]) for p in plan.by_type(k8s_facts.NETWORK_POLICY)}
     assert {("objectstore", "default-deny"), ("objectstore", "store-from-tracker"), ("objectstore", "store-from-steps"),
@@ -121,7 +111,7 @@ def test_the_store_namespace_is_segmented_with_its_clients_flows(no_kubeconfig):
             ("mlflow", "tracker-to-objectstore"), ("zenml", "steps-to-objectstore")} <= policies
 
 
-def test_a_bucket_of_the_users_creates_no_store_and_reads_their_secret(no_kubeconfig):
+def test_a_bucket_of_the_users_creates_no_store_and_reads_their_secret():
     users = spec(bucket="s3://ml-artifacts", bucket_endpoint="https://minio.corp.example", bucket_secret="ml/bucket-keys")
     plan = fresh_plan(users)
     # The endpoint, and no keys: they are the user's, in their Secret.
@@ -147,7 +137,7 @@ def test_a_bucket_of_the_users_creates_no_store_and_reads_their_secret(no_kubeco
     assert artifacts and all(a.count("s3://ml-artifacts/") == 1 for a in artifacts)
 
 
-def test_the_users_secret_is_read_through_the_stacks_provider_and_must_exist(no_kubeconfig):
+def test_the_users_secret_is_read_through_the_stacks_provider_and_must_exist():
     """The read goes where the workloads go (the user's context), and a plan never invents another Secret: a read
     of anything the mock cloud does not know fails as the engine fails a read of nothing."""
     import pulumi
@@ -172,12 +162,12 @@ def test_the_users_secret_is_read_through_the_stacks_provider_and_must_exist(no_
     run_plan(spec(bucket="s3://ml-artifacts", bucket_secret="bucket-keys"), only_the_bucket)
 
 
-def test_an_aws_s3_bucket_needs_no_endpoint(no_kubeconfig):
+def test_an_aws_s3_bucket_needs_no_endpoint():
     env = mlflow_env(fresh_plan(spec(bucket="s3://ml-artifacts", bucket_secret="ml-bucket-keys")))
     assert "MLFLOW_S3_ENDPOINT_URL" not in env and env["AWS_ACCESS_KEY_ID"]["secretKeyRef"]["name"] == "bucket-keys"
 
 
-def test_the_users_registry_is_an_output_and_creates_nothing(no_kubeconfig):
+def test_the_users_registry_is_an_output_and_creates_nothing():
     with_registry = fresh_plan(spec(registry="registry.corp.example/ml", without=[]))
     assert with_registry.raw_outputs["registry"] == {"uri": "registry.corp.example/ml"}
     without = fresh_plan(spec())
@@ -210,7 +200,7 @@ def test_without_context_the_current_one_is_pinned(kubeconfig):
     assert provider.inputs["context"] == "other"
 
 
-def test_delete_data_releases_the_store_volume(no_kubeconfig):
+def test_delete_data_releases_the_store_volume():
     kept = fresh_plan(spec()).one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore")
     released = fresh_plan(spec().with_changes(delete_data=True)).one(k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore")
     assert kept.protect and kept.retain_on_delete

@@ -8,30 +8,17 @@ through the CLI on the FakeEngine (tests/support/fakes.py: Pulumi's rules and a 
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from provisioner import cli
 from recipes.facts import any_cloud as k8s_facts
-from recipes.spec import Layer, load_spec
 
+from tests.recipes.existing.specs import spec
 from tests.recipes.plans import fresh_plan, protected, retained
 
 KEPT = {(k8s_facts.NAMESPACE, "objectstore-ns"), (k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore")}
 KEPT_OBJECTS = {(k8s_facts.NAMESPACE, "objectstore"), (k8s_facts.PERSISTENT_VOLUME_CLAIM, "objectstore/objectstore-data")}
 DEPLOY = ("deploy", "kubernetes", "--context", "k3d-ml", "--name", "ml-local", "--yes")
-
-
-@pytest.fixture(autouse=True)
-def no_kubeconfig(tmp_path, monkeypatch):
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("RECIPE_HOME", str(tmp_path / "home"))
-
-
-def spec(**values):
-    return load_spec(Layer("flags", {"provider": "kubernetes", "name": "ml-local", "context": "k3d-ml",
-                                     "without": ["registry"], **values}))
 
 
 def providers(plan) -> dict[str, object]:

@@ -4,7 +4,6 @@ its own port."""
 
 from __future__ import annotations
 
-import pytest
 
 from recipes.facts import any_cloud as k8s_facts
 from recipes.spec import Layer, load_spec
@@ -19,11 +18,6 @@ MODEL = pod("model", "seldon", {"seldon-deployment-id": "iris"})
 STRANGER = pod("stranger", "default", {"app.kubernetes.io/name": "objectstore",
                                        "app.kubernetes.io/component": "object-store-bucket"})
 INTERNET = address("93.184.216.34", "internet")
-
-
-@pytest.fixture(autouse=True)
-def no_kubeconfig(tmp_path, monkeypatch):
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
 
 
 def judged(**values):
