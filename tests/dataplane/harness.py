@@ -31,13 +31,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from recipes.kubernetes import versions
 
 from .images import PostgresContainer, postgres_bin
+from .keyed_s3 import KeyedS3
 from .pods import (
     SERVICE_DOMAIN,
     ClusterObjects,
@@ -64,19 +65,26 @@ class Tracker:
     db: PostgresContainer | None = None
     server: subprocess.Popen | None = None
     port: int = 0
+    # The `kubernetes` provider's bucket endpoint as the pods dial it -> moto: the in-cluster store's Service
+    # names resolved by the pods' Python processes (`bucket_hosts`: "<host>:<port>" -> "127.0.0.1:<port>"),
+    # the user's endpoint rewritten (`bucket_dns`: "https://<host>" -> "http://127.0.0.1:<port>", kept in `dns`).
+    bucket_hosts: dict[str, str] = field(default_factory=dict)
+    bucket_dns: dict[str, str] = field(default_factory=dict)
+    objects: ClusterObjects | None = None  # the plan's, unless given (with objects the user created)
+    store: KeyedS3 | None = None  # the `kubernetes` provider's S3 API (stopped with the tracker)
 
     def __post_init__(self) -> None:
-        self.objects = ClusterObjects(self.plan)
+        self.objects = self.objects or ClusterObjects(self.plan)
         self.root.mkdir(parents=True, exist_ok=True)
         self._cleanup: list[Path] = []
+        self.dns: dict[str, str] = dict(self.bucket_dns)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start_database(self) -> None:
-        (deployment,) = [name for (kind, ns, name) in self.objects._objects if kind == "Deployment" and ns == self.namespace
-                         and name != "mlflow"]
+        (deployment,) = [name for name in self.objects.names("Deployment", self.namespace) if name != "mlflow"]
         db_root = self.root / "db"
         if os.geteuid() == 0:
             # PostgreSQL runs as nobody (see PostgresContainer), who must reach its files:
@@ -88,19 +96,26 @@ class Tracker:
         self.db = PostgresContainer(pod)
         port = self.db.start()
         (service,) = [s for s in self.objects.services(self.namespace) if s["metadata"]["name"] == deployment]
-        self.dns = {f"{deployment}.{self.namespace}.{SERVICE_DOMAIN}:{int(service['spec']['ports'][0]['port'])}": f"127.0.0.1:{port}"}
+        self.dns[f"{deployment}.{self.namespace}.{SERVICE_DOMAIN}:{int(service['spec']['ports'][0]['port'])}"] = f"127.0.0.1:{port}"
 
     def mlflow_pod(self) -> LocalPod:
         return self.local_pod("Deployment", "mlflow")
 
     def local_pod(self, kind: str, name: str) -> LocalPod:
         """A pod of the tracker's namespace: the MLflow image's containers in its venv, the postgres image's on pgserver's binaries."""
-        bucket = {} if self.plan.spec.provider == "aws" else {"RECIPE_BACKUPS_URI": (self.root / "bucket-backups").as_uri()}
-        return LocalPod(self.objects, self.namespace, name, self.root / name, dns=self.dns,
-                        identity_env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                                      "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint, **bucket},
+        return LocalPod(self.objects, self.namespace, name, self.root / name, dns=self.dns, hosts=self.bucket_hosts,
+                        identity_env=self.identity_env(),
                         image_path=[str(self.venv / "bin")], kind=kind,
                         images={versions.MLFLOW_IMAGE: [str(self.venv / "bin")], versions.POSTGRES_IMAGE: [str(postgres_bin())]})
+
+    def identity_env(self) -> dict[str, str]:
+        """What the pod's workload identity gives it (see the module's docstring)."""
+        provider = self.plan.spec.provider
+        if provider == "kubernetes":
+            return {}  # no identity: its keys come from the plan's Secrets, its endpoint from its own env
+        bucket = {} if provider == "aws" else {"RECIPE_BACKUPS_URI": (self.root / "bucket-backups").as_uri()}
+        return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint, **bucket}
 
     def run_job(self, name: str) -> dict[str, subprocess.CompletedProcess]:
         """A Job's pod as the kubelet would run it (restartPolicy Never): each init container, then its
@@ -135,5 +150,7 @@ class Tracker:
         self.stop_server()
         if self.db is not None:
             self.db.stop()
+        if self.store is not None:
+            self.store.stop()
         for path in self._cleanup:
             shutil.rmtree(path, ignore_errors=True)
