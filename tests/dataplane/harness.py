@@ -13,10 +13,33 @@ is emulated, and only that:
   unless the pod spec turns them off;
 - workload identity: the cloud credentials the pod would get from its identity
   are given as environment variables (moto's test keys and endpoint for S3);
+  on the `kubernetes` provider there is none, and nothing is given: see below;
 - the images: PostgreSQL from pgserver's binaries of the image's major version, run
   as the image's entrypoint would (initdb, POSTGRES_* variables, init scripts), and its
   client tools (pg_dump, pg_restore, psql) for the containers of that image; MLflow
   from a virtualenv pinned to the image's package set (`mlflow-image.txt`).
+
+The `kubernetes` provider (a cluster we did not create: static keys, an S3-compatible endpoint). Nothing
+is added to the pods' environment: their keys come from the plan's Secrets through secretKeyRef (the copy
+in the pod's namespace), their endpoint from their own env. What stands in for the rest:
+- the in-cluster object store (SeaweedFS) is moto in a process of its own with IAM enforcement on
+  (keyed_s3.py), knowing exactly the identities of the store server's own `-s3.config` file (from the
+  plan's Secret) with rights on the buckets their actions name; any other key, a wrong secret, another
+  bucket are refused, presigned URLs included. The store's bucket Job runs against it (its script, with
+  this machine's sh and curl for the image's) and creates the bucket, with the keys of its own Secret;
+- cluster DNS for the store's Service (`objectstore.objectstore[.svc[.cluster.local]]:8333`) -> moto's
+  127.0.0.1 address: resolved by the pods' Python processes (pods.RESOLVER), so the name stays in what
+  they sign (MLflow's presigned download URLs); for the Job's curl the text is rewritten (also the bare
+  `objectstore:8333` of its own namespace);
+- --bucket: the user's S3 service is moto knowing only the user's key pair and holding the user's bucket;
+  the --bucket-secret Secret is created by the test as the user would (NAME in the mlflow and zenml
+  namespaces, or NAMESPACE/NAME), outside the plan; the endpoint `https://HOST` is rewritten to moto's
+  `http://127.0.0.1:PORT`: its DNS and its TLS (a certificate the image trusts) are not emulated;
+- this machine: the exports' `kubectl port-forward svc/objectstore 8333:8333` and the /etc/hosts line the
+  ZenML export's note asks for are the same resolver in the user's Python processes (`localhost:8333` and
+  the in-cluster name -> moto's address).
+Not emulated for it: SeaweedFS itself (moto's S3 API, SigV4 checks and bucket policies stand for it, not
+its filer, volumes or error texts), the claim's persistence, and the NetworkPolicies between namespaces.
 
 Not emulated: the images themselves (Python 3.13 there, this machine's Python here),
 the pod's uid and read-only root filesystem, cgroup memory limits, and GCS or Azure

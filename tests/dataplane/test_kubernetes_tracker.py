@@ -8,9 +8,10 @@ keys of the in-cluster store's own configuration (its identities file, from the 
 because the plan's Job created it, and the pod's keys are those of the Secret copied into its namespace. A
 pod with other keys, or none, is refused by the store, so a Secret that is not wired fails these tests.
 
-This machine reaches the in-cluster store through `kubectl port-forward` (the exports say so): here the
-forwarded port is moto's own port on 127.0.0.1, since 8333 may be taken on a shared machine (a user who
-finds it taken forwards another local port the same way).
+This machine reaches the in-cluster store through the `kubectl port-forward` the exports name (localhost:8333)
+and, where the ZenML export's note asks for it, an /etc/hosts line for the store's in-cluster name: both are
+emulated by resolving those names to moto's address in this machine's Python processes (pods.RESOLVER); the
+exported files are used as written.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from urllib.parse import urlsplit
 
 import dotenv
 import pytest
+import yaml
 from botocore.exceptions import ClientError
 
+from provisioner.analysis.plan import run_plan_revealed
 from provisioner.stacks import bucket_keys
 from recipes.kubernetes import namespaces
 from recipes.spec import Layer, load_spec
@@ -97,11 +100,8 @@ LIST_THE_BUCKET = textwrap.dedent("""
 def test_the_plans_keys_and_only_they_reach_the_in_cluster_stores_bucket(tmp_path):
     """The store (moto) knows the identities of the store's own configuration; the copies in the tracker's
     and the pipelines' namespaces are those keys; the plan's Job created the bucket with them."""
-    spec = kubernetes_spec()
-    from provisioner.analysis.plan import run_plan_revealed
-
-    plan = run_plan_revealed(spec)
-    objects = harness.ClusterObjects(plan)
+    plan = run_plan_revealed(kubernetes_spec())
+    objects = pods.ClusterObjects(plan)
     store, dns = keyed_s3.in_cluster_store(objects, namespaces.OBJECTSTORE_NAMESPACE, tmp_path / "store")
     try:
         (identity,) = store.identities
@@ -187,3 +187,91 @@ def test_a_tracker_pod_without_the_stores_keys_does_not_start(start_tracker, sec
             container["env"] = [e for e in container.get("env", []) if not e["name"].startswith("AWS_")]
     with pytest.raises(RuntimeError, match="InvalidAccessKeyId" if secret == "other keys" else "credentials"):
         tracker.start_server(pod)
+
+
+THROUGH_ZENML = textwrap.dedent("""
+    import json, sys, uuid
+    import mlflow
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+    from zenml.stack import StackComponent
+    components = Client().get_stack(sys.argv[1]).components
+    # The artifact store as a pipeline's step builds it: ZenML resolves the secret references itself.
+    store = StackComponent.from_model(components[StackComponentType.ARTIFACT_STORE][0])
+    path = f"{store.path}/zenml-check/{uuid.uuid4().hex}.txt"
+    with store.open(path, "w") as f:
+        f.write("written through ZenML's s3 artifact store")
+    with store.open(path, "r") as f:
+        back = f.read()
+    kwargs = store._build_filesystem_kwargs()  # what ZenMLS3Filesystem (s3fs) was given
+    # And a run with an artifact through its MLflow experiment tracker.
+    StackComponent.from_model(components[StackComponentType.EXPERIMENT_TRACKER][0]).configure_mlflow()
+    mlflow.set_experiment("zenml-check")
+    with mlflow.start_run() as run:
+        mlflow.log_text("logged through ZenML's MLflow tracker", "zenml.txt")
+    print(json.dumps({"path": path, "read": back, "run_id": run.info.run_id, "key": kwargs["key"],
+                      "endpoint_url": kwargs["client_kwargs"].get("endpoint_url")}))
+""")
+
+
+@pytest.mark.zenml
+def test_the_zenml_export_reaches_the_same_bucket(start_tracker, front_door, home, tmp_path, monkeypatch):
+    """`recipe export --register` (the bucket's keys into ZenML secret <stack>-bucket, the stack imported), then
+    ZenML's own s3 artifact store and MLflow tracker, on this machine with the port-forward and /etc/hosts line
+    its note asks for: the objects land in the bucket the MLflow pod writes to, readable with the pod's keys."""
+    tracker = start_tracker(kubernetes_spec())
+    door = front_door(tracker)
+    env_file = exported_dotenv(tracker, door, tmp_path)  # this machine trusts the stack CA through it
+    outputs = tracker.plan.raw_outputs
+    stack_file = tmp_path / "stack.yaml"
+    cli_run("export", STACK, "--format", "zenml", "--output-file", str(stack_file))
+    secret = bucket_keys.zenml_secret_name(STACK)
+    assert yaml.safe_load(stack_file.read_text())["components"]["artifact_store"]["configuration"] == {
+        "path": outputs["bucket"]["uri"], "client_kwargs": {"endpoint_url": outputs["bucket"]["endpoint"]},
+        "key": "{{" + secret + ".aws_access_key_id}}", "secret": "{{" + secret + ".aws_secret_access_key}}"}
+
+    zenml_config = tmp_path / "zenml"
+    zenml_config.mkdir()
+    monkeypatch.setenv("ZENML_CONFIG_PATH", str(zenml_config))
+    monkeypatch.setenv("ZENML_ANALYTICS_OPT_IN", "false")
+    cli_run("export", STACK, "--format", "zenml", "--register")
+    env = {**this_machine(tracker, tmp_path, hosts_line=True), "ZENML_CONFIG_PATH": str(zenml_config),
+           "ZENML_ANALYTICS_OPT_IN": "false"}
+    done = run_python(THROUGH_ZENML, STACK, env=env, shell_prefix=f". {env_file}")
+
+    keys = pod_keys(tracker)
+    assert done["key"] == keys["AWS_ACCESS_KEY_ID"] and done["endpoint_url"] == outputs["bucket"]["endpoint"]
+    assert done["read"] == "written through ZenML's s3 artifact store"
+    client = tracker.store.client(keys["AWS_ACCESS_KEY_ID"], keys["AWS_SECRET_ACCESS_KEY"])
+    bucket = outputs["bucket"]["name"]
+    written = done["path"].removeprefix(f"s3://{bucket}/")
+    assert client.get_object(Bucket=bucket, Key=written)["Body"].read() == b"written through ZenML's s3 artifact store"
+    found = objects_under(client, bucket, "mlflow/")
+    assert [k for k in found if k.endswith(f"/{done['run_id']}/artifacts/zenml.txt")], found
+
+
+def test_with_the_users_bucket_the_tracker_uses_the_keys_of_the_users_secret(start_tracker, front_door, home, tmp_path):
+    """--bucket, --bucket-endpoint, --bucket-secret: the user's S3 service knows only the user's keys, which the
+    pod reads from the Secret the user created; the run's artifact lands in the user's bucket."""
+    tracker = start_tracker(kubernetes_spec(**USERS_BUCKET), users_bucket=USERS)
+    assert pod_keys(tracker) == {"AWS_ACCESS_KEY_ID": USERS.access_key, "AWS_SECRET_ACCESS_KEY": USERS.secret_key}
+    door = front_door(tracker)
+    register(tracker, tmp_path, door, name=STACK)
+    env_file = tmp_path / f"{STACK}.env"
+    cli_run("export", STACK, "--format", "dotenv", "--show-secrets", "--output-file", str(env_file))
+    assert dotenv.dotenv_values(env_file)["AWS_ENDPOINT_URL_S3"] == USERS_BUCKET["bucket_endpoint"]
+
+    env = user_env()
+    logged = run_python(LOG_A_RUN, "users-bucket", env=env, shell_prefix=f". {env_file}")
+    read = run_python(READ_A_RUN, logged["run_id"], env=env, shell_prefix=f". {env_file}")
+    assert read["artifact"] == ARTIFACT
+    client = tracker.store.client(USERS.access_key, USERS.secret_key)
+    found = objects_under(client, USERS.buckets[0], "mlflow/")
+    assert [k for k in found if k.endswith(f"/{logged['run_id']}/artifacts/notes.txt")], found
+
+
+def test_a_users_secret_with_other_keys_keeps_the_tracker_from_starting(start_tracker):
+    wrong = {"AWS_ACCESS_KEY_ID": USERS.access_key, "AWS_SECRET_ACCESS_KEY": USERS.secret_key[::-1]}
+    tracker = start_tracker(kubernetes_spec(**USERS_BUCKET), server=False, users_bucket=USERS, users_secret=wrong)
+    with pytest.raises(RuntimeError, match="SignatureDoesNotMatch"):
+        tracker.start_server()
