@@ -83,8 +83,12 @@ def kubernetes_tracker(plan, root: Path, venv: Path, users_bucket: keyed_s3.Iden
         assert users_bucket is not None, "--bucket: say which keys and bucket the user's S3 service has"
         store, dns = keyed_s3.users_bucket(spec.bucket_endpoint, users_bucket, root / "users-s3")
         keys = users_secret or {"AWS_ACCESS_KEY_ID": users_bucket.access_key, "AWS_SECRET_ACCESS_KEY": users_bucket.secret_key}
-        keyed_s3.create_users_secret(objects, spec.bucket_secret, keys,
-                                     (namespaces.MLFLOW_NAMESPACE, namespaces.PIPELINES_NAMESPACE))
+        try:
+            keyed_s3.create_users_secret(objects, spec.bucket_secret, keys,
+                                         (namespaces.MLFLOW_NAMESPACE, namespaces.PIPELINES_NAMESPACE))
+        except BaseException:
+            store.stop()
+            raise
         return harness.Tracker(plan, root, venv, store.endpoint, bucket_dns=dns, objects=objects, store=store)
     store, hosts = keyed_s3.in_cluster_store(objects, namespaces.OBJECTSTORE_NAMESPACE, root / "objectstore")
     return harness.Tracker(plan, root, venv, store.endpoint, bucket_hosts=hosts, objects=objects, store=store)
