@@ -5,7 +5,8 @@ What is emulated, and only that (see harness.py for the whole picture):
   mount path in a container's command, args and environment points at its directory;
 - cluster DNS: `<service>.<namespace>.svc.cluster.local:<port>` of a service the
   harness runs becomes its 127.0.0.1 address (in env, args and mounted files; libpq's
-  PGHOST and PGPORT as a pair);
+  PGHOST and PGPORT as a pair), or, for a name the pod signs into URLs it hands out,
+  stays as it is and resolves to that address in the pod's Python processes (RESOLVER);
 - the pod network: options such as `--host`/`--port` are given local values;
 - what Kubernetes adds itself: service-link variables (`MLFLOW_PORT=tcp://...`)
   unless the pod spec turns them off.
@@ -14,6 +15,7 @@ What is emulated, and only that (see harness.py for the whole picture):
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import signal
@@ -27,6 +29,34 @@ from pathlib import Path
 from typing import Any
 
 SERVICE_DOMAIN = "svc.cluster.local"
+
+# Cluster DNS for a name a pod signs into what it hands out (the S3 endpoint of a presigned URL): the name must
+# stay as it is, so the pod's Python processes resolve it (this sitecustomize, first on their PYTHONPATH) to a
+# local address instead of its text being rewritten. "<host>:<port>" -> "127.0.0.1:<port>", from HOSTS_VARIABLE.
+HOSTS_VARIABLE = "RECIPE_DATAPLANE_HOSTS"
+RESOLVER = f"""
+import json, os, socket
+_hosts = json.loads(os.environ.get({HOSTS_VARIABLE!r}) or "{{}}")
+_getaddrinfo = socket.getaddrinfo
+
+
+def _resolve(host, port, *args, **kwargs):
+    local = _hosts.get(f"{{host}}:{{port}}")
+    if local:
+        host, port = local.rsplit(":", 1)[0], int(local.rsplit(":", 1)[1])
+    return _getaddrinfo(host, port, *args, **kwargs)
+
+
+socket.getaddrinfo = _resolve
+"""
+
+
+def resolver_env(hosts: dict[str, str], where: Path, pythonpath: str | None = None) -> dict[str, str]:
+    """The variables that make a Python process resolve `hosts` ("<host>:<port>" -> "<ip>:<port>") as RESOLVER does."""
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "sitecustomize.py").write_text(RESOLVER)
+    return {"PYTHONPATH": os.pathsep.join([str(where), *([pythonpath] if pythonpath else [])]),
+            HOSTS_VARIABLE: json.dumps(hosts)}
 
 
 def free_port() -> int:
@@ -86,6 +116,15 @@ class ClusterObjects:
         out.update(obj.get("stringData") or {})
         return out
 
+    def names(self, kind: str, namespace: str) -> list[str]:
+        return [name for (k, ns, name) in self._objects if k == kind and ns == namespace]
+
+    def create(self, kind: str, namespace: str, name: str, obj: dict[str, Any]) -> None:
+        """An object the cluster holds that the plan does not create (the user's own, e.g. a Secret)."""
+        if (kind, namespace, name) in self._objects:
+            raise ValueError(f"{kind} {namespace}/{name} already exists (the plan creates it)")
+        self._objects[(kind, namespace, name)] = obj
+
     def services(self, namespace: str) -> list[dict[str, Any]]:
         return [obj for (kind, ns, _), obj in self._objects.items() if kind == "Service" and ns == namespace]
 
@@ -113,6 +152,8 @@ class LocalPod:
     kind: str = "Deployment"
     # Per image, the directories that stand in for it (else `image_path`): a pod of two images.
     images: dict[str, list[str]] = field(default_factory=dict)
+    # "<host>:<port>" -> "127.0.0.1:<port>" resolved by the pod's Python processes, the text left as it is (RESOLVER).
+    hosts: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.template = self.objects.get(self.kind, self.namespace, self.deployment)["spec"]["template"]
@@ -161,7 +202,8 @@ class LocalPod:
         return self.resolve_dns(text)
 
     def resolve_dns(self, text: str) -> str:
-        for address, local in self.dns.items():
+        # Longest first: `svc:port` (a name in the pod's own namespace) is the tail of `svc.namespace:port`.
+        for address, local in sorted(self.dns.items(), key=lambda item: len(item[0]), reverse=True):
             text = text.replace(address, local)
         return text
 
@@ -222,7 +264,10 @@ class LocalPod:
     def process_env(self, container: dict[str, Any], extra_env: dict[str, str] | None) -> dict[str, str]:
         path = os.pathsep.join([*self.images.get(container.get("image", ""), self.image_path), "/usr/bin", "/bin"])
         # The image's environment (PATH), the container's, then what its identity provides.
-        return {"PATH": path, "LANG": "C.UTF-8", **self.env(container), **self.identity_env, **(extra_env or {})}
+        env = {"PATH": path, "LANG": "C.UTF-8", **self.env(container), **self.identity_env, **(extra_env or {})}
+        if self.hosts:
+            env.update(resolver_env(self.hosts, self.root / "resolver", env.get("PYTHONPATH")))
+        return env
 
 
 def stop(process: subprocess.Popen | None, timeout: float = 20) -> None:
