@@ -133,6 +133,12 @@ def dotenv_lines(data: dict[str, Any], show_secrets: bool, line) -> tuple[list[s
         lines += [f"# The bucket's S3 API is inside the cluster ({endpoint}, what the stack's pods use); this",
                   f"# machine reaches it on {forward.local_url} while `{forward.command}` runs."]
         endpoint = forward.local_url
+        if "tracker" in data:
+            # MLflow's server offers its clients URLs signed for the bucket's in-cluster name (multipart
+            # downloads and uploads, MLflow >= 3.x), which this machine does not resolve: through the tracker.
+            lines += ["# MLflow moves artifacts through the tracker, not by URLs naming the in-cluster address:",
+                      line("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false"),
+                      line("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "false")]
     if endpoint:
         # boto3 (and s3fs) read the first, MLflow's S3 client the second.
         lines += [line("AWS_ENDPOINT_URL_S3", endpoint), line("MLFLOW_S3_ENDPOINT_URL", endpoint)]

@@ -46,14 +46,13 @@ def start_tracker(tmp_path, mlflow_venv, s3_endpoint):
 
     started: list[harness.Tracker] = []
 
-    def start(spec, *, server: bool = True, users_bucket: keyed_s3.Identity | None = None,
-              users_secret: dict[str, str] | None = None) -> harness.Tracker:
+    def start(spec, *, server: bool = True, users_bucket: keyed_s3.Identity | None = None) -> harness.Tracker:
         """`users_bucket`: with --bucket (the kubernetes provider), the key pair and bucket the user's S3 service
-        knows; `users_secret`: what the user's --bucket-secret Secret holds (default: that pair)."""
+        knows (the program copies the pods' keys from the user's --bucket-secret, as the mock cloud holds it)."""
         plan = run_plan_revealed(spec)
         root = tmp_path / f"tracker-{len(started)}"
         if spec.provider == "kubernetes":
-            tracker = kubernetes_tracker(plan, root, mlflow_venv, users_bucket, users_secret)
+            tracker = kubernetes_tracker(plan, root, mlflow_venv, users_bucket)
         else:
             bucket = (plan.raw_outputs.get("bucket") or {}).get("name")
             if spec.provider == "aws" and bucket:
@@ -72,23 +71,15 @@ def start_tracker(tmp_path, mlflow_venv, s3_endpoint):
         tracker.stop()
 
 
-def kubernetes_tracker(plan, root: Path, venv: Path, users_bucket: keyed_s3.Identity | None,
-                       users_secret: dict[str, str] | None) -> harness.Tracker:
+def kubernetes_tracker(plan, root: Path, venv: Path, users_bucket: keyed_s3.Identity | None) -> harness.Tracker:
     """The `kubernetes` provider: its bucket in a moto that checks keys (keyed_s3.py), the in-cluster store's
-    (made from the plan, its bucket created by the plan's Job) or the user's (--bucket), whose Secret is
-    created as the user would before the pods start."""
+    (made from the plan, its bucket created by the plan's Job) or the user's (--bucket: the pods hold what the
+    program copied from the user's Secret; the S3 service knows `users_bucket`'s pair)."""
     spec = plan.spec
     objects = pods.ClusterObjects(plan)
     if spec.bucket:
         assert users_bucket is not None, "--bucket: say which keys and bucket the user's S3 service has"
         store, dns = keyed_s3.users_bucket(spec.bucket_endpoint, users_bucket, root / "users-s3")
-        keys = users_secret or {"AWS_ACCESS_KEY_ID": users_bucket.access_key, "AWS_SECRET_ACCESS_KEY": users_bucket.secret_key}
-        try:
-            keyed_s3.create_users_secret(objects, spec.bucket_secret, keys,
-                                         (namespaces.MLFLOW_NAMESPACE, namespaces.PIPELINES_NAMESPACE))
-        except BaseException:
-            store.stop()
-            raise
         return harness.Tracker(plan, root, venv, store.endpoint, bucket_dns=dns, objects=objects, store=store)
     store, hosts = keyed_s3.in_cluster_store(objects, namespaces.OBJECTSTORE_NAMESPACE, root / "objectstore")
     return harness.Tracker(plan, root, venv, store.endpoint, bucket_hosts=hosts, objects=objects, store=store)

@@ -32,9 +32,10 @@ in the pod's namespace), their endpoint from their own env. What stands in for t
   they sign (MLflow's presigned download URLs); for the Job's curl the text is rewritten (also the bare
   `objectstore:8333` of its own namespace);
 - --bucket: the user's S3 service is moto knowing only the user's key pair and holding the user's bucket;
-  the --bucket-secret Secret is created by the test as the user would (NAME in the mlflow and zenml
-  namespaces, or NAMESPACE/NAME), outside the plan; the endpoint `https://HOST` is rewritten to moto's
-  `http://127.0.0.1:PORT`: its DNS and its TLS (a certificate the image trusts) are not emulated;
+  the user's --bucket-secret Secret holds what the mock cloud answers the program's read of it
+  (mockcloud.kubernetes.bucket_secret_keys), and the pods read the copies the plan made of it; the
+  endpoint `https://HOST` is rewritten to moto's `http://127.0.0.1:PORT`: its DNS and its TLS (a
+  certificate the image trusts) are not emulated;
 - this machine: the exports' `kubectl port-forward svc/objectstore 8333:8333` and the /etc/hosts line the
   ZenML export's note asks for are the same resolver in the user's Python processes (`localhost:8333` and
   the in-cluster name -> moto's address).

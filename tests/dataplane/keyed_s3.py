@@ -206,13 +206,3 @@ def users_bucket(endpoint: str, identity: Identity, root: Path) -> tuple[KeyedS3
     return s3, {endpoint: s3.endpoint}
 
 
-def create_users_secret(objects: ClusterObjects, bucket_secret: str, keys: dict[str, str],
-                        default_namespaces: tuple[str, ...]) -> list[tuple[str, str]]:
-    """The Secret the user created for --bucket-secret: NAMESPACE/NAME where it names a namespace, else NAME in
-    each of `default_namespaces` (where the field's help tells the user to create it). Where it was created."""
-    namespace, _, name = bucket_secret.rpartition("/")
-    where = [(namespace, name)] if namespace else [(ns, name) for ns in default_namespaces]
-    for ns, secret in where:
-        objects.create("Secret", ns, secret, {"metadata": {"name": secret, "namespace": ns}, "type": "Opaque",
-                                              "stringData": dict(keys)})
-    return where

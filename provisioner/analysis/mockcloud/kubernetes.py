@@ -67,9 +67,8 @@ def computed(type_: str, name: str, inputs: dict[str, Any], context: Context) ->
 
 def read(type_: str, resource_id: str, inputs: dict[str, Any], context: Context) -> dict[str, Any] | None:
     """The one object a stack reads from a cluster it did not create: the Secret --bucket-secret names (the deploy
-    preflight checks that it exists with both keys). Placeholder values, base64 as the API serves `data`.
+    preflight checks that it exists with both keys), holding `bucket_secret_keys`, base64 as the API serves `data`.
     Anything else does not exist (None)."""
-    from recipes.kubernetes.namespaces import BUCKET_SECRET_KEYS
     from recipes.spec_values import secret_ref
 
     spec = context.spec
@@ -78,6 +77,16 @@ def read(type_: str, resource_id: str, inputs: dict[str, Any], context: Context)
     namespace, name = secret_ref(spec.bucket_secret)
     if resource_id != f"{namespace}/{name}":
         return None
-    data = {key: base64.b64encode(f"<{key} of {resource_id}>".encode()).decode() for key in BUCKET_SECRET_KEYS}
+    data = {key: base64.b64encode(value.encode()).decode() for key, value in bucket_secret_keys(resource_id).items()}
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
             "type": "Opaque", "data": data}
+
+
+def bucket_secret_keys(resource_id: str) -> dict[str, str]:
+    """What the user's bucket Secret NAMESPACE/NAME holds in the mock cloud: a key pair shaped as S3's (20 upper-case
+    alphanumerics, 40 characters), one per Secret, so a copy of it is told from the in-cluster store's keys."""
+    from recipes.kubernetes.namespaces import BUCKET_SECRET_KEYS
+
+    access_key, secret_key = BUCKET_SECRET_KEYS
+    return {access_key: "AKIA" + digest("access", resource_id, length=16).upper(),
+            secret_key: digest("secret", resource_id, length=40)}
