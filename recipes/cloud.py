@@ -84,28 +84,28 @@ class RegistryHandle:
 
 @dataclass
 class WorkloadIdentity:
-    """How a Kubernetes service account gets cloud credentials without keys."""
+    """How a Kubernetes service account gets cloud credentials: without keys (the clouds' workload identity), or
+    with static keys from a Secret in its namespace where the cluster has none (the `kubernetes` provider)."""
 
     service_account_annotations: dict[str, Any] = field(default_factory=dict)
     pod_labels: dict[str, str] = field(default_factory=dict)
     # {name: value}; a value that is a dict is the variable's valueFrom (e.g. {"secret_key_ref": {...}}):
     # static keys from a Secret, where a cluster has no workload identity (the `kubernetes` provider).
     env: dict[str, Any] = field(default_factory=dict)
-
     # Secrets the workload creates in its own namespace before its pods start, as {name: {key: value}}:
     # static keys copied where the pods that reference them run (a Secret is read in its namespace only).
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def env_vars(self) -> list[dict[str, Any]]:
-        """`env` as a container's env entries."""
-        return [{"name": k, "value_from": v} if isinstance(v, dict) else {"name": k, "value": v}
-                for k, v in self.env.items()]
     # Bindings that must exist before a pod starts, or it starts without credentials.
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     # Python modules the workload's image lacks for this cloud's credentials, as
     # {import path: source} (e.g. "azure/identity/__init__.py"): mounted read-only from a
     # ConfigMap ahead of the image's packages. Nothing is downloaded when a pod starts.
     python_modules: dict[str, str] = field(default_factory=dict)
+
+    def env_vars(self) -> list[dict[str, Any]]:
+        """`env` as a container's env entries."""
+        return [{"name": k, "value_from": v} if isinstance(v, dict) else {"name": k, "value": v}
+                for k, v in self.env.items()]
 
 
 @dataclass
