@@ -287,11 +287,13 @@ def test_boto3_and_mlflow_reach_the_port_forwarded_store_through_the_dotenv(tmp_
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        data = {**IN_CLUSTER, "bucket": {**IN_CLUSTER["bucket"],
+        # A bucket of this test's own: an in-process moto shares its buckets with every other one in the process.
+        bucket = f"ml-local-artifacts-{port}"
+        data = {**IN_CLUSTER, "bucket": {**IN_CLUSTER["bucket"], "name": bucket, "uri": f"s3://{bucket}",
                                          "endpoint": f"http://objectstore.objectstore.svc.cluster.local:{port}"}}
         store = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                              aws_access_key_id=ACCESS, aws_secret_access_key=SECRET)
-        store.create_bucket(Bucket="ml-local-artifacts")  # the bucket Job's part
+        store.create_bucket(Bucket=bucket)  # the bucket Job's part
         env_file = tmp_path / "ml-local.env"
         env_file.write_text(exporters.render("dotenv", data, show_secrets=True, kubeconfig_path="/k/ml-local.yaml").text)
         script = tmp_path / "use.py"
@@ -303,7 +305,7 @@ def test_boto3_and_mlflow_reach_the_port_forwarded_store_through_the_dotenv(tmp_
         assert proc.returncode == 0, proc.stderr[-3000:]
         used = json.loads(proc.stdout.strip().splitlines()[-1])
         assert used == {"endpoint": f"http://localhost:{port}", "key": ACCESS}
-        keys = {o["Key"] for o in store.list_objects_v2(Bucket="ml-local-artifacts")["Contents"]}
+        keys = {o["Key"] for o in store.list_objects_v2(Bucket=bucket)["Contents"]}
         assert keys == {"from-boto3.txt", "mlflow/run-1/notes.txt"}
     finally:
         server.stop()
