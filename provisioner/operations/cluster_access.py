@@ -324,22 +324,22 @@ def _version(answer: dict) -> tuple[str, str]:
     return (f"{major}.{minor}" if major and minor else "unknown"), git
 
 
-def probe(ctx: ClusterContext, *, timeout: float = 8) -> Access:
-    """Ask the context's API server its version and whether each of REQUIRED_RIGHTS is allowed."""
-    api = _Api(ctx, timeout)
-    try:
-        version, git_version = _version(api.request("GET", "/version"))
-        checks = []
-        for right in REQUIRED_RIGHTS:
-            review = api.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
-                "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                "spec": {"resourceAttributes": {"verb": right.verb, "group": right.group, "resource": right.resource}},
-            })
-            status = review.get("status") or {}
-            checks.append(Check(right, bool(status.get("allowed")) and not status.get("denied"),
-                                _one_line(status.get("reason") or "")))
-    finally:
-        api.conn.close()
+def probe(ctx: ClusterContext, *, timeout: float = 8, api: _Api | None = None) -> Access:
+    """Ask the context's API server its version and whether each of REQUIRED_RIGHTS is allowed (through `api`, a
+    `session` the caller holds open for more questions; else one of its own)."""
+    if api is None:
+        with session(ctx, timeout=timeout) as api:
+            return probe(ctx, api=api)
+    version, git_version = _version(api.request("GET", "/version"))
+    checks = []
+    for right in REQUIRED_RIGHTS:
+        review = api.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {"verb": right.verb, "group": right.group, "resource": right.resource}},
+        })
+        status = review.get("status") or {}
+        checks.append(Check(right, bool(status.get("allowed")) and not status.get("denied"),
+                            _one_line(status.get("reason") or "")))
     return Access(ctx.name, _server_label(ctx), version, git_version, tuple(checks))
 
 
@@ -348,12 +348,13 @@ def _minor(version: str) -> tuple[int, int] | None:
     return (int(found[1]), int(found[2])) if found else None
 
 
-def require_access(ctx: ClusterContext, supported_versions: list[str], *, timeout: float = 8) -> Access:
+def require_access(ctx: ClusterContext, supported_versions: list[str], *, timeout: float = 8,
+                   api: _Api | None = None) -> Access:
     """The Access of a cluster the stack may be deployed to, else NotReady with the cause and the fix.
 
     `supported_versions`: the Kubernetes versions the stack's pinned charts support
     (recipes.kubernetes.versions.kubernetes_range(...).versions()); empty: no version-bound chart."""
-    access = probe(ctx, timeout=timeout)
+    access = probe(ctx, timeout=timeout, api=api)
     server = f"{access.server} (context {ctx.name!r})"
     if supported_versions and access.version not in supported_versions:
         known = sorted(v for v in map(_minor, supported_versions) if v)

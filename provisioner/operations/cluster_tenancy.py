@@ -14,6 +14,7 @@ No value of a Secret reaches a message, a log or an exception: only which key is
 from __future__ import annotations
 
 from recipes import naming
+from recipes.facts.any_cloud import NAMESPACE
 from recipes.kubernetes.namespaces import BUCKET_SECRET_KEYS
 from recipes.spec_values import secret_ref
 
@@ -24,10 +25,9 @@ __all__ = ["TENANCY_OPERATIONS", "require_bucket_secret", "require_own_namespace
 
 # The operations that run the program (and so read the user's Secret); `deploy` also creates the namespaces.
 TENANCY_OPERATIONS = ("deploy", "preview", "refresh")
-NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
 
 
-def require_tenancy(ctx: ClusterContext, spec, operation: str | None, *, timeout: float = 8) -> None:
+def require_tenancy(ctx: ClusterContext, spec, operation: str | None, *, timeout: float = 8, api=None) -> None:
     """The checks `operation` needs on the cluster of a `kubernetes` stack (none for destroy, repair, backup:
     a stack must stay removable whatever else the cluster holds)."""
     secret = spec.bucket_secret if spec.bucket and operation in TENANCY_OPERATIONS else ""
@@ -39,11 +39,13 @@ def require_tenancy(ctx: ClusterContext, spec, operation: str | None, *, timeout
         raise ClusterRefused(f"--bucket-secret {held}/{name} is in namespace {held}, which the stack creates and its "
                              "destroy deletes, with everything in it; nothing was done. Keep the Secret in a namespace "
                              f"of yours: kubectl create secret generic {name} -n ml ..., then --bucket-secret ml/{name}")
-    with session(ctx, timeout=timeout) as api:
-        if secret:
-            require_bucket_secret(api, ctx, secret)
-        if namespaces:
-            require_own_namespaces(api, ctx, spec.name, namespaces)
+    if api is None:  # a session of its own; preflight.require_cluster shares the access check's
+        with session(ctx, timeout=timeout) as api:
+            return require_tenancy(ctx, spec, operation, api=api)
+    if secret:
+        require_bucket_secret(api, ctx, secret)
+    if namespaces:
+        require_own_namespaces(api, ctx, spec.name, namespaces)
 
 
 def require_bucket_secret(api, ctx: ClusterContext, ref: str) -> None:
@@ -75,7 +77,7 @@ def stack_namespaces(spec) -> list[str]:
     from provisioner.analysis.plan import run_plan
 
     plan = run_plan(spec)
-    names = {(r.inputs.get("metadata") or {}).get("name") for r in plan.resources if r.type == NAMESPACE_TYPE}
+    names = {(r.inputs.get("metadata") or {}).get("name") for r in plan.resources if r.type == NAMESPACE}
     return sorted(n for n in names if isinstance(n, str))
 
 

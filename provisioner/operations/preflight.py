@@ -76,13 +76,14 @@ def require_cluster(spec, operation: str | None = None) -> None:
     This one goes over the network (to the user's API server only), or NotReady with the fix."""
     from recipes.kubernetes.versions import kubernetes_range
 
-    from provisioner.operations.cluster_access import load_context, require_access
+    from provisioner.operations.cluster_access import load_context, require_access, session
     from provisioner.operations.cluster_tenancy import require_tenancy
 
     ctx = load_context(spec.kubeconfig or None, spec.context or None)
     supported = kubernetes_range(spec.components, spec.deployer)
-    require_access(ctx, supported.versions() if supported is not None else [])
-    require_tenancy(ctx, spec, operation)
+    with session(ctx) as api:  # one session: the context's credentials (an exec plugin) resolved once
+        require_access(ctx, supported.versions() if supported is not None else [], api=api)
+        require_tenancy(ctx, spec, operation, api=api)
 
 
 def require_ready(provider: str, pulumi_cli: Callable[[], str], *, stack: str | None = None,

@@ -154,3 +154,25 @@ def test_destroy_is_never_stopped_by_another_stack(machine, api, config):
         preflight.require_cluster(spec, "deploy")
     for operation in (None, "preview", "refresh"):
         preflight.require_cluster(spec, operation)
+
+
+def test_a_deploys_cluster_checks_log_in_once(machine, api, ca, tmp_path):
+    """Access, the bucket Secret and the namespaces are asked in one session: an exec plugin (a corporate login,
+    `aws eks get-token`) runs once per preflight, not once per check."""
+    import json
+    import sys
+
+    runs = tmp_path / "plugin-runs"
+    script = tmp_path / "login" / "get-token"
+    script.parent.mkdir()
+    credential = {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": TOKEN}}
+    script.write_text(f"#!{sys.executable}\nopen({str(runs)!r}, 'a').write('run\\n')\n"
+                      f"print({json.dumps(credential)!r})\n")
+    script.chmod(0o755)
+    config = write_config(tmp_path / "config", api.url, ca[0].b64("cert"), {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": str(script), "interactiveMode": "Never"}})
+    api.secrets[("ml", "bucket-keys")] = dict(KEYS)
+    spec = spec_for(config, bucket="s3://ml-artifacts", bucket_secret="ml/bucket-keys")
+    preflight.require_cluster(spec, "deploy")
+    assert asked(api)[0] == "/api/v1/namespaces/ml/secrets/bucket-keys" and len(asked(api)) > 1  # every check ran
+    assert runs.read_text().splitlines() == ["run"]
