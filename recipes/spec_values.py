@@ -248,6 +248,7 @@ ADMIN_FORMS = {"aws": aws_admin, "gcp": gcp_admin, "azure": azure_admin}
 # The `kubernetes` provider: an existing cluster, bucket and registry, named by the user.
 
 KUBE_CONTEXT_RE = re.compile(r"^[^\s,]{1,253}$")  # kubectl takes any name; ours appear in flags and YAML
+# S3's bucket naming rules (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
 S3_BUCKET_RE = re.compile(r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 DNS_1123_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _REGISTRY_HOST = r"(?:[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\d{1,5})?"

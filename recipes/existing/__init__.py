@@ -18,7 +18,7 @@ from . import objectstore
 from .cluster import ExistingCluster, ExistingClusterArgs
 
 # The keys a bucket Secret holds (the object store's, or the one the user created for --bucket).
-KEYS = (objectstore.ACCESS_KEY, objectstore.SECRET_KEY)
+KEYS = namespaces.BUCKET_SECRET_KEYS
 # The Secret a pod reads the bucket's keys from, copied into the pod's namespace: the in-cluster store's,
 # or those of the user's Secret (--bucket-secret).
 STORE_KEYS_SECRET = "objectstore-keys"

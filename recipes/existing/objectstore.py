@@ -25,7 +25,6 @@ from `recipe export --register`) need the new ones: export again after a redeplo
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -36,6 +35,7 @@ from ..cloud import BucketHandle, ClusterHandle, kept
 from ..facts.kubernetes import IN_CLUSTER_STORE
 from ..kubernetes import namespaces, versions
 from ..kubernetes.workload import container, metadata, pod_security_context, resources
+from ..spec_values import S3_BUCKET_RE
 
 PORT = 8333  # the S3 gateway's port (weed's default)
 CONFIG_DIR = "/etc/seaweedfs-s3"  # the server's identities file, from a Secret
@@ -43,8 +43,6 @@ CREDENTIALS_DIR = "/run/secrets/objectstore"  # the bucket Job's key pair, from 
 ACCESS_KEY, SECRET_KEY = namespaces.BUCKET_SECRET_KEYS
 # SeaweedFS signs requests for any region; clients name one (boto3 needs it): the S3 default.
 REGION = "us-east-1"
-# S3's bucket naming rules (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
-BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 # The bucket Job: HEAD the bucket until the gateway answers, PUT it when missing. curl (in the server's
 # image) signs with SigV4 itself; the key pair goes to curl on stdin, never on a command line.
@@ -96,7 +94,7 @@ class InClusterObjectStore(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: InClusterObjectStoreArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(IN_CLUSTER_STORE, name, None, opts)
-        if not BUCKET_NAME.match(args.bucket_name):
+        if not S3_BUCKET_RE.match(args.bucket_name):  # S3's naming rules, as --bucket is held to them
             raise ValueError(f"{args.bucket_name!r} is not a valid S3 bucket name (3-63 of a-z 0-9 . -, "
                              "starting and ending with a letter or digit)")
         if args.size_gib < 1:
