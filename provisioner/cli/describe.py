@@ -68,21 +68,20 @@ def spec_warnings(spec) -> list[str]:
             "must run from there (VPN, peering, bastion), and a first deploy is refused; the load balancer (models, "
             "MLflow) stays public"
         )
-    elif spec.has("cluster") and spec.provider == "kubernetes" and spec.expose != "loadbalancer":
+    elif spec.has("cluster") and spec.provider == "kubernetes":
+        # The API endpoint is the user's cluster's, not ours to open or close; only a load balancer takes --allow-cidr.
+        if spec.expose == "loadbalancer" and (not spec.allow_cidrs or open_to_internet(spec.allow_cidrs)):
+            warnings.append(
+                "the stack's load balancer (models, MLflow) admits every address that reaches your cluster's load "
+                "balancers" + (f" ({OPEN_CIDR_NOTE})" if spec.allow_cidrs else "")
+                + "; restrict it with --allow-cidr YOUR.IP.ADDRESS/32"
+            )
         warnings += exposure_warnings(spec)
-    elif spec.has("cluster") and spec.provider == "kubernetes" and (not spec.allow_cidrs or open_to_internet(spec.allow_cidrs)):
-        # The API endpoint is the user's cluster's, not ours to open or close.
-        warnings.append(
-            "the stack's load balancer (models, MLflow) admits every address that reaches your cluster's load balancers"
-            + (f" ({OPEN_CIDR_NOTE})" if spec.allow_cidrs else "") + "; restrict it with --allow-cidr YOUR.IP.ADDRESS/32"
-        )
     elif spec.has("cluster") and (not spec.allow_cidrs or open_to_internet(spec.allow_cidrs)):
         warnings.append(
             "the Kubernetes API endpoint and the stack's load balancer (models, MLflow) are open to the whole internet"
             + (f" ({OPEN_CIDR_NOTE})" if spec.allow_cidrs else "") + "; restrict them with --allow-cidr YOUR.IP.ADDRESS/32"
         )
-    if spec.has("cluster") and spec.provider == "kubernetes" and spec.expose == "loadbalancer":
-        warnings += exposure_warnings(spec)
     if spec.has("cluster") and spec.spot:
         warnings.append("nodes run on spot capacity (the dev profile's default): the cloud may reclaim a node, and the "
                         "tracker and deployer then restart on another; --on-demand or --profile prod for steady nodes")
