@@ -115,7 +115,7 @@ class Names:
 
     def ecr_repository(self) -> str:
         # ZenML pushes every pipeline image to `<registry>/zenml:<tag>`, so the
-        # repository must be called exactly `zenml` (see docs/zenml-stack-format.md).
+        # repository must be called exactly `zenml` (see docs/zenml-export.md).
         return "zenml"
 
     def kube_context(self) -> str:

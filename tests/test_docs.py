@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_baseline_document_lists_exactly_the_rules_recipe_check_evaluates():
-    text = (ROOT / "docs" / "security-baseline.md").read_text()
+    text = (ROOT / "docs" / "security-rules.md").read_text()
     rows = [line for line in text.splitlines() if re.match(r"^\| [A-Z]\d \|", line)]
     listed = [tuple(cell.strip() for cell in row.strip("|").split("|")) for row in rows]
     assert listed == [(r.id, r.title, ", ".join(r.anchors), r.default) for r in RULES]

@@ -33,7 +33,7 @@ from recipes.kubernetes.ingress import tls
 from provisioner.stacks import bucket_keys, trust
 
 FORMATS = ("zenml", "json", "dotenv", "kubeconfig")
-# The ZenML release this exporter was checked against (see docs/zenml-stack-format.md).
+# The ZenML release this exporter was checked against (see docs/zenml-export.md).
 DEFAULT_ZENML_VERSION = "0.98.0"
 
 # ZenML 0.98 has a `seldon` model deployer flavor and no `kserve` one.

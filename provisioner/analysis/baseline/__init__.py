@@ -1,4 +1,4 @@
-"""The security baseline (docs/security-baseline.md) as checks over a plan.
+"""The security baseline (docs/security-rules.md) as checks over a plan.
 
 Each rule is data (id, title, anchors, default) plus one small predicate per
 cloud over the resource graph the real program declares under mocks, the same

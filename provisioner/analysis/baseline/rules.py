@@ -1,4 +1,4 @@
-"""The rules of docs/security-baseline.md, in its order and wording, each with one named predicate per cloud.
+"""The rules of docs/security-rules.md, in its order and wording, each with one named predicate per cloud.
 
 Why a table: the document and `recipe check` must list the same rules (tests/test_docs.py
 compares them), and a reader finds a rule's check on a cloud by following one name.
